@@ -1,0 +1,67 @@
+using System.Runtime.InteropServices;
+using Engine.Crypto;
+
+namespace Engine.Interop;
+
+/// <summary>
+/// Owns one native encrypted env (<c>ekv_env*</c>) and the GC handle that lets its callbacks
+/// reach the managed <see cref="FileKeyService"/>. Released only after every RocksDB instance
+/// that uses the env has been disposed.
+/// </summary>
+internal sealed class EncryptedEnvHandle : SafeHandle
+{
+    private GCHandle _callbackTarget;
+
+    private EncryptedEnvHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <summary>Creates the native env whose DEKs come from <paramref name="keys"/>.</summary>
+    /// <exception cref="EngineException">The plugin refused the options or failed to start.</exception>
+    public static unsafe EncryptedEnvHandle Create(FileKeyService keys, uint frameSize, bool inMemory)
+    {
+        NativeLibraryCheck.EnsureLoaded();
+        var result = new EncryptedEnvHandle();
+        var target = GCHandle.Alloc(keys);
+        var callbacks = new NativeCallbacks
+        {
+            Context = GCHandle.ToIntPtr(target),
+            NewFileKey = &FileKeyCallbacks.NewFileKey,
+            OpenFileKey = &FileKeyCallbacks.OpenFileKey,
+        };
+        var options = new NativeEnvOptions { FrameSize = frameSize, UseMemEnv = inMemory ? 1u : 0u };
+        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
+        msg[0] = 0;
+        int status = NativeMethods.EnvCreate(&callbacks, &options, out nint env, msg, NativeMethods.MessageCapacity);
+        if (status != (int)NativeStatus.Ok || env == IntPtr.Zero)
+        {
+            target.Free();
+            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path: null);
+        }
+        result._callbackTarget = target;
+        result.SetHandle(env);
+        return result;
+    }
+
+    /// <summary>The <c>rocksdb_env_t*</c> to pass to <c>DbOptions.SetEnv</c>; owned by this handle.</summary>
+    public nint RocksDbEnv => NativeMethods.EnvRocksDbEnv(this);
+
+    public NativeStats Stats
+    {
+        get
+        {
+            NativeMethods.EnvGetStats(this, out NativeStats stats);
+            return stats;
+        }
+    }
+
+    protected override bool ReleaseHandle()
+    {
+        NativeMethods.EnvDestroy(handle);
+        if (_callbackTarget.IsAllocated)
+        {
+            _callbackTarget.Free();
+        }
+        return true;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Text;
+using Engine.Crypto;
+using Engine.Interop;
+using RocksDbSharp;
+
+namespace Engine;
+
+public sealed partial class EncryptedStore
+{
+    /// <summary>Longest namespace name, in UTF-8 bytes.</summary>
+    public const int MaxNamespaceNameBytes = 200;
+
+    /// <summary>
+    /// Returns the namespace called <paramref name="name"/>, creating it (with its own key-encryption
+    /// key and directory) on first use.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is empty, too long, or contains control characters or broken UTF-16.</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public StoreNamespace GetNamespace(string name)
+    {
+        ValidateNamespaceName(name);
+        _gate.Enter();
+        try
+        {
+            lock (_namespaceSync)
+            {
+                if (_namespaces.TryGetValue(name, out StoreNamespace? existing))
+                {
+                    return existing;
+                }
+                // The registry entry (and its KEK) is durable before any file of the namespace exists,
+                // so a crash in between leaves an empty namespace, never files without a key.
+                NamespaceInfo info = _registry.TryGetNamespace(name, out NamespaceInfo? found) ? found : _registry.CreateNamespace(name);
+                string cf = StoreLayout.ColumnFamilyName(info.Id);
+                if (!Database.TryGetColumnFamily(cf, out ColumnFamilyHandle handle))
+                {
+                    handle = Database.CreateColumnFamily(NewColumnFamilyOptions(info.Id), cf);
+                }
+                var ns = new StoreNamespace(this, info, handle);
+                _namespaces[name] = ns;
+                return ns;
+            }
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>Returns the namespace called <paramref name="name"/> if it exists; never creates one.</summary>
+    /// <exception cref="ArgumentException">The name is not a valid namespace name.</exception>
+    public bool TryGetNamespace(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out StoreNamespace? ns)
+    {
+        ValidateNamespaceName(name);
+        _gate.Enter();
+        try
+        {
+            lock (_namespaceSync)
+            {
+                return _namespaces.TryGetValue(name, out ns);
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>Names of all namespaces, in ordinal order.</summary>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public IReadOnlyList<string> ListNamespaces()
+    {
+        _gate.Enter();
+        try
+        {
+            lock (_namespaceSync)
+            {
+                return [.. _namespaces.Keys.Order(StringComparer.Ordinal)];
+            }
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    internal static void ValidateNamespaceName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (name.Length == 0)
+        {
+            throw new ArgumentException("A namespace name cannot be empty.", nameof(name));
+        }
+        if (name.Any(char.IsControl))
+        {
+            throw new ArgumentException("A namespace name cannot contain control characters.", nameof(name));
+        }
+        int bytes;
+        try
+        {
+            bytes = new UTF8Encoding(false, throwOnInvalidBytes: true).GetByteCount(name);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("A namespace name must be valid Unicode (it contains a lone surrogate).", nameof(name), ex);
+        }
+        if (bytes > MaxNamespaceNameBytes)
+        {
+            throw new ArgumentException($"A namespace name can be at most {MaxNamespaceNameBytes} UTF-8 bytes; this one has {bytes}.", nameof(name));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using RocksDbSharp;
+
+namespace Engine;
+
+public sealed partial class EncryptedStore
+{
+    /// <summary>Starts a batch of writes that may span namespaces; apply it with <see cref="Write"/>.</summary>
+    public StoreWriteBatch CreateWriteBatch() => new(this);
+
+    /// <summary>Applies every operation of <paramref name="batch"/> atomically.</summary>
+    /// <param name="batch">The batch; it can be reused or disposed afterwards.</param>
+    /// <param name="sync">Fsync the write-ahead log before returning; null uses <see cref="StoreOptions.SyncWrites"/>.</param>
+    /// <exception cref="ArgumentException">The batch was created by another store.</exception>
+    /// <exception cref="IntegrityException">Stored data failed authentication.</exception>
+    /// <exception cref="ObjectDisposedException">The store or the batch is disposed.</exception>
+    public void Write(StoreWriteBatch batch, bool? sync = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        WriteBatch native = batch.Batch;
+        Run(db => db.Write(native, WriteOptionsFor(sync)));
+    }
+
+    /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    public void Flush()
+    {
+        Run(db =>
+        {
+            var flush = new FlushOptions().SetWaitForFlush(true);
+            foreach (StoreNamespace ns in SnapshotNamespaces())
+            {
+                Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, ns.Handle.Handle);
+            }
+            db.Flush(flush);
+        });
+    }
+
+    /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    public void Compact()
+    {
+        Run(db =>
+        {
+            foreach (StoreNamespace ns in SnapshotNamespaces())
+            {
+                db.CompactRange((byte[]?)null, null, ns.Handle);
+            }
+        });
+    }
+
+    internal bool Owns(StoreNamespace ns)
+    {
+        lock (_namespaceSync)
+        {
+            return _namespaces.TryGetValue(ns.Name, out StoreNamespace? mine) && ReferenceEquals(mine, ns);
+        }
+    }
+
+    private StoreNamespace[] SnapshotNamespaces()
+    {
+        lock (_namespaceSync)
+        {
+            return [.. _namespaces.Values];
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text;
+using Engine.Crypto;
+using RocksDbSharp;
+
+namespace Engine;
+
+/// <summary>
+/// A namespace of an <see cref="EncryptedStore"/>: an ordered key space with its own key-encryption
+/// key. Keys are ordered bytewise. Obtain one from <see cref="EncryptedStore.GetNamespace"/>; it stays
+/// valid as long as its store is open. Thread-safe.
+/// </summary>
+public sealed class StoreNamespace
+{
+    private readonly EncryptedStore _store;
+
+    internal StoreNamespace(EncryptedStore store, NamespaceInfo info, ColumnFamilyHandle handle)
+    {
+        _store = store;
+        Info = info;
+        Handle = handle;
+    }
+
+    /// <summary>The namespace's name.</summary>
+    public string Name => Info.Name;
+
+    internal NamespaceInfo Info { get; }
+
+    internal ColumnFamilyHandle Handle { get; }
+
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>, replacing any previous value.</summary>
+    /// <param name="key">Key bytes; may be empty.</param>
+    /// <param name="value">Value bytes; may be empty.</param>
+    /// <param name="sync">Fsync the write-ahead log before returning; null uses <see cref="StoreOptions.SyncWrites"/>.</param>
+    /// <exception cref="ArgumentException">The key or value exceeds the configured limits.</exception>
+    /// <exception cref="IntegrityException">Stored data failed authentication (the store is read-only from then on).</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool? sync = null)
+    {
+        CheckKey(key);
+        CheckValue(value);
+        unsafe
+        {
+            fixed (byte* k = key)
+            fixed (byte* v = value)
+            {
+                byte* kp = k;
+                byte* vp = v;
+                int kl = key.Length;
+                int vl = value.Length;
+                _store.Run(db => db.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), Handle, _store.WriteOptionsFor(sync)));
+            }
+        }
+    }
+
+    /// <summary>Stores a UTF-8 encoded string value under a UTF-8 encoded string key.</summary>
+    /// <exception cref="ArgumentNullException">A null key or value.</exception>
+    public void Put(string key, string value, bool? sync = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(value);
+        Put(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), sync);
+    }
+
+    /// <summary>Returns the value stored under <paramref name="key"/>, or null when there is none.</summary>
+    /// <exception cref="IntegrityException">The bytes holding the value failed authentication.</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public byte[]? Get(ReadOnlySpan<byte> key)
+    {
+        CheckKey(key);
+        unsafe
+        {
+            fixed (byte* k = key)
+            {
+                byte* kp = k;
+                int kl = key.Length;
+                return _store.Run(db => db.Get(new ReadOnlySpan<byte>(kp, kl), Handle, _store.DefaultReadOptions));
+            }
+        }
+    }
+
+    /// <summary>Returns the UTF-8 string stored under a UTF-8 string key, or null when there is none.</summary>
+    public string? Get(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        byte[]? value = Get(Encoding.UTF8.GetBytes(key));
+        return value is null ? null : Encoding.UTF8.GetString(value);
+    }
+
+    /// <summary>Removes <paramref name="key"/>; removing an absent key is not an error.</summary>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public void Delete(ReadOnlySpan<byte> key, bool? sync = null)
+    {
+        CheckKey(key);
+        unsafe
+        {
+            fixed (byte* k = key)
+            {
+                byte* kp = k;
+                int kl = key.Length;
+                _store.Run(db => db.Remove(new ReadOnlySpan<byte>(kp, kl), Handle, _store.WriteOptionsFor(sync)));
+            }
+        }
+    }
+
+    /// <summary>Removes a UTF-8 string key.</summary>
+    public void Delete(string key, bool? sync = null)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Delete(Encoding.UTF8.GetBytes(key), sync);
+    }
+
+    /// <summary>
+    /// Enumerates entries with <paramref name="from"/> &lt;= key &lt; <paramref name="to"/> in key order
+    /// (null bounds are open). The enumeration reads lazily; dispose it (foreach does) when done.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="from"/> is greater than <paramref name="to"/>.</exception>
+    /// <exception cref="IntegrityException">A block failed authentication while scanning.</exception>
+    public IEnumerable<KeyValuePair<byte[], byte[]>> Scan(byte[]? from = null, byte[]? to = null)
+    {
+        if (from is not null && to is not null && from.AsSpan().SequenceCompareTo(to) > 0)
+        {
+            throw new ArgumentException("Scan bounds are reversed: from is greater than to.", nameof(from));
+        }
+        return ScanCore(from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
+    }
+
+    /// <summary>Enumerates entries whose keys start with <paramref name="prefix"/>, in key order.</summary>
+    public IEnumerable<KeyValuePair<byte[], byte[]>> ScanPrefix(byte[] prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return ScanCore((byte[])prefix.Clone(), null, (byte[])prefix.Clone());
+    }
+
+    /// <summary>String convenience for <see cref="Scan(byte[], byte[])"/>: UTF-8 keys and values.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Scan(string? from, string? to)
+    {
+        foreach (KeyValuePair<byte[], byte[]> kv in Scan(from is null ? null : Encoding.UTF8.GetBytes(from), to is null ? null : Encoding.UTF8.GetBytes(to)))
+        {
+            yield return new(Encoding.UTF8.GetString(kv.Key), Encoding.UTF8.GetString(kv.Value));
+        }
+    }
+
+    private IEnumerable<KeyValuePair<byte[], byte[]>> ScanCore(byte[]? from, byte[]? to, byte[]? prefix)
+    {
+        using var cursor = new ScanCursor(_store, Handle, from);
+        while (cursor.MoveNext(out byte[]? key, out byte[]? value))
+        {
+            if (to is not null && key.AsSpan().SequenceCompareTo(to) >= 0)
+            {
+                yield break;
+            }
+            if (prefix is not null && !key.AsSpan().StartsWith(prefix))
+            {
+                yield break;
+            }
+            yield return new(key, value);
+        }
+    }
+
+    private void CheckKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length > _store.Options.MaxKeyBytes)
+        {
+            throw new ArgumentException($"Key of {key.Length} bytes exceeds the limit of {_store.Options.MaxKeyBytes} bytes (StoreOptions.MaxKeyBytes).", nameof(key));
+        }
+    }
+
+    internal void CheckValue(ReadOnlySpan<byte> value)
+    {
+        if (value.Length > _store.Options.MaxValueBytes)
+        {
+            throw new ArgumentException($"Value of {value.Length} bytes exceeds the limit of {_store.Options.MaxValueBytes} bytes (StoreOptions.MaxValueBytes).", nameof(value));
+        }
+    }
+
+    internal void CheckEntry(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        CheckKey(key);
+        CheckValue(value);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"Namespace({Name})";
+}

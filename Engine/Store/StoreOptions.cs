@@ -1,0 +1,65 @@
+using Engine.Crypto;
+
+namespace Engine;
+
+/// <summary>
+/// How to open an <see cref="EncryptedStore"/>. Only <see cref="Path"/> is required for an existing
+/// store: it remembers the URI of its CMEK. A new store needs <see cref="Cmek"/> or <see cref="CmekUri"/>.
+/// </summary>
+public sealed class StoreOptions
+{
+    /// <summary>Default plaintext bytes per encrypted frame.</summary>
+    public const int DefaultFrameSize = 4096;
+
+    /// <summary>Directory of the store. Created when <see cref="CreateIfMissing"/> is set.</summary>
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The customer-managed key. When null, <see cref="CmekUri"/> is used, and failing that the URI the
+    /// store recorded when it was created. The store does not dispose a provider passed here.
+    /// </summary>
+    public ICmekProvider? Cmek { get; set; }
+
+    /// <summary>A CMEK URI such as <c>file:/etc/myapp/store.key</c>; overrides the one the store recorded.</summary>
+    public string? CmekUri { get; set; }
+
+    /// <summary>Create the store (directory, key registry, database) when it does not exist yet.</summary>
+    public bool CreateIfMissing { get; set; } = true;
+
+    /// <summary>Plaintext bytes per frame for new files: a power of two from 512 to 1 MiB.</summary>
+    public int FrameSize { get; set; } = DefaultFrameSize;
+
+    /// <summary>Size of the block cache shared by all namespaces; it holds plaintext blocks, so hits cost no crypto.</summary>
+    public long BlockCacheBytes { get; set; } = 64L << 20;
+
+    /// <summary>Default for writes that do not say: fsync the WAL before acknowledging.</summary>
+    public bool SyncWrites { get; set; }
+
+    /// <summary>Largest value accepted by <see cref="StoreNamespace.Put(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> (bytes).</summary>
+    public int MaxValueBytes { get; set; } = 64 << 20;
+
+    /// <summary>Largest key accepted (bytes).</summary>
+    public int MaxKeyBytes { get; set; } = 64 << 10;
+
+    internal bool InMemory { get; set; }
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Path))
+        {
+            throw new ArgumentException("StoreOptions.Path must name the store directory.", nameof(Path));
+        }
+        if (FrameSize < 512 || FrameSize > (1 << 20) || (FrameSize & (FrameSize - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FrameSize), FrameSize, "FrameSize must be a power of two from 512 to 1048576.");
+        }
+        if (BlockCacheBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BlockCacheBytes), BlockCacheBytes, "BlockCacheBytes cannot be negative.");
+        }
+        if (MaxValueBytes <= 0 || MaxKeyBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxValueBytes), "Key and value limits must be positive.");
+        }
+    }
+}

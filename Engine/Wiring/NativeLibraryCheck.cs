@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using Engine.Interop;
+
+namespace Engine;
+
+/// <summary>
+/// Start-up checks of the native side: the plugin speaks the expected ABI, and exactly one
+/// librocksdb is mapped in the process, the very file the plugin was linked against. Two copies
+/// (e.g. RocksDbSharp's bundled library next to Debian's) would each have their own globals and
+/// their own idea of every struct layout, and the plugin's Env would be handed to the wrong one.
+/// </summary>
+internal static class NativeLibraryCheck
+{
+    private static readonly Lazy<string> s_rocksDbLibrary = new(Check, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Real path of the one librocksdb in this process.</summary>
+    /// <exception cref="EngineException">The plugin is missing or mismatched, or librocksdb is loaded twice.</exception>
+    public static string EnsureLoaded() => s_rocksDbLibrary.Value;
+
+    private static unsafe string Check()
+    {
+        uint abi;
+        try
+        {
+            abi = NativeMethods.AbiVersion();
+        }
+        catch (DllNotFoundException ex)
+        {
+            throw new EngineException(
+                "The encrypted file system plugin libekvfs.so was not found next to the engine assembly. " +
+                "Build the Engine project (it compiles the plugin with cmake; librocksdb-dev, libssl-dev, cmake and g++ are required).", ex);
+        }
+        if (abi != NativeMethods.ExpectedAbiVersion)
+        {
+            throw new EngineException($"libekvfs.so speaks ABI {abi}, this engine expects {NativeMethods.ExpectedAbiVersion}: rebuild the Engine project.");
+        }
+
+        // Make RocksDbSharp load its library now, so that the mapping check below sees it.
+        try
+        {
+            _ = RocksDbSharp.Native.Instance;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new EngineException("RocksDbSharp could not load the system librocksdb (install librocksdb-dev).", ex);
+        }
+
+        byte* buffer = stackalloc byte[4096];
+        if (NativeMethods.RocksDbLibraryPath(buffer, 4096) != (int)NativeStatus.Ok)
+        {
+            throw new EngineException("libekvfs.so could not tell which librocksdb it is linked against.");
+        }
+        string pluginLibrary = RealPath(Marshal.PtrToStringUTF8((nint)buffer)!);
+        IReadOnlyList<string> mapped = MappedRocksDbLibraries();
+        if (mapped.Count != 1 || mapped[0] != pluginLibrary)
+        {
+            throw new EngineException(
+                $"Expected exactly one librocksdb in the process, the one libekvfs.so was built against ({pluginLibrary}); " +
+                $"found: {(mapped.Count == 0 ? "none" : string.Join(", ", mapped))}. " +
+                "Reference the RocksDB package with ExcludeAssets=\"native\" so that the system library is used.");
+        }
+        return pluginLibrary;
+    }
+
+    /// <summary>Distinct real paths of every librocksdb shared object mapped into this process.</summary>
+    internal static IReadOnlyList<string> MappedRocksDbLibraries()
+    {
+        var paths = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            int slash = line.IndexOf('/', StringComparison.Ordinal);
+            if (slash < 0)
+            {
+                continue;
+            }
+            string path = line[slash..].Trim();
+            if (System.IO.Path.GetFileName(path).StartsWith("librocksdb", StringComparison.Ordinal))
+            {
+                paths.Add(RealPath(path));
+            }
+        }
+        return [.. paths];
+    }
+
+    private static string RealPath(string path)
+    {
+        var info = new FileInfo(path);
+        FileSystemInfo? target = info.LinkTarget is null ? null : info.ResolveLinkTarget(returnFinalTarget: true);
+        return target?.FullName ?? info.FullName;
+    }
+}
