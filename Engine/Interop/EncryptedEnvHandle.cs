@@ -12,7 +12,7 @@ internal sealed class EncryptedEnvHandle : SafeHandle
 {
     private GCHandle _callbackTarget;
 
-    private EncryptedEnvHandle() : base(IntPtr.Zero, ownsHandle: true) { }
+    internal EncryptedEnvHandle() : base(IntPtr.Zero, ownsHandle: true) { }
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 

@@ -19,8 +19,8 @@ internal enum NativeStatus
 internal unsafe struct NativeCallbacks
 {
     public nint Context;
-    public delegate* unmanaged<nint, byte*, byte*, uint, byte*, byte*, uint, uint*, byte*, uint, int> NewFileKey;
-    public delegate* unmanaged<nint, byte*, byte*, uint, byte*, uint, byte*, byte*, uint, int> OpenFileKey;
+    public delegate* unmanaged[Cdecl]<nint, byte*, byte*, uint, byte*, byte*, uint, uint*, byte*, uint, int> NewFileKey;
+    public delegate* unmanaged[Cdecl]<nint, byte*, byte*, uint, byte*, uint, byte*, byte*, uint, int> OpenFileKey;
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -35,7 +35,7 @@ public sealed class StoreOptions
     /// <summary>Default for writes that do not say: fsync the WAL before acknowledging.</summary>
     public bool SyncWrites { get; set; }
 
-    /// <summary>Largest value accepted by <see cref="StoreNamespace.Put(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> (bytes).</summary>
+    /// <summary>Largest value accepted by <see cref="StoreNamespace.Put(ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool?)"/> (bytes).</summary>
     public int MaxValueBytes { get; set; } = 64 << 20;
 
     /// <summary>Largest key accepted (bytes).</summary>
