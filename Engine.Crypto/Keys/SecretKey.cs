@@ -42,6 +42,9 @@ internal abstract class SecretKey : IDisposable
         material.CopyTo(_bytes);
     }
 
+    /// <summary>Safety net for a handle that was never disposed: no lease can exist any more.</summary>
+    ~SecretKey() => CryptographicOperations.ZeroMemory(_bytes);
+
     /// <summary>True once <see cref="Dispose"/> has been called (leases may still be draining).</summary>
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Engine.Crypto;
@@ -35,7 +34,7 @@ internal enum KekLookup
 /// atomically (tmp + fsync + rename + directory fsync, previous generation kept as
 /// KEYRING.prev) and only then published. The CMEK provider is not owned (not disposed).
 /// </remarks>
-internal sealed class KeyRegistry : IDisposable
+internal sealed partial class KeyRegistry : IDisposable
 {
     public const string FileName = "KEYRING";
     public const string PreviousFileName = "KEYRING.prev";
@@ -93,127 +92,6 @@ internal sealed class KeyRegistry : IDisposable
 
     /// <summary>For tests: every KEK handle of the current snapshot plus the root KEK.</summary>
     internal IEnumerable<SecretKey> KeyHandles => Volatile.Read(ref _state).Chains.SelectMany(c => c.Versions.Values).Cast<SecretKey>().Append(_rootKek);
-
-    public static bool Exists(string storeDir) =>
-        File.Exists(Path.Combine(storeDir, FileName)) || File.Exists(Path.Combine(storeDir, PreviousFileName));
-
-    /// <summary>The CMEK URI from the registry header (plaintext; authenticated only once opened).</summary>
-    /// <returns>The URI, or null when the directory has no registry.</returns>
-    /// <exception cref="IntegrityException">A registry exists but neither generation is usable.</exception>
-    public static string? ReadCmekUri(string storeDir)
-    {
-        if (!Exists(storeDir))
-        {
-            return null;
-        }
-
-        return SelectImage(Path.GetFullPath(storeDir), out _).CmekUri;
-    }
-
-    /// <summary>Creates the registry of a new store: new store id, root KEK wrapped by the CMEK, system KEK v1.</summary>
-    /// <exception cref="InvalidOperationException">The directory already has a key registry.</exception>
-    /// <exception cref="KeyUnavailableException">The CMEK cannot wrap.</exception>
-    public static KeyRegistry Create(string storeDir, ICmekProvider cmek) =>
-        CreateAsync(storeDir, cmek).GetAwaiter().GetResult();
-
-    public static async Task<KeyRegistry> CreateAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeDir);
-        ArgumentNullException.ThrowIfNull(cmek);
-        string dir = Path.GetFullPath(storeDir);
-        if (Exists(dir))
-        {
-            throw new InvalidOperationException($"{dir} already has a key registry ({FileName}); refusing to create a second one");
-        }
-
-        Directory.CreateDirectory(dir);
-        byte[] storeId = RandomNumberGenerator.GetBytes(KeyringCodec.StoreIdSize);
-        OpaqueKey root = OpaqueKey.Generate(RootDescription(storeId));
-        KeyringState? state = null;
-        try
-        {
-            // The provider gets a pinned copy of the root key that is zeroed right after the call.
-            byte[] wrapped;
-            byte[] copy = GC.AllocateArray<byte>(SecretKey.Size, pinned: true);
-            try
-            {
-                using (KeyLease lease = LeaseOrThrow(root))
-                {
-                    lease.Key.CopyTo(copy);
-                }
-
-                wrapped = await CallCmek(cmek, "wrap", () => cmek.WrapKeyAsync(copy, storeId, ct)).ConfigureAwait(false);
-            }
-            finally
-            {
-                CryptographicOperations.ZeroMemory(copy);
-            }
-
-            state = new KeyringState(1, KekChain.CreateNew(KeyScope.System), []);
-            var registry = new KeyRegistry(dir, storeId, cmek.Uri, wrapped, root, state, 0);
-            registry.Persist(state, shred: false);
-            return registry;
-        }
-        catch
-        {
-            state?.System.DisposeAll();
-            root.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>Opens the registry of an existing store.</summary>
-    /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root KEK (wrong or revoked key).</exception>
-    /// <exception cref="IntegrityException">The registry fails authentication, or neither KEYRING nor
-    /// KEYRING.prev is a usable registry (the message says what is wrong with each).</exception>
-    /// <exception cref="EngineException">The registry was written in a newer format.</exception>
-    /// <exception cref="FileNotFoundException">The directory has no registry.</exception>
-    public static KeyRegistry Open(string storeDir, ICmekProvider cmek) =>
-        OpenAsync(storeDir, cmek).GetAwaiter().GetResult();
-
-    public static async Task<KeyRegistry> OpenAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(storeDir);
-        ArgumentNullException.ThrowIfNull(cmek);
-        string dir = Path.GetFullPath(storeDir);
-        if (!Exists(dir))
-        {
-            throw new FileNotFoundException($"{dir} has no key registry ({FileName}); is this a store directory?", Path.Combine(dir, FileName));
-        }
-
-        KeyringImage image = SelectImage(dir, out string? recoveryNote);
-        byte[] material = await CallCmek(cmek, "unwrap", () => cmek.UnwrapKeyAsync(image.WrappedRootKek, image.StoreId, ct)).ConfigureAwait(false);
-        OpaqueKey root;
-        try
-        {
-            if (material.Length != SecretKey.Size)
-            {
-                throw new KeyUnavailableException(string.Create(CultureInfo.InvariantCulture, $"the CMEK at {cmek.Uri} unwrapped a {material.Length}-byte root key; expected {SecretKey.Size}"));
-            }
-
-            root = OpaqueKey.FromMaterial(RootDescription(image.StoreId), material);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(material);
-        }
-
-        try
-        {
-            KeyringState state = KeyringCodec.DecryptBody(image, root);
-            return new KeyRegistry(dir, image.StoreId, cmek.Uri, image.WrappedRootKek, root, state, image.Generation)
-            {
-                LoadedFromPrevious = recoveryNote is not null,
-                RecoveryNote = recoveryNote,
-                _currentFileIsValid = recoveryNote is null,
-            };
-        }
-        catch
-        {
-            root.Dispose();
-            throw;
-        }
-    }
 
     public bool TryGetNamespace(string name, [MaybeNullWhen(false)] out NamespaceInfo info)
     {
@@ -305,6 +183,9 @@ internal sealed class KeyRegistry : IDisposable
     /// undecryptable. The id is never reused.
     /// </summary>
     /// <exception cref="ArgumentException">No such namespace.</exception>
+    /// <exception cref="IOException">The registry could not be written. If only the rewrite of
+    /// KEYRING.prev failed, the namespace is deleted but its old KEKs may remain in that file
+    /// until the next successful deletion.</exception>
     public void DeleteNamespace(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -318,8 +199,19 @@ internal sealed class KeyRegistry : IDisposable
             }
 
             var next = new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Where(e => e != entry));
-            Persist(next, shred: true);
-            entry.Keys.DisposeAll();
+            try
+            {
+                Persist(next, shred: true);
+            }
+            finally
+            {
+                // Once the new generation is published the namespace is gone, even if rewriting
+                // KEYRING.prev failed: zero its keys in memory either way.
+                if (ReferenceEquals(_state, next))
+                {
+                    entry.Keys.DisposeAll();
+                }
+            }
         }
     }
 
@@ -389,91 +281,6 @@ internal sealed class KeyRegistry : IDisposable
             throw new KeyUnavailableException($"the key registry of store {StoreIdHex} is closed; its keys have been zeroed");
         }
     }
-
-    /// <summary>Writes <paramref name="next"/> as the next generation, then publishes it. Caller holds the write lock.</summary>
-    private void Persist(KeyringState next, bool shred)
-    {
-        ulong generation = Generation + 1;
-        byte[] image = KeyringCodec.Encode(_storeId, generation, CmekUri, _wrappedRootKek, next, _rootKek);
-        string current = Path.Combine(StoreDirectory, FileName);
-        string previous = Path.Combine(StoreDirectory, PreviousFileName);
-        string temp = Path.Combine(StoreDirectory, TempFileName);
-
-        DurableIo.WriteAndSync(temp, image, FileMode.Create, FileMode0600);
-        if (_currentFileIsValid && !shred)
-        {
-            // Keep the generation in force as KEYRING.prev until the new one is durable. A crash
-            // between the renames leaves no KEYRING and a valid KEYRING.prev, which Open uses.
-            _currentFileIsValid = false;
-            File.Move(current, previous, overwrite: true);
-            DurableIo.SyncDirectory(StoreDirectory);
-        }
-
-        File.Move(temp, current, overwrite: true);
-        DurableIo.SyncDirectory(StoreDirectory);
-        _currentFileIsValid = true;
-
-        if (shred)
-        {
-            // No generation on disk may still hold the shredded KEKs: the previous one becomes a
-            // copy of the new one.
-            DurableIo.WriteAndSync(temp, image, FileMode.Create, FileMode0600);
-            File.Move(temp, previous, overwrite: true);
-            DurableIo.SyncDirectory(StoreDirectory);
-        }
-
-        Generation = generation;
-        LoadedFromPrevious = false;
-        RecoveryNote = null;
-        Volatile.Write(ref _state, next);
-    }
-
-    private static KeyringImage SelectImage(string dir, out string? recoveryNote)
-    {
-        string currentPath = Path.Combine(dir, FileName);
-        string previousPath = Path.Combine(dir, PreviousFileName);
-        ImageProblem current = KeyringCodec.Inspect(currentPath, out KeyringImage? image, out string currentDetail);
-        recoveryNote = null;
-        switch (current)
-        {
-            case ImageProblem.None:
-                return image!;
-            case ImageProblem.Unsupported:
-                throw new EngineException($"the key registry {currentPath} {currentDetail}");
-            case ImageProblem.Malformed:
-                throw new IntegrityException($"the key registry {currentPath} {currentDetail}", currentPath);
-        }
-
-        ImageProblem previous = KeyringCodec.Inspect(previousPath, out KeyringImage? prevImage, out string previousDetail);
-        if (previous == ImageProblem.None)
-        {
-            recoveryNote = string.Create(
-                CultureInfo.InvariantCulture,
-                $"{currentPath} {currentDetail}; using the previous generation {prevImage!.Generation} from {previousPath} (a crash during a registry update leaves this state)");
-            return prevImage;
-        }
-
-        throw new IntegrityException(
-            $"no usable key registry in {dir}: {FileName} {currentDetail}, {PreviousFileName} {previousDetail}",
-            current == ImageProblem.Missing ? previousPath : currentPath);
-    }
-
-    private static async Task<byte[]> CallCmek(ICmekProvider cmek, string operation, Func<Task<byte[]>> call)
-    {
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not (EngineException or OperationCanceledException or ObjectDisposedException or ArgumentException))
-        {
-            throw new KeyUnavailableException($"the CMEK at {cmek.Uri} failed to {operation} the store's root key: {e.Message}", e);
-        }
-    }
-
-    private static KeyLease LeaseOrThrow(SecretKey key) =>
-        key.TryLease(out KeyLease lease) ? lease : throw new KeyUnavailableException($"{key} has been zeroed");
-
-    private static string RootDescription(ReadOnlySpan<byte> storeId) => $"RootKek(store={Convert.ToHexStringLower(storeId)})";
 
     private static void ValidateName(string name)
     {
