@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Engine.Crypto;
+
+namespace Engine.Cli.Commands;
+
+/// <summary><c>engine init</c>: creates a key file (if needed) and a new, empty store protected by it.</summary>
+internal static class InitCommand
+{
+    public static Command Create()
+    {
+        Option<string> store = CliOptions.Store();
+        var cmek = new Option<string>("--cmek")
+        {
+            Description = "CMEK URI; for file:PATH the key file is created (mode 0600) if it does not exist",
+            Required = true,
+            HelpName = "URI",
+        };
+        var command = new Command("init", "Create a new encrypted store") { store, cmek };
+        command.SetBody(parse => Run(parse.GetRequiredValue(store), parse.GetRequiredValue(cmek)));
+        return command;
+    }
+
+    private static int Run(string dir, string cmekUri)
+    {
+        string full = Path.GetFullPath(dir);
+        // Refuse before touching the key file, so a failed init leaves nothing behind. An existing store
+        // is a non-empty directory: opening it here would succeed and wrongly report "created".
+        if (File.Exists(full))
+        {
+            throw new UsageException($"{full} is a file, not a store directory");
+        }
+        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+        {
+            throw new UsageException($"{full} is not empty (an existing store?); init only creates stores, in a new or empty directory");
+        }
+
+        string? keyPath = StoreAccess.LocalKeyPath(cmekUri);
+        bool newKey = keyPath is not null && !File.Exists(keyPath);
+        if (newKey && !Directory.Exists(Path.GetDirectoryName(keyPath)))
+        {
+            throw new UsageException($"cannot create the key file {keyPath}: its directory does not exist");
+        }
+
+        ICmekProvider provider = newKey ? LocalKeyFileCmek.Create(keyPath!) : CmekProviders.Open(cmekUri);
+        try
+        {
+            using (provider)
+            using (EncryptedStore created = EncryptedStore.Open(new StoreOptions { Path = full, Cmek = provider, CreateIfMissing = true }))
+            {
+                Console.WriteLine($"created store {created.Path}");
+                Console.WriteLine($"CMEK {created.CmekUri}{(newKey ? " (new key file, mode 0600)" : " (existing key)")}");
+            }
+        }
+        catch when (newKey && IsEmptyOrMissing(full))
+        {
+            // A key that protects nothing is only confusing on the next attempt; remove it. Once the
+            // store wrote anything, the key may be the only way into it, so it stays.
+            File.Delete(keyPath!);
+            throw;
+        }
+        return ExitCodes.Ok;
+    }
+
+    private static bool IsEmptyOrMissing(string dir) =>
+        !Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any();
+}

@@ -1,0 +1,64 @@
+using Engine.Crypto;
+
+namespace Engine.Cli.Commands;
+
+/// <summary>
+/// Opens stores for the verbs that work on an existing store. These must never create one: a typo
+/// in --store would otherwise leave a fresh, empty store behind and report success.
+/// </summary>
+internal static class StoreAccess
+{
+    /// <summary>Opens the store at <paramref name="dir"/> with its recorded CMEK, or <paramref name="cmekUri"/> when given.</summary>
+    /// <exception cref="UsageException">The path does not exist or is not a store.</exception>
+    public static EncryptedStore OpenExisting(string dir, string? cmekUri)
+    {
+        string full = Path.GetFullPath(dir);
+        if (File.Exists(full))
+        {
+            throw new UsageException($"{full} is a file, not a store directory");
+        }
+        if (!Directory.Exists(full))
+        {
+            throw new UsageException($"no store at {full}: the directory does not exist (create one with: engine init --store DIR --cmek file:KEYFILE)");
+        }
+        // A directory that is not a store is refused by the engine itself (EngineException naming the
+        // missing key registry); CreateIfMissing=false is what keeps it from creating one there.
+        return EncryptedStore.Open(new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false });
+    }
+
+    /// <summary>Returns an existing namespace; reads never create one.</summary>
+    /// <exception cref="UsageException">The store has no namespace of that name.</exception>
+    public static StoreNamespace RequireNamespace(EncryptedStore store, string name)
+    {
+        if (store.TryGetNamespace(name, out StoreNamespace? ns))
+        {
+            return ns;
+        }
+        IReadOnlyList<string> known = store.ListNamespaces();
+        string list = known.Count == 0 ? "none yet" : string.Join(", ", known);
+        throw new UsageException($"the store at {store.Path} has no namespace '{name}' (namespaces: {list})");
+    }
+
+    /// <summary>
+    /// The key file named by a <c>file:</c> CMEK URI, resolved to an absolute path; null for other
+    /// schemes and for shapes <see cref="CmekProviders.Open"/> rejects (it then explains why).
+    /// </summary>
+    public static string? LocalKeyPath(string cmekUri)
+    {
+        const string scheme = CmekProviders.FileScheme + ":";
+        if (!cmekUri.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        string rest = cmekUri[scheme.Length..];
+        if (rest.StartsWith("///", StringComparison.Ordinal))
+        {
+            rest = rest[2..];
+        }
+        else if (rest.StartsWith("//", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        return rest.Length == 0 ? null : Path.GetFullPath(rest);
+    }
+}

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using Engine.Cli;
+using Engine.Cli.Commands;
+
+var root = new RootCommand("engine: command-line tool of the encrypted embedded key-value store")
+{
+    InitCommand.Create(),
+    DataCommands.Put(),
+    DataCommands.Get(),
+    DataCommands.Delete(),
+    DataCommands.Scan(),
+    AdminCommands.Namespaces(),
+    AdminCommands.Flush(),
+    AdminCommands.Compact(),
+    AdminCommands.Verify(),
+    DemoCommand.Create(),
+};
+// Help would otherwise show the assembly name (Engine.Cli); users know the tool as tools/engine.
+root.HelpName = "engine";
+
+ParseResult parse = root.Parse(args);
+if (parse.Action is ParseErrorAction)
+{
+    // System.CommandLine would print every error plus the full help; one line and exit 2 is the contract.
+    // An unknown verb also yields "Required command was not provided"; the token error says more.
+    string first = parse.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Required command", StringComparison.Ordinal)).FirstOrDefault()
+        ?? "invalid command line";
+    string verb = parse.CommandResult.Command is RootCommand ? string.Empty : parse.CommandResult.Command.Name + " ";
+    ErrorReporter.Fail($"{first} (see: engine {verb}--help)");
+    return ExitCodes.Usage;
+}
+return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
