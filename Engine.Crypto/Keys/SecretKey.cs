@@ -72,7 +72,7 @@ internal abstract class SecretKey : IDisposable
 
             if (Interlocked.CompareExchange(ref _refs, refs + 1, refs) == refs)
             {
-                lease = new KeyLease(this);
+                lease = new KeyLease(this, _bytes);
                 return true;
             }
         }
@@ -92,8 +92,7 @@ internal abstract class SecretKey : IDisposable
     /// <summary>Describes the key (scope, version, purpose); never its bytes.</summary>
     public abstract override string ToString();
 
-    internal ReadOnlySpan<byte> Bytes => _bytes;
-
+    /// <summary>Ends a lease (called by <see cref="KeyLease.Dispose"/> only).</summary>
     internal void Release()
     {
         if (Interlocked.Decrement(ref _refs) == 0)
@@ -110,11 +109,16 @@ internal abstract class SecretKey : IDisposable
 [StructLayout(LayoutKind.Auto)]
 internal readonly ref struct KeyLease
 {
-    private readonly SecretKey? _key;
+    private readonly SecretKey? _owner;
+    private readonly byte[]? _bytes;
 
-    internal KeyLease(SecretKey key) => _key = key;
+    internal KeyLease(SecretKey owner, byte[] bytes)
+    {
+        _owner = owner;
+        _bytes = bytes;
+    }
 
-    public ReadOnlySpan<byte> Key => _key is null ? throw new InvalidOperationException("empty key lease") : _key.Bytes;
+    public ReadOnlySpan<byte> Key => _bytes ?? throw new InvalidOperationException("empty key lease");
 
-    public void Dispose() => _key?.Release();
+    public void Dispose() => _owner?.Release();
 }
