@@ -23,15 +23,19 @@ internal static class InitCommand
     private static int Run(string dir, string cmekUri)
     {
         string full = Path.GetFullPath(dir);
-        // Refuse before touching the key file, so a failed init leaves nothing behind. An existing store
-        // is a non-empty directory: opening it here would succeed and wrongly report "created".
+        // Refuse before touching the key file, so a failed init leaves nothing behind. Opening an
+        // existing store here would succeed and wrongly report "created".
+        if (StoreAccess.IsStore(full))
+        {
+            throw new UsageException($"{full} is already an encrypted store; init only creates new stores");
+        }
         if (File.Exists(full))
         {
             throw new UsageException($"{full} is a file, not a store directory");
         }
         if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
         {
-            throw new UsageException($"{full} is not empty (an existing store?); init only creates stores, in a new or empty directory");
+            throw new UsageException($"{full} is not empty; init only creates stores, in a new or empty directory");
         }
 
         string? keyPath = StoreAccess.LocalKeyPath(cmekUri);

@@ -8,6 +8,8 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal static class StoreAccess
 {
+    private const string RegistryFile = "KEYRING";
+
     /// <summary>Opens the store at <paramref name="dir"/> with its recorded CMEK, or <paramref name="cmekUri"/> when given.</summary>
     /// <exception cref="UsageException">The path does not exist or is not a store.</exception>
     public static EncryptedStore OpenExisting(string dir, string? cmekUri)
@@ -21,10 +23,21 @@ internal static class StoreAccess
         {
             throw new UsageException($"no store at {full}: the directory does not exist (create one with: engine init --store DIR --cmek file:KEYFILE)");
         }
-        // A directory that is not a store is refused by the engine itself (EngineException naming the
-        // missing key registry); CreateIfMissing=false is what keeps it from creating one there.
+        // Checked here for a usage error (exit 2) rather than the engine's generic EngineException (5);
+        // CreateIfMissing=false below still guarantees that no store is ever created by mistake.
+        if (!IsStore(full))
+        {
+            throw new UsageException($"{full} is not an encrypted store (it has no {RegistryFile} file)");
+        }
         return EncryptedStore.Open(new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false });
     }
+
+    /// <summary>
+    /// The key registry marks a store directory (docs/format.md, "Key registry"); the previous
+    /// generation alone still counts, as the engine recovers from it.
+    /// </summary>
+    public static bool IsStore(string dir) =>
+        File.Exists(Path.Combine(dir, RegistryFile)) || File.Exists(Path.Combine(dir, RegistryFile + ".prev"));
 
     /// <summary>Returns an existing namespace; reads never create one.</summary>
     /// <exception cref="UsageException">The store has no namespace of that name.</exception>

@@ -57,7 +57,7 @@ internal static class DemoRunner
         using LocalKeyFileCmek cmek = LocalKeyFileCmek.Create(paths.Key);
         UnixFileMode mode = File.GetUnixFileMode(paths.Key);
         report.Check(mode == (UnixFileMode.UserRead | UnixFileMode.UserWrite),
-            $"created key file {paths.Key} (mode {Convert.ToString((int)mode, 8)})");
+            $"created key file {paths.Key} (mode {Convert.ToString((int)mode, 8).PadLeft(4, '0')})");
 
         using EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = paths.Store, Cmek = cmek, CreateIfMissing = true });
         data.WriteTo(store);
