@@ -1,0 +1,148 @@
+/*
+ * ekvfs: the C ABI of the encrypted RocksDB FileSystem plugin.
+ *
+ * This header is the only contract between the native plugin (libekvfs.so) and managed code
+ * (Engine/Interop/NativeMethods.cs). Every function is noexcept: no C++ exception ever leaves
+ * the library. Functions return an ekv_status and, on failure, write a NUL-terminated message
+ * into the caller's buffer (truncated to its capacity).
+ *
+ * Key material: the plugin never sees a KEK. It generates nothing key-related itself except
+ * frame nonces; DEKs come from the managed key service through the callbacks below, which also
+ * wrap/unwrap them. A DEK lives in native memory only as long as the file object that uses it
+ * and is cleansed when that object is destroyed.
+ */
+#ifndef EKVFS_H
+#define EKVFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#define EKV_NOEXCEPT noexcept
+#else
+#define EKV_NOEXCEPT
+#endif
+
+#define EKV_API __attribute__((visibility("default")))
+
+/* Status codes shared by functions and callbacks. Keep in sync with NativeStatus in C#. */
+typedef enum ekv_status {
+  EKV_OK = 0,
+  EKV_INTEGRITY = 1,        /* authentication failed / malformed header: data was tampered with */
+  EKV_KEY_UNAVAILABLE = 2,  /* the key for this file cannot be obtained (locked, shredded, ...) */
+  EKV_IO_ERROR = 3,         /* the underlying file system failed */
+  EKV_INVALID_ARGUMENT = 4, /* bad input from the caller */
+  EKV_NOT_FOUND = 5,        /* file does not exist */
+  EKV_TORN_TAIL = 6,        /* the last frame is incomplete or unauthenticated (crash while writing) */
+  EKV_INTERNAL = 7          /* bug or unexpected condition inside the plugin */
+} ekv_status;
+
+enum { EKV_DEK_SIZE = 32, EKV_FILE_ID_SIZE = 16, EKV_ENVELOPE_MAX = 400 };
+
+/*
+ * Callback: a new file is being created at `path`. Managed code picks the key scope from the
+ * path (system or namespace), generates a fresh DEK with a CSPRNG, writes it to dek_out[32],
+ * wraps it with the scope's current KEK using `aad` (the header's fixed fields, see
+ * docs/format.md) as associated data, and writes the opaque key envelope to envelope_out.
+ * Returns EKV_OK or an error status with a message.
+ */
+typedef int32_t (*ekv_new_file_key_fn)(void* ctx, const char* path, const uint8_t* aad,
+                                       uint32_t aad_len, uint8_t* dek_out,
+                                       uint8_t* envelope_out, uint32_t envelope_cap,
+                                       uint32_t* envelope_len, char* msg, uint32_t msg_cap);
+
+/*
+ * Callback: an existing file at `path` is being opened. Managed code unwraps the envelope
+ * (authenticating `aad`) and writes the DEK to dek_out[32]. EKV_INTEGRITY when authentication
+ * fails or the envelope does not belong to this path's scope; EKV_KEY_UNAVAILABLE when the KEK
+ * is gone (namespace shredded, store locked).
+ */
+typedef int32_t (*ekv_open_file_key_fn)(void* ctx, const char* path, const uint8_t* aad,
+                                        uint32_t aad_len, const uint8_t* envelope,
+                                        uint32_t envelope_len, uint8_t* dek_out, char* msg,
+                                        uint32_t msg_cap);
+
+typedef struct ekv_callbacks {
+  void* ctx;
+  ekv_new_file_key_fn new_file_key;
+  ekv_open_file_key_fn open_file_key;
+} ekv_callbacks;
+
+typedef struct ekv_env_options {
+  uint32_t frame_size;       /* plaintext bytes per frame; 0 = default 4096; 512..1 MiB, power of 2 */
+  uint32_t use_mem_env;      /* 1 = RocksDB's in-memory file system underneath (tests) */
+} ekv_env_options;
+
+typedef struct ekv_stats {
+  uint64_t live_deks;        /* file objects currently holding a DEK */
+  uint64_t files_created;
+  uint64_t files_opened;
+  uint64_t frames_sealed;
+  uint64_t frames_opened;
+  uint64_t integrity_failures;
+} ekv_stats;
+
+typedef struct ekv_env ekv_env;
+
+/* Creates the encrypted file system and an Env over it. */
+EKV_API int32_t ekv_env_create(const ekv_callbacks* callbacks, const ekv_env_options* options,
+                               ekv_env** out, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+/* Destroys the env. The caller guarantees no DB still uses it. */
+EKV_API void ekv_env_destroy(ekv_env* env) EKV_NOEXCEPT;
+
+/*
+ * Returns a rocksdb_env_t* for RocksDbSharp's DbOptions.SetEnv. Owned by `env`; never pass it to
+ * rocksdb_env_destroy. (This is the one place that knows the layout of c.cc's rocksdb_env_t.)
+ */
+EKV_API void* ekv_env_rocksdb_env(ekv_env* env) EKV_NOEXCEPT;
+
+/*
+ * Sets ColumnFamilyOptions::cf_paths on a rocksdb_options_t* (the C API of 7.8.3 has no setter).
+ * (The one place that knows the layout of c.cc's rocksdb_options_t.)
+ */
+EKV_API int32_t ekv_options_set_cf_path(void* rocksdb_options, const char* path,
+                                        uint64_t target_size, char* msg,
+                                        uint32_t msg_cap) EKV_NOEXCEPT;
+
+EKV_API void ekv_env_get_stats(ekv_env* env, ekv_stats* out) EKV_NOEXCEPT;
+
+/*
+ * Number of torn tails seen when opening files for reading: the last frame of a file that was
+ * not closed (WAL, MANIFEST, LOG, ...) was incomplete or failed authentication, and the file was
+ * read as ending before it (what a crash while writing leaves behind). Added in ABI 1 after the
+ * first draft; a separate function so ekv_stats keeps its layout.
+ */
+EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
+
+/* Reads and authenticates every frame of the file at `path`. Logical size to *logical_size. */
+EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size,
+                                char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+/*
+ * Decrypts `length` logical bytes at `offset` of the file at `path` into `buffer`
+ * (for `engine log` and tests). *read gets the number of bytes read (short at end of file).
+ */
+EKV_API int32_t ekv_file_read(ekv_env* env, const char* path, uint64_t offset, uint8_t* buffer,
+                              uint64_t length, uint64_t* read, char* msg,
+                              uint32_t msg_cap) EKV_NOEXCEPT;
+
+/* Writes a whole encrypted file (header + frames) with the given plaintext; for tests/tools. */
+EKV_API int32_t ekv_file_write(ekv_env* env, const char* path, const uint8_t* data,
+                               uint64_t length, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+/* Path of the librocksdb shared object this plugin is linked against (via dladdr). */
+EKV_API int32_t ekv_rocksdb_library_path(char* buffer, uint32_t cap) EKV_NOEXCEPT;
+
+/* "7.8.3": the RocksDB version from the headers the plugin was compiled with. */
+EKV_API const char* ekv_rocksdb_header_version(void) EKV_NOEXCEPT;
+
+/* Plugin ABI version; managed code refuses to run against a different one. */
+EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
+#define EKV_ABI_VERSION 1u
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EKVFS_H */

@@ -1,0 +1,262 @@
+#include "encrypted_fs.h"
+
+#include <cstring>
+
+#include "errors.h"
+#include "readable_files.h"
+#include "writable_file.h"
+
+namespace ekv {
+
+rocksdb::IOStatus TruncatePhysical(rocksdb::FileSystem* base, const std::string& path,
+                                   uint64_t size) {
+  std::unique_ptr<rocksdb::FSWritableFile> file;
+  rocksdb::IOStatus s =
+      base->ReopenWritableFile(path, BaseFileOptions(rocksdb::FileOptions()), &file, nullptr);
+  if (s.ok()) s = file->Truncate(size, rocksdb::IOOptions(), nullptr);
+  if (file != nullptr) {
+    rocksdb::IOStatus c = file->Close(rocksdb::IOOptions(), nullptr);
+    if (s.ok()) s = c;
+  }
+  return s.ok() ? s : Annotate(s, path, ("truncate to " + std::to_string(size) + " bytes").c_str());
+}
+
+EncryptedFileSystem::EncryptedFileSystem(std::shared_ptr<FsContext> ctx)
+    : rocksdb::FileSystemWrapper(ctx->base), ctx_(std::move(ctx)) {}
+
+rocksdb::IOStatus EncryptedFileSystem::OpenReader(const std::string& fname,
+                                                  const rocksdb::FileOptions& opts,
+                                                  std::unique_ptr<FrameReader>* reader) {
+  return FrameReader::Open(ctx_, fname, opts, reader);
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewSequentialFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSSequentialFile>* result, rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return Guarded(fname, "NewSequentialFile", [&] {
+    std::unique_ptr<FrameReader> reader;
+    rocksdb::IOStatus s = OpenReader(fname, opts, &reader);
+    if (s.ok()) result->reset(new EncryptedSequentialFile(std::move(reader)));
+    return s;
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewRandomAccessFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSRandomAccessFile>* result, rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return Guarded(fname, "NewRandomAccessFile", [&] {
+    std::unique_ptr<FrameReader> reader;
+    rocksdb::IOStatus s = OpenReader(fname, opts, &reader);
+    if (s.ok()) result->reset(new EncryptedRandomAccessFile(std::move(reader)));
+    return s;
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewWritableFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return Guarded(fname, "NewWritableFile", [&] { return CreateFile(fname, opts, result); });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::CreateFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSWritableFile>* result) {
+  // Ask for the key first: if it is unavailable (store locked) nothing is created or truncated.
+  SecretKey dek;
+  HeaderSlot slot;
+  rocksdb::IOStatus s = ctx_->keys.NewFileKey(fname, ctx_->frame_size, &slot, &dek);
+  if (!s.ok()) return s;
+  uint8_t header[kHeaderRegionSize];
+  EncodeNewHeaderRegion(slot, header);
+
+  const rocksdb::FileOptions base_opts = BaseFileOptions(opts);
+  std::unique_ptr<rocksdb::FSWritableFile> creator;
+  s = target()->NewWritableFile(fname, base_opts, &creator, nullptr);
+  if (!s.ok()) return Annotate(s, fname, "create");
+  s = creator->Append(rocksdb::Slice(reinterpret_cast<const char*>(header), sizeof(header)),
+                      rocksdb::IOOptions(), nullptr);
+  rocksdb::IOStatus c = creator->Close(rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, fname, "write header");
+  if (!c.ok()) return Annotate(c, fname, "close after writing header");
+
+  EncryptedWritableFile::State st;
+  s = target()->NewRandomRWFile(fname, base_opts, &st.target, nullptr);
+  if (!s.ok()) return Annotate(s, fname, "open for frame writes");
+  st.path = fname;
+  st.ctx = ctx_;
+  st.cipher.reset(new FrameCipher(dek, slot.file_id, ctx_->stats));
+  st.frame_size = slot.frame_size;
+  result->reset(new EncryptedWritableFile(opts, std::move(st)));
+  ctx_->stats->files_created.fetch_add(1, std::memory_order_relaxed);
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedFileSystem::ReopenWritableFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return Guarded(fname, "ReopenWritableFile", [&] { return ReopenFile(fname, opts, result); });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
+    const std::string& fname, const rocksdb::FileOptions& opts,
+    std::unique_ptr<rocksdb::FSWritableFile>* result) {
+  uint64_t physical = 0;
+  rocksdb::IOStatus s = target()->GetFileSize(fname, rocksdb::IOOptions(), &physical, nullptr);
+  // Like POSIX reopen (O_CREAT without O_TRUNC): a missing or empty file is simply created.
+  if (s.IsNotFound() || s.IsPathNotFound() || (s.ok() && physical == 0)) {
+    return CreateFile(fname, opts, result);
+  }
+  if (!s.ok()) return Annotate(s, fname, "get physical size");
+
+  std::unique_ptr<FrameReader> reader;
+  s = OpenReader(fname, opts, &reader);
+  if (!s.ok()) return s;
+  EncryptedWritableFile::State st;
+  st.path = fname;
+  st.ctx = ctx_;
+  st.frame_size = reader->frame_size();
+  const uint64_t logical = reader->logical_size();
+  st.tail_index = logical / st.frame_size;
+  const size_t keep = static_cast<size_t>(logical % st.frame_size);
+  if (keep > 0) {
+    st.tail.resize(keep);
+    size_t got = 0;
+    s = reader->ReadAt(st.tail_index * st.frame_size, keep, &st.tail[0], &got);
+    if (!s.ok()) return s;
+    if (got != keep) return InternalError(fname, "short read of the tail frame on reopen");
+  }
+  // A closed file keeps its final frame on disk until new data replaces it, so a crash right
+  // after reopening still leaves a valid closed file.
+  st.tail_on_disk_final = reader->closed();
+  if (reader->torn()) {
+    // Cut the torn bytes: frame positions are fixed, and the physical size must again encode
+    // the logical size once the tail is rewritten.
+    s = TruncatePhysical(target(), fname, reader->authentic_physical_end());
+    if (!s.ok()) return s;
+  }
+  st.cipher = reader->ReleaseCipher();
+  reader.reset();
+  s = target()->NewRandomRWFile(fname, BaseFileOptions(opts), &st.target, nullptr);
+  if (!s.ok()) return Annotate(s, fname, "open for frame writes");
+  result->reset(new EncryptedWritableFile(opts, std::move(st)));
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedFileSystem::ReuseWritableFile(
+    const std::string& fname, const std::string& /*old_fname*/,
+    const rocksdb::FileOptions& /*opts*/, std::unique_ptr<rocksdb::FSWritableFile>* result,
+    rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return rocksdb::IOStatus::NotSupported(
+      fname +
+      ": WAL recycling (recycle_log_file_num > 0) is not supported by the encrypted "
+      "file system");
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewRandomRWFile(
+    const std::string& fname, const rocksdb::FileOptions& /*opts*/,
+    std::unique_ptr<rocksdb::FSRandomRWFile>* result, rocksdb::IODebugContext* /*dbg*/) {
+  result->reset();
+  return rocksdb::IOStatus::NotSupported(
+      fname +
+      ": random read/write files are not supported by the encrypted file system (RocksDB "
+      "uses them only to write a global sequence number into an ingested SST; use "
+      "IngestExternalFileOptions::write_global_seqno = false)");
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewMemoryMappedFileBuffer(
+    const std::string& fname, std::unique_ptr<rocksdb::MemoryMappedFileBuffer>* result) {
+  result->reset();
+  return rocksdb::IOStatus::NotSupported(
+      fname + ": memory-mapped files are not supported by the encrypted file system");
+}
+
+rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uint64_t physical,
+                                                   uint64_t* logical) {
+  *logical = 0;
+  if (physical == 0) return rocksdb::IOStatus::OK();
+  if (physical < kHeaderRegionSize) {
+    return IntegrityError(
+        fname, "header truncated (" + std::to_string(physical) + " of 1024 bytes present)");
+  }
+  std::unique_ptr<rocksdb::FSRandomAccessFile> file;
+  rocksdb::IOStatus s =
+      target()->NewRandomAccessFile(fname, BaseFileOptions(rocksdb::FileOptions()), &file, nullptr);
+  if (!s.ok()) return Annotate(s, fname, "open to read header");
+  uint8_t region[kHeaderRegionSize];
+  rocksdb::Slice got;
+  s = file->Read(0, sizeof(region), rocksdb::IOOptions(), &got, reinterpret_cast<char*>(region),
+                 nullptr);
+  if (!s.ok()) return Annotate(s, fname, "read header");
+  if (got.data() != reinterpret_cast<char*>(region)) std::memcpy(region, got.data(), got.size());
+  HeaderSlot slot;
+  s = DecodeHeaderRegion(fname, region, got.size(), &slot);
+  if (!s.ok()) return s;
+  // Not authenticated: a torn or forged last frame is only discovered when the file is
+  // opened. RocksDB uses this size for accounting and to size reads of closed files, whose
+  // last frame the reader authenticates at open anyway.
+  *logical = LayoutFromPhysical(physical, slot.frame_size).logical_size;
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedFileSystem::GetFileSize(const std::string& fname,
+                                                   const rocksdb::IOOptions& options,
+                                                   uint64_t* size, rocksdb::IODebugContext* dbg) {
+  *size = 0;
+  return Guarded(fname, "GetFileSize", [&] {
+    uint64_t physical = 0;
+    rocksdb::IOStatus s = target()->GetFileSize(fname, options, &physical, dbg);
+    if (!s.ok()) return s;  // unchanged, so NotFound looks exactly like plain RocksDB's
+    return LogicalSize(fname, physical, size);
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::GetChildrenFileAttributes(
+    const std::string& dir, const rocksdb::IOOptions& options,
+    std::vector<rocksdb::FileAttributes>* result, rocksdb::IODebugContext* dbg) {
+  return Guarded(dir, "GetChildrenFileAttributes", [&] {
+    rocksdb::IOStatus s = target()->GetChildrenFileAttributes(dir, options, result, dbg);
+    if (!s.ok()) return s;
+    for (rocksdb::FileAttributes& a : *result) {
+      uint64_t logical = 0;
+      // Entries whose header cannot be read (sub-directories, files being created right now,
+      // foreign files) keep their physical size rather than failing the whole listing.
+      if (LogicalSize(dir + "/" + a.name, a.size_bytes, &logical).ok()) a.size_bytes = logical;
+    }
+    return rocksdb::IOStatus::OK();
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::Truncate(const std::string& fname, size_t size,
+                                                const rocksdb::IOOptions& options,
+                                                rocksdb::IODebugContext* dbg) {
+  return Guarded(fname, "Truncate", [&] {
+    // Truncating the logical content means re-sealing the new last frame: reopen for append,
+    // cut, close (which writes the final frame).
+    rocksdb::IOStatus s = target()->FileExists(fname, options, dbg);
+    if (!s.ok()) return s;
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    s = ReopenFile(fname, rocksdb::FileOptions(), &file);
+    if (!s.ok()) return s;
+    s = file->Truncate(size, options, dbg);
+    rocksdb::IOStatus c = file->Close(options, dbg);
+    return s.ok() ? c : s;
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::NewLogger(const std::string& fname,
+                                                 const rocksdb::IOOptions& options,
+                                                 std::shared_ptr<rocksdb::Logger>* result,
+                                                 rocksdb::IODebugContext* dbg) {
+  // FileSystemWrapper would forward to the base file system, whose logger writes plaintext
+  // through its own files. FileSystem's generic implementation builds the logger on
+  // this->NewWritableFile, so the info LOG is encrypted like every other file.
+  return Guarded(fname, "NewLogger",
+                 [&] { return rocksdb::FileSystem::NewLogger(fname, options, result, dbg); });
+}
+
+}  // namespace ekv

@@ -1,0 +1,28 @@
+// The object behind the opaque ekv_env* of the C API.
+#pragma once
+
+#include <memory>
+
+#include "ekvfs.h"
+#include "encrypted_fs.h"
+#include "rocksdb/env.h"
+
+struct ekv_env {
+  // The in-memory base Env (use_mem_env=1); owns the MockFileSystem under `fs`.
+  std::unique_ptr<rocksdb::Env> mem_base;
+  std::shared_ptr<ekv::EncryptedFileSystem> fs;
+  // The Env RocksDB uses: NewCompositeEnv over `fs` (threads and clock of Env::Default()).
+  std::unique_ptr<rocksdb::Env> env;
+  // The rocksdb_env_t handed to RocksDbSharp (see c_api_bridge.cc).
+  void* c_env = nullptr;
+};
+
+namespace ekv {
+namespace bridge {
+// Both functions live in c_api_bridge.cc, the only code that knows the private layouts of
+// RocksDB's db/c.cc.
+void* NewCEnv(rocksdb::Env* env);
+void DeleteCEnv(void* c_env) noexcept;
+rocksdb::ColumnFamilyOptions* CfOptionsFromC(void* rocksdb_options);
+}  // namespace bridge
+}  // namespace ekv

@@ -1,0 +1,75 @@
+#include "errors.h"
+
+#include <cstring>
+
+namespace ekv {
+
+namespace {
+bool StartsWith(const std::string& s, const char* prefix) {
+  return s.compare(0, std::strlen(prefix), prefix) == 0;
+}
+}  // namespace
+
+rocksdb::IOStatus Annotate(const rocksdb::IOStatus& cause, const std::string& path,
+                           const char* doing) {
+  std::string msg = cause.ToString();
+  // Our own errors already name the path; do not wrap them twice.
+  if (msg.find("[ekv:") != std::string::npos) return cause;
+  std::string text = path + ": " + doing + ": " + msg;
+  rocksdb::IOStatus out;
+  if (cause.IsNotFound()) {
+    out = rocksdb::IOStatus::NotFound(text);
+  } else if (cause.IsPathNotFound()) {
+    out = rocksdb::IOStatus::PathNotFound(text);
+  } else if (cause.IsNotSupported()) {
+    out = rocksdb::IOStatus::NotSupported(text);
+  } else if (cause.IsInvalidArgument()) {
+    out = rocksdb::IOStatus::InvalidArgument(text);
+  } else if (cause.IsNoSpace()) {
+    out = rocksdb::IOStatus::NoSpace(text);
+  } else {
+    out = rocksdb::IOStatus::IOError(text);
+  }
+  out.SetRetryable(cause.GetRetryable());
+  out.SetDataLoss(cause.GetDataLoss());
+  out.SetScope(cause.GetScope());
+  return out;
+}
+
+ekv_status ToEkvStatus(const rocksdb::IOStatus& s) {
+  if (s.ok()) return EKV_OK;
+  const std::string state = s.getState() != nullptr ? s.getState() : "";
+  if (StartsWith(state, kTagIntegrity) || s.IsCorruption()) return EKV_INTEGRITY;
+  if (StartsWith(state, kTagKeyUnavailable)) return EKV_KEY_UNAVAILABLE;
+  if (StartsWith(state, kTagTornTail)) return EKV_TORN_TAIL;
+  if (StartsWith(state, kTagInternal)) return EKV_INTERNAL;
+  if (s.IsNotFound() || s.IsPathNotFound()) return EKV_NOT_FOUND;
+  if (s.IsInvalidArgument()) return EKV_INVALID_ARGUMENT;
+  return EKV_IO_ERROR;
+}
+
+void CopyMessage(const std::string& msg, char* buf, uint32_t cap) noexcept {
+  if (buf == nullptr || cap == 0) return;
+  size_t n = msg.size() < cap - 1 ? msg.size() : cap - 1;
+  std::memcpy(buf, msg.data(), n);
+  buf[n] = '\0';
+}
+
+rocksdb::IOStatus CurrentExceptionStatus(const std::string& path, const char* op) noexcept {
+  try {
+    try {
+      throw;
+    } catch (const std::bad_alloc&) {
+      return rocksdb::IOStatus::IOError(kTagInternal + path + ": out of memory in " + op);
+    } catch (const std::exception& e) {
+      return rocksdb::IOStatus::IOError(kTagInternal + path + ": " + op + ": " + e.what());
+    } catch (...) {
+      return rocksdb::IOStatus::IOError(kTagInternal + path + ": unknown exception in " + op);
+    }
+  } catch (...) {
+    // Building the message failed (out of memory). A bare status does not allocate.
+    return rocksdb::IOStatus::IOError();
+  }
+}
+
+}  // namespace ekv

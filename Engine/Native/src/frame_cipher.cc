@@ -1,0 +1,152 @@
+#include "frame_cipher.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <climits>
+#include <cstring>
+
+namespace ekv {
+
+namespace {
+
+// Fetched once: EVP_aes_256_gcm() would make OpenSSL 3 look the implementation up on every
+// EVP_CipherInit_ex that passes a cipher.
+const EVP_CIPHER* AesGcm() {
+  static const EVP_CIPHER* cipher = [] {
+    EVP_CIPHER* fetched = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    return fetched != nullptr ? static_cast<const EVP_CIPHER*>(fetched) : EVP_aes_256_gcm();
+  }();
+  return cipher;
+}
+
+std::string OpenSslError(const char* what) {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  char buf[256];
+  if (code == 0) return std::string(what) + " failed";
+  ERR_error_string_n(code, buf, sizeof(buf));
+  return std::string(what) + " failed: " + buf;
+}
+
+}  // namespace
+
+SecretKey::SecretKey() { std::memset(bytes_, 0, sizeof(bytes_)); }
+SecretKey::~SecretKey() { OPENSSL_cleanse(bytes_, sizeof(bytes_)); }
+
+FrameCipher::FrameCipher(const SecretKey& key, const uint8_t file_id[kFileIdSize],
+                         std::shared_ptr<Stats> stats)
+    : stats_(std::move(stats)) {
+  std::memcpy(key_, key.data(), kDekSize);
+  std::memcpy(file_id_, file_id, kFileIdSize);
+  stats_->live_deks.fetch_add(1, std::memory_order_relaxed);
+}
+
+FrameCipher::~FrameCipher() {
+  for (EVP_CIPHER_CTX* c : free_enc_) EVP_CIPHER_CTX_free(c);
+  for (EVP_CIPHER_CTX* c : free_dec_) EVP_CIPHER_CTX_free(c);
+  OPENSSL_cleanse(key_, sizeof(key_));
+  stats_->live_deks.fetch_sub(1, std::memory_order_relaxed);
+}
+
+EVP_CIPHER_CTX* FrameCipher::Acquire(bool encrypt, std::string* error) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pool = encrypt ? free_enc_ : free_dec_;
+    if (!pool.empty()) {
+      EVP_CIPHER_CTX* c = pool.back();
+      pool.pop_back();
+      return c;
+    }
+  }
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  if (c == nullptr ||
+      EVP_CipherInit_ex(c, AesGcm(), nullptr, key_, nullptr, encrypt ? 1 : 0) != 1) {
+    *error = OpenSslError("AES-256-GCM key setup");
+    EVP_CIPHER_CTX_free(c);
+    return nullptr;
+  }
+  return c;
+}
+
+void FrameCipher::Release(EVP_CIPHER_CTX* ctx, bool encrypt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& pool = encrypt ? free_enc_ : free_dec_;
+  try {
+    pool.push_back(ctx);
+  } catch (...) {
+    EVP_CIPHER_CTX_free(ctx);  // could not grow the pool: just drop the context
+  }
+}
+
+bool FrameCipher::Seal(uint64_t index, bool final_frame, const uint8_t* plaintext, size_t n,
+                       uint8_t* out, std::string* error) {
+  if (n > INT_MAX) {
+    *error = "frame too large";
+    return false;
+  }
+  if (RAND_bytes(out, kNonceSize) != 1) {
+    *error = OpenSslError("RAND_bytes for frame nonce");
+    return false;
+  }
+  EVP_CIPHER_CTX* c = Acquire(true, error);
+  if (c == nullptr) return false;
+  uint8_t aad[kFrameAadSize];
+  EncodeFrameAad(file_id_, index, final_frame, aad);
+  int len = 0;
+  bool ok = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, out, 1) == 1 &&
+            EVP_EncryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
+            (n == 0 ||
+             EVP_EncryptUpdate(c, out + kNonceSize, &len, plaintext, static_cast<int>(n)) == 1) &&
+            EVP_EncryptFinal_ex(c, out + kNonceSize + n, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kTagSize, out + kNonceSize + n) == 1;
+  if (!ok) {
+    *error = OpenSslError("AES-256-GCM seal");
+    EVP_CIPHER_CTX_free(c);  // state unknown: do not return it to the pool
+    return false;
+  }
+  Release(c, true);
+  stats_->frames_sealed.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+FrameCipher::OpenResult FrameCipher::Open(uint64_t index, bool final_frame, const uint8_t* in,
+                                          size_t in_len, uint8_t* plaintext, std::string* error) {
+  if (in_len < kFrameOverhead || in_len - kFrameOverhead > INT_MAX) {
+    *error = "frame length out of range";
+    return OpenResult::kError;
+  }
+  const size_t n = in_len - kFrameOverhead;
+  EVP_CIPHER_CTX* c = Acquire(false, error);
+  if (c == nullptr) return OpenResult::kError;
+  uint8_t aad[kFrameAadSize];
+  EncodeFrameAad(file_id_, index, final_frame, aad);
+  uint8_t tag[kTagSize];
+  std::memcpy(tag, in + kNonceSize + n, kTagSize);
+  int len = 0;
+  bool setup = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, in, 0) == 1 &&
+               EVP_DecryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
+               (n == 0 ||
+                EVP_DecryptUpdate(c, plaintext, &len, in + kNonceSize, static_cast<int>(n)) == 1) &&
+               EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) == 1;
+  if (!setup) {
+    *error = OpenSslError("AES-256-GCM open");
+    EVP_CIPHER_CTX_free(c);
+    return OpenResult::kError;
+  }
+  // EVP_DecryptFinal_ex is where GCM compares the tag; failure here means tampering or a
+  // torn write, never an internal error.
+  if (EVP_DecryptFinal_ex(c, plaintext + n, &len) != 1) {
+    ERR_clear_error();
+    Release(c, false);
+    if (n > 0) OPENSSL_cleanse(plaintext, n);
+    return OpenResult::kAuthFailed;
+  }
+  Release(c, false);
+  stats_->frames_opened.fetch_add(1, std::memory_order_relaxed);
+  return OpenResult::kOk;
+}
+
+}  // namespace ekv

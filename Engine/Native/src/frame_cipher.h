@@ -1,0 +1,84 @@
+// AES-256-GCM sealing and opening of frames under one file's DEK.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "format.h"
+
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+
+namespace ekv {
+
+// Counters behind ekv_stats. Shared (via shared_ptr) by the env and every file object, so a
+// file that outlives its env by mistake still has somewhere to count.
+struct Stats {
+  std::atomic<uint64_t> live_deks{0};
+  std::atomic<uint64_t> files_created{0};
+  std::atomic<uint64_t> files_opened{0};
+  std::atomic<uint64_t> frames_sealed{0};
+  std::atomic<uint64_t> frames_opened{0};
+  std::atomic<uint64_t> integrity_failures{0};
+  std::atomic<uint64_t> torn_tails{0};
+};
+
+// A 32-byte key buffer that is cleansed when it goes out of scope. Used for DEKs in transit
+// from the key callbacks to a FrameCipher.
+class SecretKey {
+ public:
+  SecretKey();
+  ~SecretKey();
+  SecretKey(const SecretKey&) = delete;
+  SecretKey& operator=(const SecretKey&) = delete;
+  uint8_t* data() { return bytes_; }
+  const uint8_t* data() const { return bytes_; }
+
+ private:
+  uint8_t bytes_[kDekSize];
+};
+
+// Holds one file's DEK and the OpenSSL contexts keyed with it.
+//
+// Contexts are pooled per file instead of per thread: the expanded key schedule then lives
+// exactly as long as the file object and is cleansed with it (EVP_CIPHER_CTX_free cleanses),
+// rather than lingering in idle threads' contexts after the store locks. Each context is keyed
+// once; per frame only the IV is set. RandomAccessFile::Read is concurrent, hence the pool.
+class FrameCipher {
+ public:
+  enum class OpenResult { kOk, kAuthFailed, kError };
+
+  FrameCipher(const SecretKey& key, const uint8_t file_id[kFileIdSize],
+              std::shared_ptr<Stats> stats);
+  ~FrameCipher();
+  FrameCipher(const FrameCipher&) = delete;
+  FrameCipher& operator=(const FrameCipher&) = delete;
+
+  const uint8_t* file_id() const { return file_id_; }
+
+  // Seals n plaintext bytes as frame `index` into out[n + 28] (nonce || ciphertext || tag)
+  // with a fresh random nonce. On failure returns false and sets *error.
+  bool Seal(uint64_t index, bool final_frame, const uint8_t* plaintext, size_t n, uint8_t* out,
+            std::string* error);
+
+  // Authenticates frame `index` (in_len >= 28 bytes as stored) and writes in_len - 28
+  // plaintext bytes to `plaintext`. On kAuthFailed the output is cleansed.
+  OpenResult Open(uint64_t index, bool final_frame, const uint8_t* in, size_t in_len,
+                  uint8_t* plaintext, std::string* error);
+
+ private:
+  EVP_CIPHER_CTX* Acquire(bool encrypt, std::string* error);
+  void Release(EVP_CIPHER_CTX* ctx, bool encrypt);
+
+  uint8_t key_[kDekSize];
+  uint8_t file_id_[kFileIdSize];
+  std::shared_ptr<Stats> stats_;
+  std::mutex mu_;
+  std::vector<EVP_CIPHER_CTX*> free_enc_;
+  std::vector<EVP_CIPHER_CTX*> free_dec_;
+};
+
+}  // namespace ekv

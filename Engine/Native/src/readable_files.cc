@@ -1,0 +1,57 @@
+#include "readable_files.h"
+
+#include "errors.h"
+
+namespace ekv {
+
+rocksdb::IOStatus EncryptedSequentialFile::Read(size_t n, const rocksdb::IOOptions& /*options*/,
+                                                rocksdb::Slice* result, char* scratch,
+                                                rocksdb::IODebugContext* /*dbg*/) {
+  *result = rocksdb::Slice();
+  return Guarded(reader_->path(), "sequential read", [&] {
+    if (pos_ + n > reader_->logical_size()) {
+      rocksdb::IOStatus s = reader_->Refresh();
+      if (!s.ok()) return s;
+    }
+    size_t got = 0;
+    rocksdb::IOStatus s = reader_->ReadAt(pos_, n, scratch, &got);
+    if (!s.ok()) return s;
+    pos_ += got;
+    *result = rocksdb::Slice(scratch, got);
+    return rocksdb::IOStatus::OK();
+  });
+}
+
+rocksdb::IOStatus EncryptedSequentialFile::Skip(uint64_t n) {
+  // Like lseek, skipping past the end is allowed; later reads then return nothing.
+  pos_ += n;
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedSequentialFile::PositionedRead(uint64_t offset, size_t n,
+                                                          const rocksdb::IOOptions& /*options*/,
+                                                          rocksdb::Slice* result, char* scratch,
+                                                          rocksdb::IODebugContext* /*dbg*/) {
+  *result = rocksdb::Slice();
+  return Guarded(reader_->path(), "positioned read", [&] {
+    size_t got = 0;
+    rocksdb::IOStatus s = reader_->ReadAt(offset, n, scratch, &got);
+    if (s.ok()) *result = rocksdb::Slice(scratch, got);
+    return s;
+  });
+}
+
+rocksdb::IOStatus EncryptedRandomAccessFile::Read(uint64_t offset, size_t n,
+                                                  const rocksdb::IOOptions& /*options*/,
+                                                  rocksdb::Slice* result, char* scratch,
+                                                  rocksdb::IODebugContext* /*dbg*/) const {
+  *result = rocksdb::Slice();
+  return Guarded(reader_->path(), "random read", [&] {
+    size_t got = 0;
+    rocksdb::IOStatus s = reader_->ReadAt(offset, n, scratch, &got);
+    if (s.ok()) *result = rocksdb::Slice(scratch, got);
+    return s;
+  });
+}
+
+}  // namespace ekv

@@ -1,0 +1,273 @@
+#include "writable_file.h"
+
+#include <openssl/crypto.h>
+
+#include <cstring>
+
+#include "errors.h"
+
+namespace ekv {
+
+namespace {
+void Cleanse(std::string* s) {
+  if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
+  s->clear();
+}
+}  // namespace
+
+EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options, State state)
+    : rocksdb::FSWritableFile(options),
+      st_(std::move(state)),
+      logical_size_(st_.tail_index * st_.frame_size + st_.tail.size()) {
+  st_.tail.reserve(st_.frame_size);
+}
+
+EncryptedWritableFile::~EncryptedWritableFile() {
+  // Destroyed without Close (an error path in RocksDB): keep what was appended readable, as a
+  // plain file would, but do not mark the file closed.
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_ && st_.target != nullptr) {
+      FlushLocked().PermitUncheckedError();
+      st_.target->Close(rocksdb::IOOptions(), nullptr).PermitUncheckedError();
+    }
+  } catch (...) {
+  }
+  Cleanse(&st_.tail);
+  Cleanse(&frame_buf_);
+}
+
+rocksdb::IOStatus EncryptedWritableFile::CheckOpen() const {
+  if (closed_) return rocksdb::IOStatus::IOError(st_.path + ": file already closed");
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Seal(uint64_t index, bool final_frame,
+                                              const uint8_t* plain, size_t n, uint8_t* out) {
+  std::string err;
+  if (!st_.cipher->Seal(index, final_frame, plain, n, out, &err)) {
+    return InternalError(st_.path, "sealing frame " + std::to_string(index) + ": " + err);
+  }
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Append(const rocksdb::Slice& data,
+                                                const rocksdb::IOOptions& /*options*/,
+                                                rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "append", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return AppendLocked(data);
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data) {
+  rocksdb::IOStatus s = CheckOpen();
+  if (!s.ok() || data.empty()) return s;
+  const size_t f = st_.frame_size;
+  const size_t stride = f + kFrameOverhead;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t left = data.size();
+  const size_t full_frames = (st_.tail.size() + left) / f;
+  if (full_frames == 0) {
+    st_.tail.append(reinterpret_cast<const char*>(p), left);
+    logical_size_ += left;
+    tail_dirty_ = true;
+    st_.tail_on_disk_final = false;
+    return s;
+  }
+  // Seal every frame this append completes into one buffer and write it with one call. The
+  // in-memory state only changes once the write succeeded.
+  seal_buf_.resize(full_frames * stride);
+  uint8_t* out = seal_buf_.data();
+  uint64_t index = st_.tail_index;
+  if (!st_.tail.empty()) {
+    const size_t take = f - st_.tail.size();
+    frame_buf_.assign(st_.tail);
+    frame_buf_.append(reinterpret_cast<const char*>(p), take);
+    s = Seal(index++, false, reinterpret_cast<const uint8_t*>(frame_buf_.data()), f, out);
+    Cleanse(&frame_buf_);
+    if (!s.ok()) return s;
+    out += stride;
+    p += take;
+    left -= take;
+  }
+  while (index < st_.tail_index + full_frames) {
+    s = Seal(index++, false, p, f, out);
+    if (!s.ok()) return s;
+    out += stride;
+    p += f;
+    left -= f;
+  }
+  s = st_.target->Write(
+      FrameOffset(st_.tail_index, st_.frame_size),
+      rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
+      rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write frames");
+  st_.tail_index = index;
+  st_.tail.assign(reinterpret_cast<const char*>(p), left);
+  logical_size_ += data.size();
+  // A remainder has never been written at its new position; an empty tail needs no frame.
+  tail_dirty_ = left > 0;
+  st_.tail_on_disk_final = false;
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::WriteTail(bool final_frame) {
+  const size_t n = st_.tail.size();
+  seal_buf_.resize(n + kFrameOverhead);
+  rocksdb::IOStatus s =
+      Seal(st_.tail_index, final_frame, reinterpret_cast<const uint8_t*>(st_.tail.data()), n,
+           seal_buf_.data());
+  if (!s.ok()) return s;
+  s = st_.target->Write(
+      FrameOffset(st_.tail_index, st_.frame_size),
+      rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
+      rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write tail frame");
+  tail_dirty_ = false;
+  st_.tail_on_disk_final = final_frame;
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::FlushLocked() {
+  rocksdb::IOStatus s = CheckOpen();
+  if (!s.ok()) return s;
+  if (tail_dirty_) {
+    s = WriteTail(false);
+    if (!s.ok()) return s;
+  }
+  s = st_.target->Flush(rocksdb::IOOptions(), nullptr);
+  return s.ok() ? s : Annotate(s, st_.path, "flush");
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Flush(const rocksdb::IOOptions& /*options*/,
+                                               rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "flush", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return FlushLocked();
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::SyncLocked(bool fsync) {
+  rocksdb::IOStatus s = FlushLocked();
+  if (!s.ok()) return s;
+  s = fsync ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
+            : st_.target->Sync(rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, fsync ? "fsync" : "sync");
+  (fsync ? fsynced_ : synced_) = true;
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Sync(const rocksdb::IOOptions& /*options*/,
+                                              rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "sync", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return SyncLocked(false);
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Fsync(const rocksdb::IOOptions& /*options*/,
+                                               rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "fsync", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return SyncLocked(true);
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Close(const rocksdb::IOOptions& /*options*/,
+                                               rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "close", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return rocksdb::IOStatus::OK();
+    rocksdb::IOStatus s;
+    if (!st_.tail_on_disk_final || tail_dirty_) s = WriteTail(true);
+    // RocksDB syncs an SST and then closes it, and from then on relies on it being durable.
+    // The final frame is written here, after that sync, so sync again if the owner ever
+    // asked for durability; otherwise a crash could leave a "truncated" closed file.
+    if (s.ok() && (synced_ || fsynced_)) {
+      s = fsynced_ ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
+                   : st_.target->Sync(rocksdb::IOOptions(), nullptr);
+      if (!s.ok()) s = Annotate(s, st_.path, "sync final frame");
+    }
+    rocksdb::IOStatus c = st_.target->Close(rocksdb::IOOptions(), nullptr);
+    closed_ = true;
+    Cleanse(&st_.tail);
+    if (s.ok() && !c.ok()) s = Annotate(c, st_.path, "close");
+    return s;
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::Truncate(uint64_t size,
+                                                  const rocksdb::IOOptions& /*options*/,
+                                                  rocksdb::IODebugContext* /*dbg*/) {
+  return Guarded(st_.path, "truncate", [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return TruncateLocked(size);
+  });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
+  rocksdb::IOStatus s = CheckOpen();
+  if (!s.ok() || size == logical_size_) return s;
+  if (size > logical_size_) {
+    return rocksdb::IOStatus::NotSupported(st_.path + ": extending a file with Truncate");
+  }
+  const uint32_t f = st_.frame_size;
+  const uint64_t new_index = size / f;
+  const size_t keep = static_cast<size_t>(size % f);
+  if (new_index < st_.tail_index) {
+    // The new end lies in a full frame that is only on disk: read it back and authenticate
+    // it (it is not the last frame, so final=0).
+    std::vector<uint8_t> stored(f + kFrameOverhead);
+    rocksdb::Slice got;
+    s = st_.target->Read(FrameOffset(new_index, f), stored.size(), rocksdb::IOOptions(), &got,
+                         reinterpret_cast<char*>(stored.data()), nullptr);
+    if (!s.ok()) return Annotate(s, st_.path, "read frame for truncate");
+    if (got.size() != stored.size()) return InternalError(st_.path, "short read in truncate");
+    if (got.data() != reinterpret_cast<char*>(stored.data())) {
+      std::memcpy(stored.data(), got.data(), got.size());
+    }
+    std::string plain(f, '\0');
+    std::string err;
+    auto r = st_.cipher->Open(new_index, false, stored.data(), stored.size(),
+                              reinterpret_cast<uint8_t*>(&plain[0]), &err);
+    if (r == FrameCipher::OpenResult::kAuthFailed) {
+      st_.ctx->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+      return IntegrityError(st_.path, "authentication failed for frame " +
+                                          std::to_string(new_index) + " (file offset " +
+                                          std::to_string(FrameOffset(new_index, f)) + ")");
+    }
+    if (r != FrameCipher::OpenResult::kOk) return InternalError(st_.path, err);
+    plain.resize(keep);
+    Cleanse(&st_.tail);
+    st_.tail.swap(plain);
+    st_.tail_index = new_index;
+  } else {
+    st_.tail.resize(keep);
+  }
+  logical_size_ = size;
+  // Rewrite the shortened tail, then cut the file right after it, so the physical size again
+  // encodes the logical size.
+  uint64_t physical_end = FrameOffset(st_.tail_index, f);
+  if (keep > 0) {
+    s = WriteTail(false);
+    if (!s.ok()) return s;
+    physical_end += keep + kFrameOverhead;
+  } else {
+    tail_dirty_ = false;
+    st_.tail_on_disk_final = false;
+  }
+  return TruncatePhysical(st_.ctx->base.get(), st_.path, physical_end);
+}
+
+uint64_t EncryptedWritableFile::GetFileSize(const rocksdb::IOOptions& /*options*/,
+                                            rocksdb::IODebugContext* /*dbg*/) {
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    return logical_size_;
+  } catch (...) {
+    return logical_size_;  // only a failing mutex can get here; the value is still ours
+  }
+}
+
+}  // namespace ekv

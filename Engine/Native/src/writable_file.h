@@ -1,0 +1,74 @@
+// RocksDB's writable file over the encrypted frame format.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "frame_cipher.h"
+#include "fs_context.h"
+
+namespace ekv {
+
+// Appends plaintext, buffering the partial tail frame in memory. Full frames are sealed and
+// written at once; the partial tail frame is sealed (with a new nonce each time) and written
+// in place on Flush/Sync so an acknowledged write survives a process kill as it would in plain
+// RocksDB. Close() writes the last frame with the final flag.
+//
+// All I/O goes through the base file system's FSRandomRWFile, because rewriting the tail frame
+// needs positional writes, which PosixWritableFile cannot do (its fd offset only moves
+// forward). The header was written when the file was created (EncryptedFileSystem).
+class EncryptedWritableFile : public rocksdb::FSWritableFile {
+ public:
+  struct State {
+    std::string path;
+    std::shared_ptr<const FsContext> ctx;
+    std::unique_ptr<rocksdb::FSRandomRWFile> target;
+    std::unique_ptr<FrameCipher> cipher;
+    uint32_t frame_size = kDefaultFrameSize;
+    uint64_t tail_index = 0;          // index of the frame the next byte goes into
+    std::string tail;                 // its plaintext so far (reopen: read back from disk)
+    bool tail_on_disk_final = false;  // disk already holds `tail` sealed with final=1
+  };
+
+  EncryptedWritableFile(const rocksdb::FileOptions& options, State state);
+  ~EncryptedWritableFile() override;
+
+  using rocksdb::FSWritableFile::Append;
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Flush(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Close(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override;
+  uint64_t GetFileSize(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  bool use_direct_io() const override { return false; }
+  bool IsSyncThreadSafe() const override { return true; }  // every call takes mu_
+  rocksdb::IOStatus InvalidateCache(size_t, size_t) override { return rocksdb::IOStatus::OK(); }
+
+ private:
+  rocksdb::IOStatus AppendLocked(const rocksdb::Slice& data);
+  rocksdb::IOStatus FlushLocked();
+  rocksdb::IOStatus SyncLocked(bool fsync);
+  rocksdb::IOStatus TruncateLocked(uint64_t size);
+  // Seals the tail frame and writes it in place at its frame offset.
+  rocksdb::IOStatus WriteTail(bool final_frame);
+  rocksdb::IOStatus Seal(uint64_t index, bool final_frame, const uint8_t* plain, size_t n,
+                         uint8_t* out);
+  rocksdb::IOStatus CheckOpen() const;
+
+  std::mutex mu_;
+  State st_;
+  uint64_t logical_size_;
+  bool tail_dirty_ = false;  // tail changed since it was last written
+  bool synced_ = false;      // the owner has asked for durability (Sync)
+  bool fsynced_ = false;     // ... with metadata (Fsync)
+  bool closed_ = false;
+  std::vector<uint8_t> seal_buf_;  // sealed frames waiting to be written
+  std::string frame_buf_;          // plaintext of a frame assembled from tail + new data
+};
+
+}  // namespace ekv
