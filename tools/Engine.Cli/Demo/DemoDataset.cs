@@ -158,5 +158,5 @@ internal sealed class ReadBack
     }
 
     public override string ToString() =>
-        $"{Matched}/{Expected} matched, {Missing} missing, {Wrong} wrong, {IntegrityErrors} integrity errors";
+        $"{Matched}/{Expected} matched, {Missing} missing, {Wrong} wrong; {IntegrityErrors} gets/scans refused with IntegrityException";
 }
