@@ -9,20 +9,21 @@ public static class CmekProviders
     /// <summary>The URI scheme of <see cref="LocalKeyFileCmek"/>.</summary>
     public const string FileScheme = "file";
 
-    /// <summary>The URI scheme reserved for AWS KMS keys (not implemented yet).</summary>
+    /// <summary>The URI scheme of <see cref="AwsKmsCmek"/>.</summary>
     public const string AwsKmsScheme = "aws-kms";
 
     /// <summary>
     /// Opens the CMEK named by <paramref name="uri"/>: <c>file:PATH</c> (or <c>file:///PATH</c>)
-    /// opens a <see cref="LocalKeyFileCmek"/>; a relative PATH is resolved against the current
-    /// directory.
+    /// opens a <see cref="LocalKeyFileCmek"/>, a relative PATH being resolved against the current
+    /// directory; <c>aws-kms:KEY?region=R&amp;endpoint=URL&amp;role=ROLE_ARN&amp;external-id=X</c>
+    /// opens an <see cref="AwsKmsCmek"/> (credentials from the AWS configuration chain; see
+    /// <see cref="AwsKmsCmek.Open(string, AwsKmsOptions?)"/>).
     /// </summary>
-    /// <param name="uri">A CMEK URI such as <c>file:/etc/myapp/store.key</c>.</param>
+    /// <param name="uri">A CMEK URI such as <c>file:/etc/myapp/store.key</c> or
+    /// <c>aws-kms:arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab</c>.</param>
     /// <returns>The provider; the caller disposes it.</returns>
     /// <exception cref="ArgumentException">The URI has no scheme, an unknown scheme (named in
-    /// the message), or an empty path.</exception>
-    /// <exception cref="NotSupportedException">The scheme is reserved but not implemented yet
-    /// (<c>aws-kms:</c>).</exception>
+    /// the message), an empty path or key, or (<c>aws-kms:</c>) an unknown parameter.</exception>
     /// <exception cref="KeyUnavailableException">The key itself cannot be opened (see
     /// <see cref="LocalKeyFileCmek.Open(string)"/>).</exception>
     public static ICmekProvider Open(string uri)
@@ -59,9 +60,9 @@ public static class CmekProviders
 
         if (scheme.Equals(AwsKmsScheme, StringComparison.OrdinalIgnoreCase))
         {
-            throw new NotSupportedException($"CMEK scheme '{scheme}' is reserved for AWS KMS and not implemented yet ({uri})");
+            return AwsKmsCmek.Open(uri);
         }
 
-        throw new ArgumentException($"unknown CMEK scheme '{scheme}' in '{uri}': supported are 'file:' (and '{AwsKmsScheme}:', reserved)", nameof(uri));
+        throw new ArgumentException($"unknown CMEK scheme '{scheme}' in '{uri}': supported are 'file:' and '{AwsKmsScheme}:'", nameof(uri));
     }
 }

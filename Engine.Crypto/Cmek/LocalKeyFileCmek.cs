@@ -15,7 +15,7 @@ namespace Engine.Crypto;
 /// AES-256-GCM under the file's key with associated data <c>"EKV-CMEK1" || context</c>.
 /// The key is held in pinned memory and zeroed by <see cref="Dispose"/>. Thread-safe.
 /// </remarks>
-public sealed class LocalKeyFileCmek : ICmekProvider
+public sealed partial class LocalKeyFileCmek : ICmekProvider, ICmekHealthCheck
 {
     /// <summary>Size of the key file in bytes (a 256-bit AES key).</summary>
     public const int KeyFileSize = 32;

@@ -36,9 +36,12 @@ public sealed class CmekProvidersTests : IDisposable
     }
 
     [Fact]
-    public void Aws_kms_is_reserved()
+    public void Aws_kms_opens_an_aws_kms_provider_without_calling_kms()
     {
-        Assert.Throws<NotSupportedException>(() => CmekProviders.Open("aws-kms:arn:aws:kms:eu-west-1:111122223333:key/abc"));
+        using ICmekProvider cmek = CmekProviders.Open("aws-kms:arn:aws:kms:eu-west-1:111122223333:key/abc");
+        var kms = Assert.IsType<AwsKmsCmek>(cmek);
+        Assert.Equal("eu-west-1", kms.Region);
+        Assert.Equal(0, kms.CallCount);
     }
 
     [Fact]
