@@ -51,6 +51,11 @@ public sealed class IntegrityException : EngineException
     private static string Compose(string message, string? path, long? offset)
     {
         ArgumentNullException.ThrowIfNull(message);
+        // Messages from the native plugin already say "(file offset N)": do not repeat it.
+        if (offset is not null && message.Contains(offset.Value.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal))
+        {
+            offset = null;
+        }
         if (path is null || message.Contains(path, StringComparison.Ordinal))
         {
             return offset is null

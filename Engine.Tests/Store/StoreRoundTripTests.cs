@@ -100,9 +100,12 @@ public sealed class StoreRoundTripTests : IDisposable
     {
         using EncryptedStore store = _dir.Open();
         StoreNamespace ns = store.GetNamespace("v");
+        var random = new Random(42);
         for (int i = 0; i < 2000; i++)
         {
-            ns.Put($"k{i}", new string('v', 100));
+            byte[] value = new byte[100];
+            random.NextBytes(value); // incompressible, so the SST really holds ~200 KB
+            ns.Put(Encoding.UTF8.GetBytes($"k{i}"), value);
         }
         store.Flush();
         VerifyReport report = store.Verify();

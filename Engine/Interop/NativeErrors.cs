@@ -28,18 +28,27 @@ internal static partial class NativeErrors
     public static EngineException Translate(RocksDbException ex)
     {
         string message = ex.Message;
-        if (message.Contains(IntegrityTag, StringComparison.Ordinal))
+        int tag = message.IndexOf(IntegrityTag, StringComparison.Ordinal);
+        if (tag >= 0)
         {
-            return new IntegrityException(message, PathOf(message), OffsetOf(message), ex);
+            // Keep the plugin's own sentence ("<path>: authentication failed for frame N (file
+            // offset X)") without RocksDB's status prefix or the tag.
+            string detail = message[(tag + IntegrityTag.Length)..].Trim();
+            return new IntegrityException(detail, PathOf(message), OffsetOf(message), ex);
         }
-        if (message.Contains(KeyUnavailableTag, StringComparison.Ordinal))
+        tag = message.IndexOf(KeyUnavailableTag, StringComparison.Ordinal);
+        if (tag >= 0)
         {
-            return new KeyUnavailableException(message, ex);
+            return new KeyUnavailableException(message[(tag + KeyUnavailableTag.Length)..].Trim(), ex);
         }
         if (message.StartsWith("Corruption", StringComparison.Ordinal))
         {
             // RocksDB's own checks fired after authentication passed: still never return data.
             return new IntegrityException(message, PathOf(message), null, ex);
+        }
+        if (message.Contains("While lock file", StringComparison.Ordinal))
+        {
+            return new EngineException($"The store is already open in another process or another EncryptedStore instance ({message}).", ex);
         }
         return new EngineException($"RocksDB error: {message}", ex);
     }
@@ -56,9 +65,9 @@ internal static partial class NativeErrors
         return m.Success && long.TryParse(m.Groups[1].Value, out long v) ? v : null;
     }
 
-    [GeneratedRegex(@"\[ekv:[a-z-]+\] (\S+?):")]
-    private static partial Regex TaggedPath();
-
     [GeneratedRegex(@"file offset (\d+)")]
     private static partial Regex FileOffset();
+
+    [GeneratedRegex(@"\[ekv:[a-z-]+\] (\S+?):")]
+    private static partial Regex TaggedPath();
 }

@@ -51,6 +51,7 @@ public sealed partial class EncryptedStore : IDisposable
         _dbOptions = new DbOptions()
             .SetCreateIfMissing(true)
             .SetCreateMissingColumnFamilies(true)
+            .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
             .SetEnv(_env.RocksDbEnv);
     }
 
@@ -59,6 +60,15 @@ public sealed partial class EncryptedStore : IDisposable
 
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
     public string CmekUri => _registry.CmekUri;
+
+    /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
+    /// <exception cref="ArgumentException">The path is empty.</exception>
+    public static bool Exists(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string root = System.IO.Path.GetFullPath(path);
+        return Directory.Exists(root) && KeyRegistry.Exists(root);
+    }
 
     /// <summary>
     /// Opens (or creates) the store at <see cref="StoreOptions.Path"/>.
