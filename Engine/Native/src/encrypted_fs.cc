@@ -151,28 +151,34 @@ rocksdb::IOStatus EncryptedFileSystem::ReuseWritableFile(
     const rocksdb::FileOptions& /*opts*/, std::unique_ptr<rocksdb::FSWritableFile>* result,
     rocksdb::IODebugContext* /*dbg*/) {
   result->reset();
-  return rocksdb::IOStatus::NotSupported(
-      fname +
-      ": WAL recycling (recycle_log_file_num > 0) is not supported by the encrypted "
-      "file system");
+  return Guarded(fname, "ReuseWritableFile", [&] {
+    return rocksdb::IOStatus::NotSupported(
+        fname +
+        ": WAL recycling (recycle_log_file_num > 0) is not supported by the encrypted "
+        "file system");
+  });
 }
 
 rocksdb::IOStatus EncryptedFileSystem::NewRandomRWFile(
     const std::string& fname, const rocksdb::FileOptions& /*opts*/,
     std::unique_ptr<rocksdb::FSRandomRWFile>* result, rocksdb::IODebugContext* /*dbg*/) {
   result->reset();
-  return rocksdb::IOStatus::NotSupported(
-      fname +
-      ": random read/write files are not supported by the encrypted file system (RocksDB "
-      "uses them only to write a global sequence number into an ingested SST; use "
-      "IngestExternalFileOptions::write_global_seqno = false)");
+  return Guarded(fname, "NewRandomRWFile", [&] {
+    return rocksdb::IOStatus::NotSupported(
+        fname +
+        ": random read/write files are not supported by the encrypted file system (RocksDB "
+        "uses them only to write a global sequence number into an ingested SST; use "
+        "IngestExternalFileOptions::write_global_seqno = false)");
+  });
 }
 
 rocksdb::IOStatus EncryptedFileSystem::NewMemoryMappedFileBuffer(
     const std::string& fname, std::unique_ptr<rocksdb::MemoryMappedFileBuffer>* result) {
   result->reset();
-  return rocksdb::IOStatus::NotSupported(
-      fname + ": memory-mapped files are not supported by the encrypted file system");
+  return Guarded(fname, "NewMemoryMappedFileBuffer", [&] {
+    return rocksdb::IOStatus::NotSupported(
+        fname + ": memory-mapped files are not supported by the encrypted file system");
+  });
 }
 
 rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uint64_t physical,

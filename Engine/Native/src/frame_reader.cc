@@ -246,7 +246,9 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
 rocksdb::IOStatus FrameReader::Refresh() {
   uint64_t physical = 0;
   rocksdb::IOStatus s = ctx_->base->GetFileSize(path_, rocksdb::IOOptions(), &physical, nullptr);
-  if (!s.ok()) return Annotate(s, path_, "get physical size");
+  // The file may have been renamed or deleted while open (our handle still reads it, as a POSIX
+  // descriptor would): keep the view we have.
+  if (!s.ok()) return rocksdb::IOStatus::OK();
   if (cipher_ == nullptr) {
     if (physical == 0) return rocksdb::IOStatus::OK();
     s = LoadHeader(physical);

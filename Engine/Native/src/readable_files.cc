@@ -9,7 +9,9 @@ rocksdb::IOStatus EncryptedSequentialFile::Read(size_t n, const rocksdb::IOOptio
                                                 rocksdb::IODebugContext* /*dbg*/) {
   *result = rocksdb::Slice();
   return Guarded(reader_->path(), "sequential read", [&] {
-    if (pos_ + n > reader_->logical_size()) {
+    // Reaching the known end of a file that is not closed: it may have grown (a live WAL or
+    // LOG read while RocksDB appends to it). A closed file cannot grow.
+    if (pos_ + n > reader_->logical_size() && !reader_->closed()) {
       rocksdb::IOStatus s = reader_->Refresh();
       if (!s.ok()) return s;
     }
