@@ -116,13 +116,19 @@ EKV_API void ekv_env_get_stats(ekv_env* env, ekv_stats* out) EKV_NOEXCEPT;
  */
 EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
 
-/* Reads and authenticates every frame of the file at `path`. Logical size to *logical_size. */
+/*
+ * Reads and authenticates every frame of the file at `path`. Logical size to *logical_size.
+ * EKV_TORN_TAIL: the file was not closed and its last frame is incomplete or unauthenticated
+ * (crash while writing); *logical_size then counts the intact bytes before it. EKV_INTEGRITY:
+ * tampering (or a truncated *.sst / *.blob file). See docs/format.md, "Reading".
+ */
 EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size,
                                 char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
 /*
  * Decrypts `length` logical bytes at `offset` of the file at `path` into `buffer`
- * (for `engine log` and tests). *read gets the number of bytes read (short at end of file).
+ * (for `engine log` and tests). *read gets the number of bytes read (short at end of file; a
+ * torn tail reads as end of file, exactly as RocksDB sees it). Every byte is authenticated.
  */
 EKV_API int32_t ekv_file_read(ekv_env* env, const char* path, uint64_t offset, uint8_t* buffer,
                               uint64_t length, uint64_t* read, char* msg,
@@ -132,7 +138,11 @@ EKV_API int32_t ekv_file_read(ekv_env* env, const char* path, uint64_t offset, u
 EKV_API int32_t ekv_file_write(ekv_env* env, const char* path, const uint8_t* data,
                                uint64_t length, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
-/* Path of the librocksdb shared object this plugin is linked against (via dladdr). */
+/*
+ * Path of the librocksdb shared object this plugin is linked against (via dladdr), with symlinks
+ * resolved (as /proc/self/maps shows it). EKV_INVALID_ARGUMENT if `cap` is too small (the buffer
+ * then holds a truncated path).
+ */
 EKV_API int32_t ekv_rocksdb_library_path(char* buffer, uint32_t cap) EKV_NOEXCEPT;
 
 /* "7.8.3": the RocksDB version from the headers the plugin was compiled with. */
