@@ -9,7 +9,10 @@
 namespace ekv {
 
 namespace {
+// Wipes plaintext from a buffer, including bytes beyond size() left over from a longer
+// earlier content (growing to capacity() does not reallocate).
 void Cleanse(std::string* s) {
+  s->resize(s->capacity());
   if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
   s->clear();
 }
