@@ -1,0 +1,29 @@
+using Engine.Bench.Macro;
+using Engine.Bench.Micro;
+
+// Two faces: "macro" (db_bench-style side-by-side runner) and "micro" (BenchmarkDotNet).
+string verb = args.Length > 0 ? args[0] : "help";
+string[] rest = args.Length > 0 ? args[1..] : [];
+switch (verb)
+{
+    case "macro":
+        try
+        {
+            return MacroRunner.Run(MacroOptions.Parse(rest), args);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+    case "report":
+        return MacroRunner.Rerender(rest);
+    case "micro":
+        return MicroRunner.Run(rest);
+    default:
+        Console.WriteLine("usage: dotnet run -c Release --project Engine.Bench -- <verb>");
+        Console.WriteLine("  " + MacroOptions.Usage);
+        Console.WriteLine("  micro [BenchmarkDotNet args, e.g. --filter '*Frame*']");
+        Console.WriteLine("  report DIR        re-render results.md and chart.png from DIR/results.json");
+        return verb == "help" ? 0 : 2;
+}

@@ -1,0 +1,21 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Engine.Bench.Reporting;
+
+/// <summary>results.json: snake_case field names (workloads[].systems[].ops_per_sec_median, ratio_to_plain, ...).</summary>
+internal static class JsonReport
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void Write(RunReport report, string path) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(report, Options) + "\n");
+
+    public static RunReport Read(string path) =>
+        JsonSerializer.Deserialize<RunReport>(File.ReadAllText(path), Options) ?? throw new InvalidDataException($"{path} is empty");
+}

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Text;
+
+namespace Engine.Bench.Reporting;
+
+/// <summary>results.md: the tables a person reads, with the command and the machine.</summary>
+internal static class MarkdownReport
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static void Write(RunReport report, string path) => File.WriteAllText(path, Render(report));
+
+    public static string Render(RunReport report)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Engine.Bench macro results").AppendLine();
+        md.AppendLine(Inv, $"Command: `{report.Command}`  ").AppendLine(Inv, $"Started {report.StartedUtc:yyyy-MM-dd HH:mm} UTC, took {report.DurationSeconds / 60:F1} min.").AppendLine();
+        MachineInfo m = report.Machine;
+        md.AppendLine(Inv, $"Machine: {m.Nproc} cores ({m.CpuModel}; {m.CpuFlagsOfNote}), {m.MemoryMib / 1024.0:F0} GiB, {m.Os}, {m.Dotnet}, " +
+            $"{m.LibRocksDb} (headers {m.LibRocksDbHeaders}), {m.OpenSsl}, commit {m.GitCommit[..Math.Min(12, m.GitCommit.Length)]}.").AppendLine();
+        md.AppendLine("Settings: " + string.Join(", ", report.Settings.Select(kv => $"{kv.Key}={kv.Value}")) + ".").AppendLine();
+
+        md.AppendLine(ThroughputTable(report)).AppendLine();
+        md.AppendLine("Ratios are medians over rounds of (system ops/s ÷ plain ops/s in the same round), so they compare runs made minutes apart on the same noisy machine; ranges are min–max over rounds.").AppendLine();
+
+        md.AppendLine("## Write amplification and space (fillrandom + flush + full compaction)").AppendLine();
+        md.AppendLine("| system | entries | user bytes | bytes written ÷ user bytes | device writes ÷ user bytes | store on disk | table files | tables vs plain | store vs plain |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (SpaceResult s in report.Space)
+        {
+            md.AppendLine(Inv, $"| {s.Name} | {s.Num:N0} | {Mib(s.UserBytes)} | {s.WriteAmplification:F2} | {s.DeviceWriteAmplification:F2} | {Mib(s.StoreBytes)} | {Mib(s.TableBytes)} | {Pct(s.TableBytesOverPlain)} | {Pct(s.StoreBytesOverPlain)} |");
+        }
+        md.AppendLine().AppendLine("Bytes written = wchar of /proc/self/io (every byte the process wrote to files: WAL, flushes, compactions); device writes = write_bytes (what reached the block layer by then). Table files are the SSTs (LiteDB: its data file).").AppendLine();
+
+        md.AppendLine("## CMEK (KMS) calls").AppendLine();
+        md.AppendLine("| system | opens | calls at open | ops in timed workloads | calls during workloads | calls per million ops |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (KmsResult k in report.Kms.Where(k => k.Name == "engine"))
+        {
+            md.AppendLine(Inv, $"| {k.Name} | {k.Opens} | {k.CallsAtOpen} | {k.WorkloadOps:N0} | {k.CallsDuringWorkloads} | {k.CallsPerMillionOps:F2} |");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Targets (issue 6)").AppendLine();
+        md.AppendLine("| target | goal | measured | met |");
+        md.AppendLine("| --- | --- | ---: | --- |");
+        foreach (TargetResult t in report.Targets)
+        {
+            string measured = t.Measured is double v ? (t.Goal.Contains('%', StringComparison.Ordinal) ? $"{v:F2}%" : v.ToString("F2", Inv)) : "n/a";
+            md.AppendLine(Inv, $"| {t.Target} | {t.Goal} | {measured} | {(t.Met is bool b ? (b ? "yes" : "**no**") : "n/a")} |");
+        }
+        md.AppendLine();
+
+        md.AppendLine("## Workloads").AppendLine();
+        foreach (WorkloadResult w in report.Workloads)
+        {
+            md.AppendLine(Inv, $"- `{w.Name}`: {w.Description}");
+        }
+        if (report.Notes.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Notes").AppendLine();
+            foreach (string note in report.Notes)
+            {
+                md.AppendLine("- " + note);
+            }
+        }
+        return md.ToString();
+    }
+
+    /// <summary>Workloads down, systems across: ops/s median (min–max) and the ratio to plain.</summary>
+    public static string ThroughputTable(RunReport report)
+    {
+        string[] systems = [.. report.Workloads.SelectMany(w => w.Systems.Select(s => s.Name)).Distinct()];
+        var md = new StringBuilder();
+        md.AppendLine("| workload | " + string.Join(" | ", systems.Select(s => $"{s} ops/s (min–max)")) + " | " + string.Join(" | ", systems.Where(s => s != "plain").Select(s => $"{s} ÷ plain")) + " |");
+        md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" ---: |", systems.Length * 2 - 1)));
+        foreach (WorkloadResult w in report.Workloads)
+        {
+            var cells = new List<string> { w.Name };
+            foreach (string name in systems)
+            {
+                SystemResult? s = w.Systems.FirstOrDefault(x => x.Name == name);
+                cells.Add(s is null ? "–" : $"{Ops(s.OpsPerSecMedian)} ({Ops(s.OpsPerSecMin)}–{Ops(s.OpsPerSecMax)})");
+            }
+            foreach (string name in systems.Where(s => s != "plain"))
+            {
+                SystemResult? s = w.Systems.FirstOrDefault(x => x.Name == name);
+                cells.Add(s?.RatioToPlain is double r ? $"**{r:F2}x** ({s.RatioToPlainMin:F2}–{s.RatioToPlainMax:F2})" : "–");
+            }
+            md.AppendLine("| " + string.Join(" | ", cells) + " |");
+        }
+        long? lite = report.Workloads.SelectMany(w => w.Systems).FirstOrDefault(s => s.Name == "litedb")?.Num;
+        long? plainNum = report.Workloads.SelectMany(w => w.Systems).FirstOrDefault(s => s.Name == "plain")?.Num;
+        if (lite is long l && plainNum is long p && l != p)
+        {
+            md.AppendLine().AppendLine(Inv, $"litedb ran with {l:N0} entries instead of {p:N0} (its per-document transactions would dominate the run); its ratios compare ops/s on a smaller store.");
+        }
+        return md.ToString();
+    }
+
+    private static string Ops(double v) => v >= 1e6 ? (v / 1e6).ToString("F2", Inv) + "M" : v >= 1e3 ? (v / 1e3).ToString("F1", Inv) + "k" : v.ToString("F0", Inv);
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", Inv) + " MiB";
+
+    private static string Pct(double? v) => v is double d ? (d * 100).ToString("+0.00;-0.00", Inv) + "%" : "–";
+}

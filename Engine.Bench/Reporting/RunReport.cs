@@ -1,0 +1,140 @@
+using Engine.Bench.Macro;
+using Engine.Bench.Workloads;
+
+namespace Engine.Bench.Reporting;
+
+/// <summary>
+/// One system's numbers for one workload. ratio_to_plain is the median over rounds of
+/// (this system's ops/s / plain's ops/s in the same round): paired by round, so slow drift of a
+/// noisy machine cancels out instead of landing on whichever system ran during a bad minute.
+/// </summary>
+internal sealed record SystemResult(
+    string Name,
+    long Num,
+    double OpsPerSecMedian,
+    double OpsPerSecMin,
+    double OpsPerSecMax,
+    double SecondsMedian,
+    double? RatioToPlain,
+    double? RatioToPlainMin,
+    double? RatioToPlainMax,
+    IReadOnlyList<double> OpsPerSecRounds);
+
+internal sealed record WorkloadResult(string Name, string Description, IReadOnlyList<SystemResult> Systems);
+
+/// <summary>Write amplification and on-disk size after fillrandom + flush + full compaction (medians over rounds).</summary>
+internal sealed record SpaceResult(
+    string Name,
+    long Num,
+    long UserBytes,
+    double WriteAmplification,
+    double DeviceWriteAmplification,
+    long StoreBytes,
+    long TableBytes,
+    double? TableBytesOverPlain,
+    double? StoreBytesOverPlain);
+
+/// <summary>CMEK (KMS) traffic of a system over the whole run.</summary>
+internal sealed record KmsResult(string Name, int Opens, long CallsAtOpen, long WorkloadOps, long CallsDuringWorkloads, double CallsPerMillionOps);
+
+/// <summary>A target of issue 6, checked against this run.</summary>
+internal sealed record TargetResult(string Target, string Goal, double? Measured, bool? Met);
+
+internal sealed record RunReport(
+    string Command,
+    DateTimeOffset StartedUtc,
+    double DurationSeconds,
+    MachineInfo Machine,
+    IReadOnlyDictionary<string, string> Settings,
+    IReadOnlyList<WorkloadResult> Workloads,
+    IReadOnlyList<SpaceResult> Space,
+    IReadOnlyList<KmsResult> Kms,
+    IReadOnlyList<TargetResult> Targets,
+    IReadOnlyList<string> Notes);
+
+internal static class Aggregate
+{
+    public static IReadOnlyList<WorkloadResult> Workloads(Recorder recorder, IReadOnlyList<string> systems)
+    {
+        var results = new List<WorkloadResult>();
+        foreach ((string name, string description) in Catalog.All)
+        {
+            List<Sample> plain = [.. recorder.Samples.Where(s => s.Workload == name && s.System == "plain")];
+            var perSystem = new List<SystemResult>();
+            foreach (string system in systems)
+            {
+                List<Sample> mine = [.. recorder.Samples.Where(s => s.Workload == name && s.System == system).OrderBy(s => s.Round)];
+                if (mine.Count == 0)
+                {
+                    continue;
+                }
+                double[] ops = [.. mine.Select(s => s.Result.OpsPerSec)];
+                double[] ratios = [.. mine
+                    .Select(s => (s, p: plain.FirstOrDefault(p => p.Round == s.Round)))
+                    .Where(x => x.p is not null && x.p.Result.OpsPerSec > 0)
+                    .Select(x => x.s.Result.OpsPerSec / x.p!.Result.OpsPerSec)];
+                perSystem.Add(new SystemResult(
+                    system,
+                    mine[0].Num,
+                    Median(ops),
+                    ops.Min(),
+                    ops.Max(),
+                    Median([.. mine.Select(s => s.Result.Seconds)]),
+                    ratios.Length > 0 ? Median(ratios) : null,
+                    ratios.Length > 0 ? ratios.Min() : null,
+                    ratios.Length > 0 ? ratios.Max() : null,
+                    ops));
+            }
+            if (perSystem.Count > 0)
+            {
+                results.Add(new WorkloadResult(name, description, perSystem));
+            }
+        }
+        return results;
+    }
+
+    public static IReadOnlyList<SpaceResult> Space(Recorder recorder, IReadOnlyList<string> systems)
+    {
+        var rows = new List<(string Name, long Num, long User, double Wa, double DevWa, long Store, long Tables)>();
+        foreach (string system in systems)
+        {
+            List<SpaceSample> mine = [.. recorder.Space.Where(s => s.System == system)];
+            if (mine.Count == 0)
+            {
+                continue;
+            }
+            rows.Add((system, mine[0].Num, mine[0].UserBytes,
+                Median([.. mine.Select(s => (double)s.Written.WriteChars / s.UserBytes)]),
+                Median([.. mine.Select(s => (double)s.Written.WriteBytes / s.UserBytes)]),
+                (long)Median([.. mine.Select(s => (double)s.OnDisk.TotalBytes)]),
+                (long)Median([.. mine.Select(s => (double)s.OnDisk.TableBytes)])));
+        }
+        var plain = rows.FirstOrDefault(r => r.Name == "plain");
+        return [.. rows.Select(r => new SpaceResult(r.Name, r.Num, r.User, r.Wa, r.DevWa, r.Store, r.Tables,
+            plain.Name is null || r.Num != plain.Num ? null : (double)r.Tables / plain.Tables - 1,
+            plain.Name is null || r.Num != plain.Num ? null : (double)r.Store / plain.Store - 1))];
+    }
+
+    public static IReadOnlyList<KmsResult> Kms(Recorder recorder, IReadOnlyList<string> systems) =>
+        [.. systems
+            .Select(system => recorder.Kms.Where(k => k.System == system).ToList())
+            .Where(list => list.Count > 0)
+            .Select(list =>
+            {
+                long ops = list.Sum(k => k.WorkloadOps);
+                long calls = list.Sum(k => k.CallsDuringWorkloads);
+                return new KmsResult(list[0].System, list.Sum(k => k.Opens), list.Sum(k => k.CallsAtOpen), ops, calls,
+                    ops > 0 ? calls * 1e6 / ops : 0);
+            })];
+
+    public static double Median(double[] values)
+    {
+        if (values.Length == 0)
+        {
+            return double.NaN;
+        }
+        double[] sorted = [.. values.Order()];
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+}
