@@ -4,11 +4,27 @@
 
 namespace ekv {
 
+namespace {
+
+// Sequential reads serve WAL and MANIFEST recovery. Under RocksDB's default WAL recovery mode
+// (kPointInTimeRecovery) a Corruption status while reading a WAL silently ends the replay, as a
+// CRC mismatch would, so a tampered frame would drop acknowledged writes without an error. An
+// IOError instead fails the recovery ("loss of synced WAL"), so authentication failures reach
+// RocksDB as IOError here; the [ekv:integrity] tag still tells the engine what happened.
+rocksdb::IOStatus HardenForRecovery(rocksdb::IOStatus s) {
+  if (s.IsCorruption()) {
+    return rocksdb::IOStatus::IOError(s.getState() != nullptr ? s.getState() : "[ekv:integrity]");
+  }
+  return s;
+}
+
+}  // namespace
+
 rocksdb::IOStatus EncryptedSequentialFile::Read(size_t n, const rocksdb::IOOptions& /*options*/,
                                                 rocksdb::Slice* result, char* scratch,
                                                 rocksdb::IODebugContext* /*dbg*/) {
   *result = rocksdb::Slice();
-  return Guarded(reader_->path(), "sequential read", [&] {
+  return HardenForRecovery(Guarded(reader_->path(), "sequential read", [&] {
     // Reaching the known end of a file that is not closed: it may have grown (a live WAL or
     // LOG read while RocksDB appends to it). A closed file cannot grow.
     if (pos_ + n > reader_->logical_size() && !reader_->closed()) {
@@ -21,7 +37,7 @@ rocksdb::IOStatus EncryptedSequentialFile::Read(size_t n, const rocksdb::IOOptio
     pos_ += got;
     *result = rocksdb::Slice(scratch, got);
     return rocksdb::IOStatus::OK();
-  });
+  }));
 }
 
 rocksdb::IOStatus EncryptedSequentialFile::Skip(uint64_t n) {
@@ -35,12 +51,12 @@ rocksdb::IOStatus EncryptedSequentialFile::PositionedRead(uint64_t offset, size_
                                                           rocksdb::Slice* result, char* scratch,
                                                           rocksdb::IODebugContext* /*dbg*/) {
   *result = rocksdb::Slice();
-  return Guarded(reader_->path(), "positioned read", [&] {
+  return HardenForRecovery(Guarded(reader_->path(), "positioned read", [&] {
     size_t got = 0;
     rocksdb::IOStatus s = reader_->ReadAt(offset, n, scratch, &got);
     if (s.ok()) *result = rocksdb::Slice(scratch, got);
     return s;
-  });
+  }));
 }
 
 rocksdb::IOStatus EncryptedRandomAccessFile::Read(uint64_t offset, size_t n,
