@@ -128,13 +128,7 @@ internal sealed class KmsKeyStore
         {
             try
             {
-                return new FileStream(_lockPath, new FileStreamOptions
-                {
-                    Mode = FileMode.OpenOrCreate,
-                    Access = FileAccess.ReadWrite,
-                    Share = FileShare.None,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                });
+                return new FileStream(_lockPath, PrivateFile(FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
             catch (IOException) when (Environment.TickCount64 < deadline)
             {
@@ -176,12 +170,7 @@ internal sealed class KmsKeyStore
         string temp = _path + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)) + ".tmp";
         try
         {
-            using (var stream = new FileStream(temp, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            }))
+            using (var stream = new FileStream(temp, PrivateFile(FileMode.CreateNew, FileAccess.Write, FileShare.None)))
             {
                 JsonSerializer.Serialize(stream, _keys, Json);
                 stream.Flush(flushToDisk: true);
@@ -197,6 +186,18 @@ internal sealed class KmsKeyStore
 
         var info = new FileInfo(_path);
         _loadedVersion = (info.LastWriteTimeUtc, info.Length);
+    }
+
+    /// <summary>Options that create the file readable and writable by its owner only (0600).</summary>
+    private static FileStreamOptions PrivateFile(FileMode mode, FileAccess access, FileShare share)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = access, Share = share };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        return options;
     }
 
     private static void SyncDirectory(string directory)
