@@ -1,7 +1,5 @@
 using System.Text;
 using Engine.Crypto;
-using Engine.Interop;
-using RocksDbSharp;
 
 namespace Engine;
 
@@ -19,8 +17,7 @@ public sealed partial class EncryptedStore
     public StoreNamespace GetNamespace(string name)
     {
         ValidateNamespaceName(name);
-        _gate.Enter();
-        try
+        return Run(session =>
         {
             lock (_namespaceSync)
             {
@@ -30,25 +27,13 @@ public sealed partial class EncryptedStore
                 }
                 // The registry entry (and its KEK) is durable before any file of the namespace exists,
                 // so a crash in between leaves an empty namespace, never files without a key.
-                NamespaceInfo info = _registry.TryGetNamespace(name, out NamespaceInfo? found) ? found : _registry.CreateNamespace(name);
-                string cf = StoreLayout.ColumnFamilyName(info.Id);
-                if (!Database.TryGetColumnFamily(cf, out ColumnFamilyHandle handle))
-                {
-                    handle = Database.CreateColumnFamily(NewColumnFamilyOptions(info.Id), cf);
-                }
-                var ns = new StoreNamespace(this, info, handle);
+                NamespaceInfo info = session.Registry.TryGetNamespace(name, out NamespaceInfo? found) ? found : session.Registry.CreateNamespace(name);
+                session.HandleOf(info);
+                var ns = new StoreNamespace(this, info);
                 _namespaces[name] = ns;
                 return ns;
             }
-        }
-        catch (RocksDbException ex)
-        {
-            throw NativeErrors.Translate(ex);
-        }
-        finally
-        {
-            _gate.Exit();
-        }
+        });
     }
 
     /// <summary>Returns the namespace called <paramref name="name"/> if it exists; never creates one.</summary>

@@ -15,8 +15,7 @@ public sealed partial class EncryptedStore
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public VerifyReport Verify()
     {
-        _gate.Enter();
-        try
+        return Run(session =>
         {
             var checkedFiles = new List<VerifiedFile>();
             var failures = new List<(string Path, EngineException Error)>();
@@ -24,7 +23,7 @@ public sealed partial class EncryptedStore
             {
                 try
                 {
-                    checkedFiles.Add(VerifyFile(file));
+                    checkedFiles.Add(VerifyFile(session.Env, file));
                 }
                 catch (IntegrityException ex)
                 {
@@ -42,18 +41,14 @@ public sealed partial class EncryptedStore
                 throw new IntegrityException($"Verify found {failures.Count} file(s) failing authentication: {list}", failures[0].Path);
             }
             return new VerifyReport(checkedFiles);
-        }
-        finally
-        {
-            _gate.Exit();
-        }
+        });
     }
 
-    private unsafe VerifiedFile VerifyFile(string file)
+    private static unsafe VerifiedFile VerifyFile(EncryptedEnvHandle env, string file)
     {
         byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
         msg[0] = 0;
-        var status = (NativeStatus)NativeMethods.FileVerify(_env, file, out ulong logical, msg, NativeMethods.MessageCapacity);
+        var status = (NativeStatus)NativeMethods.FileVerify(env, file, out ulong logical, msg, NativeMethods.MessageCapacity);
         return status switch
         {
             NativeStatus.Ok => new VerifiedFile(file, (long)logical, TornTail: false),

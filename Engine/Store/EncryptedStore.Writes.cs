@@ -17,21 +17,21 @@ public sealed partial class EncryptedStore
     {
         ArgumentNullException.ThrowIfNull(batch);
         WriteBatch native = batch.Batch;
-        Run(db => db.Write(native, WriteOptionsFor(sync)));
+        Run(s => s.Db.Write(native, WriteOptionsFor(sync)));
     }
 
     /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Flush()
     {
-        Run(db =>
+        Run(s =>
         {
             var flush = new FlushOptions().SetWaitForFlush(true);
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
-                Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, ns.Handle.Handle);
+                Native.Instance.rocksdb_flush_cf(s.Db.Handle, flush.Handle, ns.HandleIn(s).Handle);
             }
-            db.Flush(flush);
+            s.Db.Flush(flush);
         });
     }
 
@@ -39,11 +39,11 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Compact()
     {
-        Run(db =>
+        Run(s =>
         {
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
-                db.CompactRange((byte[]?)null, null, ns.Handle);
+                s.Db.CompactRange((byte[]?)null, null, ns.HandleIn(s));
             }
         });
     }

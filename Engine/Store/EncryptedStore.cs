@@ -19,47 +19,42 @@ public sealed partial class EncryptedStore : IDisposable
 {
     private readonly StoreOptions _options;
     private readonly StoreLayout _layout;
-    private readonly ICmekProvider _cmek;
+    private ICmekProvider _cmek;
     private readonly bool _ownsCmek;
-    private readonly KeyRegistry _registry;
-    private readonly FileKeyService _fileKeys;
-    private readonly EncryptedEnvHandle _env;
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
+    private readonly Lock _lifecycle = new();
     private readonly Dictionary<string, StoreNamespace> _namespaces = new(StringComparer.Ordinal);
     private readonly HashSet<ScanCursor> _cursors = [];
-    private readonly Cache _blockCache;
-    private readonly BlockBasedTableOptions _tableOptions;
-    private readonly DbOptions _dbOptions;
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
-    private RocksDb? _db;
+    private StoreSession? _session;
     private bool _disposed;
 
-    private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, KeyRegistry registry)
+    private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, StoreSession session)
     {
         _options = options;
         _layout = layout;
         _cmek = cmek;
         _ownsCmek = ownsCmek;
-        _registry = registry;
-        _fileKeys = new FileKeyService(registry, layout.ScopeOf);
-        _env = EncryptedEnvHandle.Create(_fileKeys, (uint)options.FrameSize, options.InMemory);
-        _blockCache = Cache.CreateLru((ulong)Math.Max(options.BlockCacheBytes, 1L << 20));
-        _tableOptions = new BlockBasedTableOptions().SetBlockCache(_blockCache);
-        _dbOptions = new DbOptions()
-            .SetCreateIfMissing(true)
-            .SetCreateMissingColumnFamilies(true)
-            .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
-            .SetEnv(_env.RocksDbEnv);
+        _session = session;
+        _cmekUri = session.Registry.CmekUri;
+        foreach (NamespaceInfo ns in session.Registry.Namespaces)
+        {
+            _namespaces[ns.Name] = new StoreNamespace(this, ns);
+        }
+        _lastSuccessfulCheck = DateTimeOffset.UtcNow;
+        StartCmekChecks();
     }
 
     /// <summary>The store directory (absolute).</summary>
     public string Path => _layout.Root;
 
+    private readonly string _cmekUri;
+
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
-    public string CmekUri => _registry.CmekUri;
+    public string CmekUri => _cmekUri;
 
     /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
     /// <exception cref="ArgumentException">The path is empty.</exception>
@@ -106,32 +101,23 @@ public sealed partial class EncryptedStore : IDisposable
             throw new ArgumentException($"Creating the store at {layout.Root} needs a CMEK: set StoreOptions.Cmek or StoreOptions.CmekUri.", nameof(options));
         }
 
-        KeyRegistry? registry = null;
-        EncryptedStore? store = null;
+        StoreSession? session = null;
         try
         {
             if (!exists)
             {
                 Directory.CreateDirectory(layout.Root);
             }
-            registry = exists ? KeyRegistry.Open(layout.Root, cmek) : KeyRegistry.Create(layout.Root, cmek);
-            store = new EncryptedStore(options, layout, cmek, ownsCmek, registry);
-            store.OpenDatabase();
-            return store;
+            CleanTempDirectory(layout);
+            session = StoreSession.Open(layout, options, cmek, create: !exists);
+            return new EncryptedStore(options, layout, cmek, ownsCmek, session);
         }
         catch
         {
-            if (store is not null)
+            session?.Dispose();
+            if (ownsCmek)
             {
-                store.Dispose();
-            }
-            else
-            {
-                registry?.Dispose();
-                if (ownsCmek)
-                {
-                    cmek.Dispose();
-                }
+                cmek.Dispose();
             }
             throw;
         }
@@ -154,19 +140,19 @@ public sealed partial class EncryptedStore : IDisposable
     }
 
     /// <summary>Counters of the native plugin (files, frames, DEKs held), for diagnostics and tests.</summary>
-    internal NativeStats PluginStats => _env.Stats;
+    /// <exception cref="StoreLockedException">The store is locked (the plugin is gone with its keys).</exception>
+    internal NativeStats PluginStats => Run(_ => Session.Env.Stats);
 
-    internal FileKeyService FileKeys => _fileKeys;
-
-    internal RocksDb Database => _db ?? throw new ObjectDisposedException(nameof(EncryptedStore));
+    /// <summary>The live session; only valid inside the gate.</summary>
+    internal StoreSession Session => _session ?? throw new ObjectDisposedException(nameof(EncryptedStore));
 
     /// <summary>Runs <paramref name="action"/> inside the gate, translating RocksDB errors.</summary>
-    internal T Run<T>(Func<RocksDb, T> action)
+    internal T Run<T>(Func<StoreSession, T> action)
     {
         _gate.Enter();
         try
         {
-            return action(Database);
+            return action(Session);
         }
         catch (RocksDbException ex)
         {
@@ -178,9 +164,9 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    internal void Run(Action<RocksDb> action) => Run(db =>
+    internal void Run(Action<StoreSession> action) => Run(s =>
     {
-        action(db);
+        action(s);
         return true;
     });
 
@@ -190,26 +176,83 @@ public sealed partial class EncryptedStore : IDisposable
 
     internal StoreOptions Options => _options;
 
-    /// <summary>Closes the database, zeroes every key held in memory and releases native resources.</summary>
+    /// <summary>
+    /// Closes the database, zeroes every key held in memory, shreds this boot's temp files and
+    /// releases native resources. Idempotent.
+    /// </summary>
     public void Dispose()
     {
-        lock (_namespaceSync)
+        StoreState before;
+        lock (_lifecycle)
         {
             if (_disposed)
             {
                 return;
             }
             _disposed = true;
+            before = _state;
         }
+        StopCmekChecks();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
-        CloseDatabase();
-        _env.Dispose();
-        _fileKeys.Dispose();
-        _registry.Dispose();
-        if (_ownsCmek)
+        lock (_lifecycle)
         {
-            _cmek.Dispose();
+            CloseSession();
+            if (_ownsCmek)
+            {
+                _cmek.Dispose();
+            }
+            SetState(StoreState.Closed, "disposed", before);
         }
         _gate.Dispose();
+    }
+
+    /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>
+    private void CloseSession()
+    {
+        ScanCursor[] cursors;
+        lock (_namespaceSync)
+        {
+            cursors = [.. _cursors];
+            _cursors.Clear();
+        }
+        foreach (ScanCursor cursor in cursors)
+        {
+            cursor.Release();
+        }
+        _session?.Dispose();
+        _session = null;
+        CleanTempDirectory(_layout);
+    }
+
+    internal void Track(ScanCursor cursor)
+    {
+        lock (_namespaceSync)
+        {
+            _cursors.Add(cursor);
+        }
+    }
+
+    internal void Untrack(ScanCursor cursor)
+    {
+        lock (_namespaceSync)
+        {
+            _cursors.Remove(cursor);
+        }
+    }
+
+    /// <summary>
+    /// Deletes temp files: those of earlier boots are unreadable by construction (their per-boot
+    /// key is gone), and this boot's are shredded when it closes or locks.
+    /// </summary>
+    private static void CleanTempDirectory(StoreLayout layout)
+    {
+        string tmp = layout.TempDirectory;
+        if (Directory.Exists(tmp))
+        {
+            foreach (string file in Directory.EnumerateFiles(tmp, "*", SearchOption.AllDirectories))
+            {
+                File.Delete(file);
+            }
+        }
     }
 }

@@ -14,12 +14,17 @@ internal sealed class ScanCursor : IDisposable
     private bool _started;
     private readonly byte[]? _from;
 
-    public ScanCursor(EncryptedStore store, ColumnFamilyHandle handle, byte[]? from)
+    public ScanCursor(EncryptedStore store, StoreNamespace ns, byte[]? from)
     {
         _store = store;
         _from = from;
-        _iterator = store.Run(db => db.NewIterator(handle, store.DefaultReadOptions));
-        store.Track(this);
+        // Created and tracked inside the gate, so a lock cannot slip in between and leave an
+        // iterator on a closed database.
+        store.Run(s =>
+        {
+            _iterator = s.Db.NewIterator(ns.HandleIn(s), store.DefaultReadOptions);
+            store.Track(this);
+        });
     }
 
     public bool MoveNext([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out byte[]? value)

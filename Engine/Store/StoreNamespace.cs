@@ -13,11 +13,10 @@ public sealed class StoreNamespace
 {
     private readonly EncryptedStore _store;
 
-    internal StoreNamespace(EncryptedStore store, NamespaceInfo info, ColumnFamilyHandle handle)
+    internal StoreNamespace(EncryptedStore store, NamespaceInfo info)
     {
         _store = store;
         Info = info;
-        Handle = handle;
     }
 
     /// <summary>The namespace's name.</summary>
@@ -25,7 +24,8 @@ public sealed class StoreNamespace
 
     internal NamespaceInfo Info { get; }
 
-    internal ColumnFamilyHandle Handle { get; }
+    /// <summary>The column family of the current session (it changes when the store unlocks); call inside the gate.</summary>
+    internal ColumnFamilyHandle HandleIn(StoreSession session) => session.HandleOf(Info);
 
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>, replacing any previous value.</summary>
     /// <param name="key">Key bytes; may be empty.</param>
@@ -47,7 +47,7 @@ public sealed class StoreNamespace
                 byte* vp = v;
                 int kl = key.Length;
                 int vl = value.Length;
-                _store.Run(db => db.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), Handle, _store.WriteOptionsFor(sync)));
+                _store.Run(s => s.Db.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), HandleIn(s), _store.WriteOptionsFor(sync)));
             }
         }
     }
@@ -73,7 +73,7 @@ public sealed class StoreNamespace
             {
                 byte* kp = k;
                 int kl = key.Length;
-                return _store.Run(db => db.Get(new ReadOnlySpan<byte>(kp, kl), Handle, _store.DefaultReadOptions));
+                return _store.Run(s => s.Db.Get(new ReadOnlySpan<byte>(kp, kl), HandleIn(s), _store.DefaultReadOptions));
             }
         }
     }
@@ -97,7 +97,7 @@ public sealed class StoreNamespace
             {
                 byte* kp = k;
                 int kl = key.Length;
-                _store.Run(db => db.Remove(new ReadOnlySpan<byte>(kp, kl), Handle, _store.WriteOptionsFor(sync)));
+                _store.Run(s => s.Db.Remove(new ReadOnlySpan<byte>(kp, kl), HandleIn(s), _store.WriteOptionsFor(sync)));
             }
         }
     }
@@ -142,7 +142,7 @@ public sealed class StoreNamespace
 
     private IEnumerable<KeyValuePair<byte[], byte[]>> ScanCore(byte[]? from, byte[]? to, byte[]? prefix)
     {
-        using var cursor = new ScanCursor(_store, Handle, from);
+        using var cursor = new ScanCursor(_store, this, from);
         while (cursor.MoveNext(out byte[]? key, out byte[]? value))
         {
             if (to is not null && key.AsSpan().SequenceCompareTo(to) >= 0)

@@ -41,6 +41,25 @@ public sealed class StoreOptions
     /// <summary>Largest key accepted (bytes).</summary>
     public int MaxKeyBytes { get; set; } = 64 << 10;
 
+    /// <summary>
+    /// How often a background task asks the CMEK whether the key is still usable (default 30 s,
+    /// at least 100 ms). A revoked key locks the store at the next check, so this is the bound on
+    /// how long data stays readable after a revocation.
+    /// </summary>
+    public TimeSpan CmekCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the store keeps serving from cached keys while the CMEK cannot be reached (default
+    /// 15 minutes). When no check has succeeded for this long, the store locks.
+    /// </summary>
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long one CMEK check may take before it counts as a transient failure (default 10 s).</summary>
+    public TimeSpan CmekCheckTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Unlock automatically when a check succeeds again (default); otherwise call <see cref="EncryptedStore.Unlock"/>.</summary>
+    public bool AutoUnlock { get; set; } = true;
+
     internal bool InMemory { get; set; }
 
     internal void Validate()
@@ -56,6 +75,18 @@ public sealed class StoreOptions
         if (BlockCacheBytes < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(BlockCacheBytes), BlockCacheBytes, "BlockCacheBytes cannot be negative.");
+        }
+        if (CmekCheckInterval < TimeSpan.FromMilliseconds(100))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CmekCheckInterval), CmekCheckInterval, "CmekCheckInterval must be at least 100 ms.");
+        }
+        if (KeyCacheTtl < CmekCheckInterval)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeyCacheTtl), KeyCacheTtl, "KeyCacheTtl must be at least CmekCheckInterval.");
+        }
+        if (CmekCheckTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CmekCheckTimeout), CmekCheckTimeout, "CmekCheckTimeout must be positive.");
         }
         if (MaxValueBytes <= 0 || MaxKeyBytes <= 0)
         {

@@ -25,7 +25,21 @@ public sealed class StoreWriteBatch : IDisposable
     {
         CheckNamespace(ns);
         ns.CheckEntry(key, value);
-        Batch.Put(key, value, ns.Handle);
+        WriteBatch batch = Batch;
+        unsafe
+        {
+            // The column family handle exists only inside the gate; the batch records its id,
+            // which stays valid across a lock and unlock.
+            fixed (byte* k = key)
+            fixed (byte* v = value)
+            {
+                byte* kp = k;
+                byte* vp = v;
+                int kl = key.Length;
+                int vl = value.Length;
+                _store.Run(s => batch.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), ns.HandleIn(s)));
+            }
+        }
         Count++;
         return this;
     }
@@ -44,7 +58,16 @@ public sealed class StoreWriteBatch : IDisposable
     {
         CheckNamespace(ns);
         ns.CheckEntry(key, []);
-        Batch.Delete(key, ns.Handle);
+        WriteBatch batch = Batch;
+        unsafe
+        {
+            fixed (byte* k = key)
+            {
+                byte* kp = k;
+                int kl = key.Length;
+                _store.Run(s => batch.Delete(new ReadOnlySpan<byte>(kp, kl), ns.HandleIn(s)));
+            }
+        }
         Count++;
         return this;
     }

@@ -1,0 +1,168 @@
+using Engine.Crypto;
+using Engine.Interop;
+using RocksDbSharp;
+
+namespace Engine;
+
+/// <summary>
+/// Everything that exists only while the store is unlocked: the unwrapped key registry, the
+/// native env holding DEKs, the block cache of plaintext blocks and RocksDB itself. Locking
+/// disposes the session (zeroing keys and dropping plaintext); unlocking builds a new one.
+/// </summary>
+internal sealed class StoreSession : IDisposable
+{
+    private readonly StoreLayout _layout;
+    private readonly Dictionary<uint, ColumnFamilyHandle> _handles = [];
+    private readonly Lock _sync = new();
+    private readonly Cache _blockCache;
+    private readonly BlockBasedTableOptions _tableOptions;
+    private readonly DbOptions _dbOptions;
+    private RocksDb? _db;
+
+    private StoreSession(StoreLayout layout, StoreOptions options, KeyRegistry registry)
+    {
+        _layout = layout;
+        Registry = registry;
+        FileKeys = new FileKeyService(registry, layout.ScopeOf);
+        Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory);
+        _blockCache = Cache.CreateLru((ulong)Math.Max(options.BlockCacheBytes, 1L << 20));
+        _tableOptions = new BlockBasedTableOptions().SetBlockCache(_blockCache);
+        _dbOptions = new DbOptions()
+            .SetCreateIfMissing(true)
+            .SetCreateMissingColumnFamilies(true)
+            .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
+            .SetEnv(Env.RocksDbEnv);
+    }
+
+    public KeyRegistry Registry { get; }
+
+    public FileKeyService FileKeys { get; }
+
+    public EncryptedEnvHandle Env { get; }
+
+    public RocksDb Db => _db ?? throw new ObjectDisposedException(nameof(StoreSession));
+
+    /// <summary>Unwraps the registry with the CMEK and opens RocksDB; disposes everything on failure.</summary>
+    /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root key.</exception>
+    /// <exception cref="IntegrityException">The registry or a database file failed authentication.</exception>
+    public static StoreSession Open(StoreLayout layout, StoreOptions options, ICmekProvider cmek, bool create)
+    {
+        KeyRegistry registry = create ? KeyRegistry.Create(layout.Root, cmek) : KeyRegistry.Open(layout.Root, cmek);
+        StoreSession? session = null;
+        try
+        {
+            session = new StoreSession(layout, options, registry);
+            session.OpenDatabase();
+            return session;
+        }
+        catch
+        {
+            if (session is null)
+            {
+                registry.Dispose();
+            }
+            else
+            {
+                session.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private void OpenDatabase()
+    {
+        var families = new ColumnFamilies(NewColumnFamilyOptions(null));
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        foreach (NamespaceInfo ns in Registry.Namespaces)
+        {
+            string cf = StoreLayout.ColumnFamilyName(ns.Id);
+            families.Add(cf, NewColumnFamilyOptions(ns.Id));
+            known.Add(cf);
+        }
+
+        // RocksDB insists on opening every column family it has. One the registry does not list
+        // (left over by a crash in the middle of a namespace deletion) is opened and left alone.
+        if (RocksDb.TryListColumnFamilies(_dbOptions, _layout.Root, out string[] existing))
+        {
+            foreach (string cf in existing)
+            {
+                if (cf != ColumnFamilies.DefaultName && known.Add(cf))
+                {
+                    uint? id = StoreLayout.TryParseColumnFamily(cf, out uint parsed) ? parsed : null;
+                    families.Add(cf, NewColumnFamilyOptions(id));
+                }
+            }
+        }
+
+        try
+        {
+            _db = RocksDb.Open(_dbOptions, _layout.Root, families);
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        foreach (NamespaceInfo ns in Registry.Namespaces)
+        {
+            _handles[ns.Id] = _db.GetColumnFamily(StoreLayout.ColumnFamilyName(ns.Id));
+        }
+    }
+
+    /// <summary>The column family of a namespace; created when the registry has it but RocksDB not yet.</summary>
+    public ColumnFamilyHandle HandleOf(NamespaceInfo ns)
+    {
+        lock (_sync)
+        {
+            if (_handles.TryGetValue(ns.Id, out ColumnFamilyHandle? handle))
+            {
+                return handle;
+            }
+            string cf = StoreLayout.ColumnFamilyName(ns.Id);
+            if (!Db.TryGetColumnFamily(cf, out handle))
+            {
+                handle = Db.CreateColumnFamily(NewColumnFamilyOptions(ns.Id), cf);
+            }
+            _handles[ns.Id] = handle;
+            return handle;
+        }
+    }
+
+    /// <summary>Options of a namespace's column family: its own directory, the shared block cache.</summary>
+    private ColumnFamilyOptions NewColumnFamilyOptions(uint? namespaceId)
+    {
+        var options = new ColumnFamilyOptions().SetBlockBasedTableFactory(_tableOptions);
+        if (namespaceId is uint id)
+        {
+            string dir = _layout.NamespaceDirectory(id);
+            Directory.CreateDirectory(dir);
+            SetColumnFamilyPath(options, dir);
+        }
+        return options;
+    }
+
+    private static unsafe void SetColumnFamilyPath(ColumnFamilyOptions options, string dir)
+    {
+        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
+        msg[0] = 0;
+        int status = NativeMethods.OptionsSetCfPath(options.Handle, dir, ulong.MaxValue, msg, NativeMethods.MessageCapacity);
+        if (status != (int)NativeStatus.Ok)
+        {
+            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), dir);
+        }
+    }
+
+    /// <summary>
+    /// Closes RocksDB (memtables are dropped: their data is in the encrypted WAL), empties the block
+    /// cache, destroys the native env (every file object and its DEK) and zeroes all KEKs.
+    /// </summary>
+    public void Dispose()
+    {
+        _db?.Dispose();
+        _db = null;
+        _handles.Clear();
+        _blockCache.SetCapacity(0); // evicts every cached plaintext block now, not at finalization
+        Env.Dispose();
+        FileKeys.Dispose();
+        Registry.Dispose();
+    }
+}
