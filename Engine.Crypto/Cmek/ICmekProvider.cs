@@ -8,6 +8,10 @@ namespace Engine.Crypto;
 /// </summary>
 /// <remarks>
 /// Implementations must be thread-safe and must not log or retain the keys they are given.
+/// Providers that can check their key without unwrapping anything also implement
+/// <see cref="ICmekHealthCheck"/> (the store's periodic revocation check). Failures are
+/// <see cref="KeyUnavailableException"/>s whose <see cref="KeyUnavailableException.FailureKind"/>
+/// tells a revoked key from a transient failure.
 /// </remarks>
 public interface ICmekProvider : IDisposable
 {

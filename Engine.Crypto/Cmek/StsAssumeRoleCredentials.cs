@@ -17,6 +17,7 @@ internal sealed class StsAssumeRoleCredentials : RefreshingAWSCredentials
     private readonly string _roleArn;
     private readonly string? _externalId;
     private readonly string _sessionName;
+    private long _assumeRoleCalls;
 
     public StsAssumeRoleCredentials(AWSCredentials? source, AmazonSecurityTokenServiceConfig config, string roleArn, string? externalId, string sessionName)
     {
@@ -29,8 +30,6 @@ internal sealed class StsAssumeRoleCredentials : RefreshingAWSCredentials
 
     /// <summary>How many AssumeRole requests were sent (counted with the KMS calls).</summary>
     public long AssumeRoleCalls => Interlocked.Read(ref _assumeRoleCalls);
-
-    private long _assumeRoleCalls;
 
     protected override void Dispose(bool disposing)
     {

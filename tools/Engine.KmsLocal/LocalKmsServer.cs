@@ -76,8 +76,9 @@ public sealed class LocalKmsServer : IAsyncDisposable
     public KmsFailureMode FailureMode { get; set; }
 
     /// <summary>
-    /// Called with each KMS operation name (<c>Decrypt</c>, ...); a non-null answer is returned
-    /// instead of performing the operation. For tests (e.g. <see cref="LocalKmsFault.AccessDenied"/>).
+    /// Called with each operation name (<c>Decrypt</c>, ..., and <c>AssumeRole</c> for STS) after the
+    /// signature check; a non-null answer is returned instead of performing the operation. For
+    /// tests (e.g. <see cref="LocalKmsFault.AccessDenied"/>).
     /// </summary>
     public Func<string, LocalKmsFault?>? FaultInjector { get; set; }
 
