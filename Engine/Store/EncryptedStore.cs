@@ -143,6 +143,9 @@ public sealed partial class EncryptedStore : IDisposable
     /// <exception cref="StoreLockedException">The store is locked (the plugin is gone with its keys).</exception>
     internal NativeStats PluginStats => Run(_ => Session.Env.Stats);
 
+    /// <summary>Plugin counters of the last session closed by a lock or dispose (live DEKs must be 0).</summary>
+    internal NativeStats? LastClosedSessionStats { get; private set; }
+
     /// <summary>The live session; only valid inside the gate.</summary>
     internal StoreSession Session => _session ?? throw new ObjectDisposedException(nameof(EncryptedStore));
 
@@ -220,6 +223,7 @@ public sealed partial class EncryptedStore : IDisposable
             cursor.Release();
         }
         _session?.Dispose();
+        LastClosedSessionStats = _session?.StatsAtClose;
         _session = null;
         CleanTempDirectory(_layout);
     }

@@ -42,6 +42,12 @@ internal sealed class StoreSession : IDisposable
 
     public RocksDb Db => _db ?? throw new ObjectDisposedException(nameof(StoreSession));
 
+    /// <summary>The plugin's counters taken after RocksDB closed, just before the env was destroyed.</summary>
+    public NativeStats? StatsAtClose { get; private set; }
+
+    /// <summary>Every KEK and root-key handle of this session, so tests can see they are zeroed after a lock.</summary>
+    internal IReadOnlyList<SecretKey> KeyHandles => [.. Registry.KeyHandles, FileKeys.EphemeralKek];
+
     /// <summary>Unwraps the registry with the CMEK and opens RocksDB; disposes everything on failure.</summary>
     /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root key.</exception>
     /// <exception cref="IntegrityException">The registry or a database file failed authentication.</exception>
@@ -161,6 +167,10 @@ internal sealed class StoreSession : IDisposable
         _db = null;
         _handles.Clear();
         _blockCache.SetCapacity(0); // evicts every cached plaintext block now, not at finalization
+        if (!Env.IsClosed)
+        {
+            StatsAtClose = Env.Stats; // after RocksDB closed: every file object (and DEK) should be gone
+        }
         Env.Dispose();
         FileKeys.Dispose();
         Registry.Dispose();
