@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "frame_map.h"
 #include "readable_files.h"
 #include "writable_file.h"
 
@@ -115,26 +116,34 @@ rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
   std::unique_ptr<FrameReader> reader;
   s = OpenReader(fname, opts, &reader);
   if (!s.ok()) return s;
+  if (!reader->has_key()) return CreateFile(fname, opts, result);
   EncryptedWritableFile::State st;
   st.path = fname;
   st.ctx = ctx_;
   st.frame_size = reader->frame_size();
-  const uint64_t logical = reader->logical_size();
-  st.tail_index = logical / st.frame_size;
-  const size_t keep = static_cast<size_t>(logical % st.frame_size);
-  if (keep > 0) {
+  const FrameMap& frames = reader->frames();
+  st.tail_index = frames.count();
+  st.tail_start = frames.logical_size();
+  if (IsImmutableFile(fname) && frames.count() > 0 &&
+      frames.Bytes(frames.count() - 1) < st.frame_size) {
+    // Fixed stride: the partial final frame becomes the tail again. It stays on disk as a valid
+    // closed file until new data replaces it (RocksDB never reopens an SST; this is for tools).
+    st.tail_index = frames.count() - 1;
+    st.tail_start = frames.Start(st.tail_index);
+    const size_t keep = static_cast<size_t>(frames.Bytes(st.tail_index));
     st.tail.resize(keep);
     size_t got = 0;
-    s = reader->ReadAt(st.tail_index * st.frame_size, keep, &st.tail[0], &got);
-    if (!s.ok()) return s;
-    if (got != keep) return InternalError(fname, "short read of the tail frame on reopen");
+    if (keep > 0) {
+      s = reader->ReadAt(st.tail_start, keep, &st.tail[0], &got);
+      if (!s.ok()) return s;
+      if (got != keep) return InternalError(fname, "short read of the tail frame on reopen");
+    }
+    st.tail_on_disk_final = reader->closed();
   }
-  // A closed file keeps its final frame on disk until new data replaces it, so a crash right
-  // after reopening still leaves a valid closed file.
-  st.tail_on_disk_final = reader->closed();
+  // Log-like files: the last frame may have been synced, so it is never rewritten; new data
+  // starts a new frame. A torn tail is cut so that the next frame lands right after the last
+  // authentic one.
   if (reader->torn()) {
-    // Cut the torn bytes: frame positions are fixed, and the physical size must again encode
-    // the logical size once the tail is rewritten.
     s = TruncatePhysical(target(), fname, reader->authentic_physical_end());
     if (!s.ok()) return s;
   }
@@ -142,6 +151,11 @@ rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
   reader.reset();
   s = target()->NewRandomRWFile(fname, BaseFileOptions(opts), &st.target, nullptr);
   if (!s.ok()) return Annotate(s, fname, "open for frame writes");
+  // Whatever an earlier writer left is made durable now, so every existing frame can be vouched
+  // for as durable by the frames this writer adds (docs/format.md, "sync distance").
+  s = st.target->Sync(rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, fname, "sync on reopen");
+  st.durable_frames = st.tail_index;
   result->reset(new EncryptedWritableFile(opts, std::move(st)));
   return rocksdb::IOStatus::OK();
 }
@@ -205,7 +219,19 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
   // Not authenticated: a torn or forged last frame is only discovered when the file is
   // opened. RocksDB uses this size for accounting and to size reads of closed files, whose
   // last frame the reader authenticates at open anyway.
-  *logical = LayoutFromPhysical(physical, slot.frame_size).logical_size;
+  if (IsImmutableFile(fname)) {
+    bool torn = false;
+    *logical = FixedLogicalSize(physical, slot.frame_size, &torn);
+    return rocksdb::IOStatus::OK();
+  }
+  FrameMap map(slot.frame_size);
+  uint64_t torn = 0;
+  RawReader read = [&](uint64_t off, size_t n, char* buf, rocksdb::Slice* out) {
+    return file->Read(off, n, rocksdb::IOOptions(), out, buf, nullptr);
+  };
+  s = WalkFrames(read, slot.file_id, physical, &map, &torn);
+  if (!s.ok()) return Annotate(s, fname, "walk frame headers");
+  *logical = map.logical_size();
   return rocksdb::IOStatus::OK();
 }
 
@@ -217,7 +243,18 @@ rocksdb::IOStatus EncryptedFileSystem::GetFileSize(const std::string& fname,
     uint64_t physical = 0;
     rocksdb::IOStatus s = target()->GetFileSize(fname, options, &physical, dbg);
     if (!s.ok()) return s;  // unchanged, so NotFound looks exactly like plain RocksDB's
+    if (ctx_->open_sizes.Lookup(fname, size)) return s;
     return LogicalSize(fname, physical, size);
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::RenameFile(const std::string& src, const std::string& dst,
+                                                  const rocksdb::IOOptions& options,
+                                                  rocksdb::IODebugContext* dbg) {
+  return Guarded(src, "RenameFile", [&] {
+    rocksdb::IOStatus s = target()->RenameFile(src, dst, options, dbg);
+    if (s.ok()) ctx_->open_sizes.Rename(src, dst);
+    return s;
   });
 }
 
@@ -229,6 +266,10 @@ rocksdb::IOStatus EncryptedFileSystem::GetChildrenFileAttributes(
     if (!s.ok()) return s;
     for (rocksdb::FileAttributes& a : *result) {
       uint64_t logical = 0;
+      if (ctx_->open_sizes.Lookup(dir + "/" + a.name, &logical)) {
+        a.size_bytes = logical;
+        continue;
+      }
       // Entries whose header cannot be read (sub-directories, files being created right now,
       // foreign files) keep their physical size rather than failing the whole listing.
       if (LogicalSize(dir + "/" + a.name, a.size_bytes, &logical).ok()) a.size_bytes = logical;

@@ -44,6 +44,9 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus NewMemoryMappedFileBuffer(
       const std::string& fname, std::unique_ptr<rocksdb::MemoryMappedFileBuffer>* result) override;
+  rocksdb::IOStatus RenameFile(const std::string& src, const std::string& target,
+                               const rocksdb::IOOptions& options,
+                               rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus GetFileSize(const std::string& fname, const rocksdb::IOOptions& options,
                                 uint64_t* size, rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus GetChildrenFileAttributes(const std::string& dir,
@@ -66,7 +69,8 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
                                std::unique_ptr<rocksdb::FSWritableFile>* result);
   rocksdb::IOStatus ReopenFile(const std::string& fname, const rocksdb::FileOptions& opts,
                                std::unique_ptr<rocksdb::FSWritableFile>* result);
-  // Logical size from the physical size and the frame size in the header (no key needed).
+  // Logical size without a key: from the physical size and the frame size in the header for
+  // immutable files, by walking the frame headers for log-like files (docs/format.md).
   rocksdb::IOStatus LogicalSize(const std::string& fname, uint64_t physical, uint64_t* logical);
 
   std::shared_ptr<FsContext> ctx_;

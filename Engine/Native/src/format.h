@@ -20,10 +20,13 @@ constexpr size_t kFileIdSize = 16;
 constexpr size_t kDekSize = 32;
 constexpr size_t kNonceSize = 12;
 constexpr size_t kTagSize = 16;
-constexpr size_t kFrameOverhead = kNonceSize + kTagSize;   // 28
-constexpr size_t kFrameAadSize = 4 + kFileIdSize + 8 + 1;  // "EKVF" || id || index || final
+// Frame header: plaintext length n (u32) || sync distance b (u32) || header check (u32).
+constexpr size_t kFrameHeaderSize = 12;
+constexpr size_t kFrameOverhead = kFrameHeaderSize + kNonceSize + kTagSize;  // 40
+// "EKVF" || file id || index (u64) || final (u8) || n (u32) || b (u32)
+constexpr size_t kFrameAadSize = 4 + kFileIdSize + 8 + 1 + 4 + 4;
 
-constexpr uint16_t kFormatVersion = 1;
+constexpr uint16_t kFormatVersion = 2;
 constexpr uint16_t kSuiteAes256Gcm = 1;
 constexpr uint32_t kDefaultFrameSize = 4096;
 constexpr uint32_t kMinFrameSize = 512;
@@ -33,22 +36,30 @@ inline bool ValidFrameSize(uint32_t f) {
   return f >= kMinFrameSize && f <= kMaxFrameSize && (f & (f - 1)) == 0;
 }
 
-// Physical offset of frame `index`.
-inline uint64_t FrameOffset(uint64_t index, uint32_t frame_size) {
+// Physical offset of frame `index` in a file whose frames before it are all full (fixed
+// stride: immutable files, see FrameMap for the general case).
+inline uint64_t FixedFrameOffset(uint64_t index, uint32_t frame_size) {
   return kHeaderRegionSize + index * (uint64_t{frame_size} + kFrameOverhead);
 }
 
-// Where the frames of a file of physical size P end, as far as the size alone tells.
-struct FrameLayout {
-  uint64_t frame_count = 0;       // frames with at least their nonce and tag present
-  uint64_t last_frame_bytes = 0;  // plaintext bytes of the last frame (F for a full frame)
-  uint64_t logical_size = 0;      // logical size if every frame authenticates
-  bool torn = false;              // 0 < r < 28: a frame was cut inside its nonce/tag
+// The plaintext fields of a frame header.
+struct FrameHeader {
+  uint32_t length = 0;         // plaintext bytes n
+  uint32_t sync_distance = 0;  // b: frames [0, index - b) were durable when this frame was sealed
 };
 
-// Interprets the physical size of a file that has a header region (P >= 1024). A torn
-// remainder is dropped: the logical size then ends at the last complete frame.
-FrameLayout LayoutFromPhysical(uint64_t physical_size, uint32_t frame_size);
+// Header check: an unkeyed 32-bit hash of (file id, index, n, b). It only tells a written frame
+// header from zeros or garbage left by a crash; authenticity comes from the GCM tag.
+uint32_t FrameHeaderCheck(const uint8_t file_id[kFileIdSize], uint64_t index, const FrameHeader& h);
+void EncodeFrameHeader(const uint8_t file_id[kFileIdSize], uint64_t index, const FrameHeader& h,
+                       uint8_t out[kFrameHeaderSize]);
+// False when the check does not match or n exceeds the frame size.
+bool DecodeFrameHeader(const uint8_t file_id[kFileIdSize], uint64_t index, uint32_t frame_size,
+                       const uint8_t in[kFrameHeaderSize], FrameHeader* h);
+
+// Logical size of an immutable (fixed-stride) file from its physical size P >= 1024, without a
+// key; a remainder too short to be a frame is not counted (*torn_remainder set).
+uint64_t FixedLogicalSize(uint64_t physical_size, uint32_t frame_size, bool* torn_remainder);
 
 // The parsed, checksum-valid content of one header slot.
 struct HeaderSlot {
@@ -74,13 +85,15 @@ void EncodeNewHeaderRegion(const HeaderSlot& slot, uint8_t out[kHeaderRegionSize
 rocksdb::IOStatus DecodeHeaderRegion(const std::string& path, const uint8_t* region,
                                      size_t region_len, HeaderSlot* out);
 
-// Frame associated data: "EKVF" || file id || index (u64 LE) || final (u8).
+// Frame associated data: "EKVF" || file id || index (u64) || final (u8) || n (u32) || b (u32).
 void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool final_frame,
-                    uint8_t out[kFrameAadSize]);
+                    const FrameHeader& h, uint8_t out[kFrameAadSize]);
 
-// True for files whose last frame must carry the final flag (SST and blob files are written
-// once and closed before RocksDB ever references them, so a missing final frame means
-// truncation).
-bool RequiresFinalFrame(const std::string& path);
+// Immutable files: SST and blob files are written once, synced and closed before RocksDB ever
+// references them. They keep a fixed frame stride (a Sync never closes their tail frame) and
+// their last frame must carry the final flag, so a missing final frame means truncation. Every
+// other file is "log-like" (WAL, MANIFEST, LOG, OPTIONS, CURRENT, ...): a Sync seals its tail
+// frame for good, frames may be short, and readers walk the frame headers.
+bool IsImmutableFile(const std::string& path);
 
 }  // namespace ekv

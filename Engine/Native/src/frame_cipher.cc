@@ -81,27 +81,32 @@ void FrameCipher::Release(EVP_CIPHER_CTX* ctx, bool encrypt) {
   }
 }
 
-bool FrameCipher::Seal(uint64_t index, bool final_frame, const uint8_t* plaintext, size_t n,
-                       uint8_t* out, std::string* error) {
-  if (n > INT_MAX) {
+bool FrameCipher::Seal(uint64_t index, bool final_frame, uint32_t sync_distance,
+                       const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error) {
+  if (n > kMaxFrameSize) {
     *error = "frame too large";
     return false;
   }
-  if (RAND_bytes(out, kNonceSize) != 1) {
+  FrameHeader h;
+  h.length = static_cast<uint32_t>(n);
+  h.sync_distance = sync_distance;
+  EncodeFrameHeader(file_id_, index, h, out);
+  uint8_t* nonce = out + kFrameHeaderSize;
+  uint8_t* ct = nonce + kNonceSize;
+  if (RAND_bytes(nonce, kNonceSize) != 1) {
     *error = OpenSslError("RAND_bytes for frame nonce");
     return false;
   }
   EVP_CIPHER_CTX* c = Acquire(true, error);
   if (c == nullptr) return false;
   uint8_t aad[kFrameAadSize];
-  EncodeFrameAad(file_id_, index, final_frame, aad);
+  EncodeFrameAad(file_id_, index, final_frame, h, aad);
   int len = 0;
-  bool ok = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, out, 1) == 1 &&
+  bool ok = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 1) == 1 &&
             EVP_EncryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
-            (n == 0 ||
-             EVP_EncryptUpdate(c, out + kNonceSize, &len, plaintext, static_cast<int>(n)) == 1) &&
-            EVP_EncryptFinal_ex(c, out + kNonceSize + n, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kTagSize, out + kNonceSize + n) == 1;
+            (n == 0 || EVP_EncryptUpdate(c, ct, &len, plaintext, static_cast<int>(n)) == 1) &&
+            EVP_EncryptFinal_ex(c, ct + n, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, kTagSize, ct + n) == 1;
   if (!ok) {
     *error = OpenSslError("AES-256-GCM seal");
     EVP_CIPHER_CTX_free(c);  // state unknown: do not return it to the pool
@@ -113,23 +118,29 @@ bool FrameCipher::Seal(uint64_t index, bool final_frame, const uint8_t* plaintex
 }
 
 FrameCipher::OpenResult FrameCipher::Open(uint64_t index, bool final_frame, const uint8_t* in,
-                                          size_t in_len, uint8_t* plaintext, std::string* error) {
+                                          size_t in_len, uint8_t* plaintext, std::string* error,
+                                          uint32_t* sync_distance) {
   if (in_len < kFrameOverhead || in_len - kFrameOverhead > INT_MAX) {
     *error = "frame length out of range";
     return OpenResult::kError;
   }
   const size_t n = in_len - kFrameOverhead;
+  FrameHeader h;
+  if (!DecodeFrameHeader(file_id_, index, frame_size_, in, &h) || h.length != n) {
+    return OpenResult::kAuthFailed;
+  }
+  const uint8_t* nonce = in + kFrameHeaderSize;
+  const uint8_t* ct = nonce + kNonceSize;
   EVP_CIPHER_CTX* c = Acquire(false, error);
   if (c == nullptr) return OpenResult::kError;
   uint8_t aad[kFrameAadSize];
-  EncodeFrameAad(file_id_, index, final_frame, aad);
+  EncodeFrameAad(file_id_, index, final_frame, h, aad);
   uint8_t tag[kTagSize];
-  std::memcpy(tag, in + kNonceSize + n, kTagSize);
+  std::memcpy(tag, ct + n, kTagSize);
   int len = 0;
-  bool setup = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, in, 0) == 1 &&
+  bool setup = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 0) == 1 &&
                EVP_DecryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
-               (n == 0 ||
-                EVP_DecryptUpdate(c, plaintext, &len, in + kNonceSize, static_cast<int>(n)) == 1) &&
+               (n == 0 || EVP_DecryptUpdate(c, plaintext, &len, ct, static_cast<int>(n)) == 1) &&
                EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) == 1;
   if (!setup) {
     *error = OpenSslError("AES-256-GCM open");
@@ -145,6 +156,7 @@ FrameCipher::OpenResult FrameCipher::Open(uint64_t index, bool final_frame, cons
     return OpenResult::kAuthFailed;
   }
   Release(c, false);
+  if (sync_distance != nullptr) *sync_distance = h.sync_distance;
   stats_->frames_opened.fetch_add(1, std::memory_order_relaxed);
   return OpenResult::kOk;
 }

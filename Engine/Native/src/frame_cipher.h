@@ -59,15 +59,21 @@ class FrameCipher {
 
   const uint8_t* file_id() const { return file_id_; }
 
-  // Seals n plaintext bytes as frame `index` into out[n + 28] (nonce || ciphertext || tag)
-  // with a fresh random nonce. On failure returns false and sets *error.
-  bool Seal(uint64_t index, bool final_frame, const uint8_t* plaintext, size_t n, uint8_t* out,
-            std::string* error);
+  // Seals n plaintext bytes as frame `index` into out[n + 40] (header || nonce || ciphertext ||
+  // tag) with a fresh random nonce; `sync_distance` goes into the header (docs/format.md). On
+  // failure returns false and sets *error.
+  bool Seal(uint64_t index, bool final_frame, uint32_t sync_distance, const uint8_t* plaintext,
+            size_t n, uint8_t* out, std::string* error);
 
-  // Authenticates frame `index` (in_len >= 28 bytes as stored) and writes in_len - 28
-  // plaintext bytes to `plaintext`. On kAuthFailed the output is cleansed.
+  // Authenticates frame `index` stored as in[in_len] (in_len >= 40) and writes in_len - 40
+  // plaintext bytes to `plaintext`. A header whose check or length does not match in_len is
+  // kAuthFailed, like a bad tag. On kAuthFailed the output is cleansed. On kOk the header's
+  // sync distance goes to *sync_distance (if not null).
   OpenResult Open(uint64_t index, bool final_frame, const uint8_t* in, size_t in_len,
-                  uint8_t* plaintext, std::string* error);
+                  uint8_t* plaintext, std::string* error, uint32_t* sync_distance = nullptr);
+
+  // Frame size used to validate frame headers (set by file objects; the bench uses the max).
+  void set_frame_size(uint32_t f) { frame_size_ = f; }
 
  private:
   EVP_CIPHER_CTX* Acquire(bool encrypt, std::string* error);
@@ -75,6 +81,7 @@ class FrameCipher {
 
   uint8_t key_[kDekSize];
   uint8_t file_id_[kFileIdSize];
+  uint32_t frame_size_ = kMaxFrameSize;
   std::shared_ptr<Stats> stats_;
   std::mutex mu_;
   std::vector<EVP_CIPHER_CTX*> free_enc_;

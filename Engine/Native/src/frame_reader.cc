@@ -25,7 +25,7 @@ std::vector<uint8_t>& PlainScratch() {
 }  // namespace
 
 FrameReader::FrameReader(std::shared_ptr<const FsContext> ctx, std::string path)
-    : ctx_(std::move(ctx)), path_(std::move(path)), requires_final_(RequiresFinalFrame(path_)) {}
+    : ctx_(std::move(ctx)), path_(std::move(path)), immutable_(IsImmutableFile(path_)) {}
 
 FrameReader::~FrameReader() {
   if (!cached_plain_.empty()) OPENSSL_cleanse(cached_plain_.data(), cached_plain_.size());
@@ -57,7 +57,7 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     // A 0-byte file has no header: the process died between creating it and writing the
     // header, or RocksDB created it through LockFile. It reads as empty, except where a
     // closed file is required.
-    if (requires_final_) return IntegrityError(path_, "file is empty (truncated: no header)");
+    if (immutable_) return IntegrityError(path_, "file is empty (truncated: no header)");
     return rocksdb::IOStatus::OK();
   }
   if (physical_size < kHeaderRegionSize) {
@@ -85,89 +85,146 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     return s;
   }
   cipher_.reset(new FrameCipher(dek, slot_.file_id, ctx_->stats));
+  cipher_->set_frame_size(slot_.frame_size);
+  map_ = FrameMap(slot_.frame_size);
   ctx_->stats->files_opened.fetch_add(1, std::memory_order_relaxed);
   return rocksdb::IOStatus::OK();
 }
 
-uint64_t FrameReader::authentic_physical_end() const {
-  if (cipher_ == nullptr) return 0;
-  if (frame_count_ == 0) return kHeaderRegionSize;
-  return FrameOffset(frame_count_ - 1, slot_.frame_size) + last_frame_bytes_ + kFrameOverhead;
-}
-
 rocksdb::IOStatus FrameReader::AuthFailure(uint64_t index) const {
   ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-  return IntegrityError(path_, "authentication failed for frame " + std::to_string(index) +
-                                   " (file offset " +
-                                   std::to_string(FrameOffset(index, slot_.frame_size)) + ")");
+  const uint64_t offset = index < map_.count() ? map_.Physical(index) : 0;
+  std::string what = "authentication failed for frame " + std::to_string(index) + " (file offset " +
+                     std::to_string(offset) + ")";
+  // The last frame's sync distance tells whether this frame had been synced: if not, a power
+  // failure (the page cache writes back in any order) can also have garbled it.
+  if (!immutable_ && index >= vouched_) what += "; it was written after the last sync";
+  return IntegrityError(path_, what);
+}
+
+void FrameReader::SetCache(uint64_t index, std::vector<uint8_t>* plain) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (!cached_plain_.empty()) OPENSSL_cleanse(cached_plain_.data(), cached_plain_.size());
+  cached_plain_.swap(*plain);
+  cached_index_ = index;
 }
 
 rocksdb::IOStatus FrameReader::ResolveTail(uint64_t physical_size) {
-  const uint32_t f = slot_.frame_size;
-  const FrameLayout l = LayoutFromPhysical(physical_size, f);
-  frame_count_ = 0;
-  last_frame_bytes_ = 0;
-  logical_size_ = 0;
-  last_final_ = false;
-  torn_ = l.torn;
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     cached_index_ = UINT64_MAX;
   }
-  if (l.frame_count == 0) {
-    if (requires_final_) {
-      return IntegrityError(path_, "file has no frames (truncated: missing final frame)");
-    }
-    if (torn_) ctx_->stats->torn_tails.fetch_add(1, std::memory_order_relaxed);
-    return rocksdb::IOStatus::OK();
-  }
-  const uint64_t last = l.frame_count - 1;
-  frame_count_ = l.frame_count;
-  last_frame_bytes_ = l.last_frame_bytes;
+  torn_ = false;
+  closed_ = false;
+  rocksdb::IOStatus s = immutable_ ? ResolveFixed(physical_size) : ResolveWalked(physical_size);
+  if (s.ok() && torn_) ctx_->stats->torn_tails.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame,
+                                             std::vector<uint8_t>* plain, uint32_t* sync_distance,
+                                             rocksdb::IOStatus* io) {
   std::vector<uint8_t> stored;
-  rocksdb::IOStatus s = ReadFrames(last, last, &stored);
-  if (!s.ok()) return s;
-  std::vector<uint8_t> plain(l.last_frame_bytes);
+  *io = ReadFrames(i, i, &stored);
+  if (!io->ok()) return FrameCipher::OpenResult::kError;
+  plain->resize(map_.Bytes(i));
   std::string err;
-  FrameCipher::OpenResult r =
-      cipher_->Open(last, true, stored.data(), stored.size(), plain.data(), &err);
-  if (r == FrameCipher::OpenResult::kOk) {
-    last_final_ = true;
-    if (torn_ && requires_final_) {
-      return IntegrityError(path_, "unexpected bytes after the final frame");
-    }
-  } else if (r == FrameCipher::OpenResult::kAuthFailed) {
-    r = cipher_->Open(last, false, stored.data(), stored.size(), plain.data(), &err);
-    if (r == FrameCipher::OpenResult::kOk && requires_final_) {
+  FrameCipher::OpenResult r = cipher_->Open(i, final_frame, stored.data(), stored.size(),
+                                            plain->data(), &err, sync_distance);
+  if (r == FrameCipher::OpenResult::kError) *io = InternalError(path_, err);
+  return r;
+}
+
+rocksdb::IOStatus FrameReader::ResolveFixed(uint64_t physical_size) {
+  const uint32_t f = slot_.frame_size;
+  const uint64_t stride = uint64_t{f} + kFrameOverhead;
+  const uint64_t body = physical_size > kHeaderRegionSize ? physical_size - kHeaderRegionSize : 0;
+  const uint64_t k = body / stride, r = body % stride;
+  map_.SetFull(k);
+  if (r >= kFrameOverhead) map_.Push(r - kFrameOverhead);
+  if (map_.count() == 0) {
+    ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+    return IntegrityError(path_, "file has no frames (truncated: missing final frame)");
+  }
+  if (r != 0 && r < kFrameOverhead) {
+    ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+    return IntegrityError(path_, std::to_string(r) + " unexpected bytes after the last frame");
+  }
+  const uint64_t last = map_.count() - 1;
+  std::vector<uint8_t> plain;
+  rocksdb::IOStatus io;
+  FrameCipher::OpenResult res = TryOpen(last, true, &plain, nullptr, &io);
+  if (res == FrameCipher::OpenResult::kAuthFailed) {
+    res = TryOpen(last, false, &plain, nullptr, &io);
+    if (res == FrameCipher::OpenResult::kOk) {
       ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
       return IntegrityError(
           path_, "missing final frame after frame " + std::to_string(last) + " (file truncated)");
     }
+    if (res == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(last);
   }
-  if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
-  if (r == FrameCipher::OpenResult::kAuthFailed) {
-    if (requires_final_) return AuthFailure(last);
-    // Torn tail: a crash while this frame was (re)written. The file ends before it.
+  if (res != FrameCipher::OpenResult::kOk) return io;
+  closed_ = true;
+  stable_ = map_.count();
+  SetCache(last, &plain);
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
+  // Frames before stable_ were authenticated by an earlier resolution and cannot change; the
+  // walk (which needs no key) continues after them.
+  map_.Resize(stable_);
+  uint64_t torn_bytes = 0;
+  RawReader read = [this](uint64_t off, size_t n, char* buf, rocksdb::Slice* got) {
+    rocksdb::IOStatus s = target_->Read(off, n, rocksdb::IOOptions(), got, buf, nullptr);
+    return s.ok() ? s : Annotate(s, path_, "read frame headers");
+  };
+  rocksdb::IOStatus s = WalkFrames(read, slot_.file_id, physical_size, &map_, &torn_bytes);
+  if (!s.ok()) return s;
+
+  // Authenticate the last walked frame; if it fails it is part of the damaged tail.
+  std::vector<uint8_t> plain;
+  uint64_t n = map_.count();
+  bool have_plain = false;
+  uint64_t damaged_from = map_.PhysicalEnd();
+  if (n > stable_) {
+    uint32_t distance = 0;
+    FrameCipher::OpenResult r = TryOpen(n - 1, false, &plain, &distance, &s);
+    if (r == FrameCipher::OpenResult::kError) return s;
+    if (r == FrameCipher::OpenResult::kOk) {
+      have_plain = true;
+      vouched_ = distance <= n - 1 ? n - 1 - distance : 0;
+    } else {
+      damaged_from = map_.Physical(n - 1);
+      --n;
+    }
+  }
+  map_.Resize(n);
+  if (physical_size > damaged_from) {
+    // A crash tears at most one write of the tail frame region: the damage then spans at most
+    // one frame (F + 40 bytes) at the end. Anything larger is not a torn write.
+    const uint64_t damaged = physical_size - damaged_from;
+    if (damaged > uint64_t{slot_.frame_size} + kFrameOverhead) {
+      ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+      return IntegrityError(path_, std::to_string(damaged) + " bytes from file offset " +
+                                       std::to_string(damaged_from) + " (frame " +
+                                       std::to_string(n) +
+                                       " on) do not form authentic frames (too long for a torn "
+                                       "write)");
+    }
     torn_ = true;
-    frame_count_ = last;
-    last_frame_bytes_ = last > 0 ? f : 0;
-    logical_size_ = last * f;
-  } else {
-    logical_size_ = last * f + l.last_frame_bytes;
-    std::lock_guard<std::mutex> lock(cache_mu_);
-    cached_plain_.swap(plain);
-    cached_index_ = last;
   }
-  if (torn_) ctx_->stats->torn_tails.fetch_add(1, std::memory_order_relaxed);
+  // The last frame may still be rewritten in place by a live writer (an unsynced tail).
+  stable_ = n > 0 ? n - 1 : 0;
+  if (have_plain) SetCache(n - 1, &plain);
   return rocksdb::IOStatus::OK();
 }
 
 rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,
                                           std::vector<uint8_t>* buf) const {
-  const uint64_t stride = uint64_t{slot_.frame_size} + kFrameOverhead;
-  const uint64_t start = FrameOffset(first, slot_.frame_size);
+  const uint64_t start = map_.Physical(first);
   const size_t len =
-      static_cast<size_t>((last - first) * stride + FramePlainBytes(last) + kFrameOverhead);
+      static_cast<size_t>(map_.Physical(last) + map_.Bytes(last) + kFrameOverhead - start);
   buf->resize(len);
   rocksdb::Slice got;
   rocksdb::IOStatus s = target_->Read(start, len, rocksdb::IOOptions(), &got,
@@ -185,17 +242,17 @@ rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,
 
 rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size_t* got) const {
   *got = 0;
-  if (offset >= logical_size_ || n == 0) return rocksdb::IOStatus::OK();
-  n = static_cast<size_t>(std::min<uint64_t>(n, logical_size_ - offset));
-  const uint32_t f = slot_.frame_size;
-  const uint64_t first = offset / f;
-  const uint64_t last = (offset + n - 1) / f;
+  const uint64_t size = map_.logical_size();
+  if (offset >= size || n == 0) return rocksdb::IOStatus::OK();
+  n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+  const uint64_t first = map_.Find(offset);
+  const uint64_t last = map_.Find(offset + n - 1);
 
   // Fast path: the whole request lies in the cached frame (sequential small reads).
   if (first == last) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cached_index_ == first) {
-      std::memcpy(out, cached_plain_.data() + (offset - first * f), n);
+      std::memcpy(out, cached_plain_.data() + (offset - map_.Start(first)), n);
       *got = n;
       return rocksdb::IOStatus::OK();
     }
@@ -205,15 +262,15 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
   rocksdb::IOStatus s = ReadFrames(first, last, &stored);
   if (!s.ok()) return s;
   std::vector<uint8_t>& plain = PlainScratch();
-  const uint64_t stride = uint64_t{f} + kFrameOverhead;
+  const uint64_t base = map_.Physical(first);
   size_t written = 0;
   std::string err;
   for (uint64_t i = first; i <= last; ++i) {
-    const size_t bytes = FramePlainBytes(i);
-    const uint64_t frame_start = i * f;
+    const size_t bytes = static_cast<size_t>(map_.Bytes(i));
+    const uint64_t frame_start = map_.Start(i);
     const size_t from = static_cast<size_t>(std::max(offset, frame_start) - frame_start);
     const size_t to = static_cast<size_t>(std::min(offset + n, frame_start + bytes) - frame_start);
-    const uint8_t* frame = stored.data() + (i - first) * stride;
+    const uint8_t* frame = stored.data() + (map_.Physical(i) - base);
     const size_t frame_len = bytes + kFrameOverhead;
     if (from == 0 && to == bytes) {
       FrameCipher::OpenResult r = cipher_->Open(i, FrameIsFinal(i), frame, frame_len,
@@ -226,7 +283,7 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
         std::memcpy(out + written, cached_plain_.data() + from, to - from);
       } else {
         lock.unlock();
-        plain.resize(f);
+        plain.resize(slot_.frame_size);
         FrameCipher::OpenResult r =
             cipher_->Open(i, FrameIsFinal(i), frame, frame_len, plain.data(), &err);
         if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);

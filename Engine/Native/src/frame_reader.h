@@ -9,14 +9,15 @@
 
 #include "format.h"
 #include "frame_cipher.h"
+#include "frame_map.h"
 #include "fs_context.h"
 
 namespace ekv {
 
 class FrameReader {
  public:
-  // Opens `path`, validates its header, obtains its DEK and authenticates its last frame to
-  // learn where the file really ends (see ResolveTail).
+  // Opens `path`, validates its header, obtains its DEK and finds where the file really ends
+  // (see ResolveTail).
   static rocksdb::IOStatus Open(std::shared_ptr<const FsContext> ctx, const std::string& path,
                                 const rocksdb::FileOptions& options,
                                 std::unique_ptr<FrameReader>* out);
@@ -24,15 +25,17 @@ class FrameReader {
   ~FrameReader();
 
   const std::string& path() const { return path_; }
-  uint64_t logical_size() const { return logical_size_; }
+  uint64_t logical_size() const { return map_.logical_size(); }
   uint32_t frame_size() const { return slot_.frame_size; }
   const HeaderSlot& header() const { return slot_; }
-  // The last frame carries the final flag: the file was closed.
-  bool closed() const { return last_final_; }
-  // The physical tail beyond the last authentic frame was dropped (crash while writing).
+  const FrameMap& frames() const { return map_; }
+  bool has_key() const { return cipher_ != nullptr; }
+  // The last frame carries the final flag: an immutable file that was closed.
+  bool closed() const { return closed_; }
+  // Bytes beyond the last authentic frame were dropped (crash while writing).
   bool torn() const { return torn_; }
   // First physical byte after the last authentic frame.
-  uint64_t authentic_physical_end() const;
+  uint64_t authentic_physical_end() const { return cipher_ == nullptr ? 0 : map_.PhysicalEnd(); }
 
   // Reads up to n logical bytes at `offset` into `out`; *got receives the count (short only
   // at end of file). Every byte returned has been authenticated. Thread-safe.
@@ -52,30 +55,33 @@ class FrameReader {
   // Reads and validates the header and obtains the DEK (no-op for a 0-byte file).
   rocksdb::IOStatus LoadHeader(uint64_t physical_size);
 
-  // Decides the logical end from the physical size: authenticates the last frame with
-  // final=1, then final=0. SST/blob files must end in a final frame. For other files an
-  // unauthenticated last frame, or a physical remainder too short to be a frame, is a torn
-  // tail: the data ends at the last authentic frame, as after a crash in plain RocksDB.
+  // Decides the logical end from the physical size (docs/format.md, "Reading").
   rocksdb::IOStatus ResolveTail(uint64_t physical_size);
+  // Immutable files: fixed stride, the last frame must authenticate with final = 1.
+  rocksdb::IOStatus ResolveFixed(uint64_t physical_size);
+  // Log-like files: walk the frame headers and authenticate the last frame. A damaged end of
+  // at most one frame is a torn tail; anything longer is an integrity error.
+  rocksdb::IOStatus ResolveWalked(uint64_t physical_size);
+  // Authenticates frame i (final = 0) into `plain`; kAuthFailed/kError as FrameCipher::Open.
+  FrameCipher::OpenResult TryOpen(uint64_t i, bool final_frame, std::vector<uint8_t>* plain,
+                                  uint32_t* sync_distance, rocksdb::IOStatus* io);
 
   // Reads the stored bytes of frames [first, last] into buf.
   rocksdb::IOStatus ReadFrames(uint64_t first, uint64_t last, std::vector<uint8_t>* buf) const;
-  size_t FramePlainBytes(uint64_t index) const {
-    return index + 1 == frame_count_ ? last_frame_bytes_ : slot_.frame_size;
-  }
-  bool FrameIsFinal(uint64_t index) const { return index + 1 == frame_count_ && last_final_; }
+  bool FrameIsFinal(uint64_t index) const { return closed_ && index + 1 == map_.count(); }
   rocksdb::IOStatus AuthFailure(uint64_t index) const;
+  void SetCache(uint64_t index, std::vector<uint8_t>* plain);
 
   std::shared_ptr<const FsContext> ctx_;
   std::string path_;
-  bool requires_final_;
+  bool immutable_;
   std::unique_ptr<rocksdb::FSRandomAccessFile> target_;
   HeaderSlot slot_;
   std::unique_ptr<FrameCipher> cipher_;  // null for an empty (0-byte) file
-  uint64_t frame_count_ = 0;             // authentic frames
-  uint64_t last_frame_bytes_ = 0;        // plaintext bytes of the last authentic frame
-  uint64_t logical_size_ = 0;
-  bool last_final_ = false;
+  FrameMap map_;                         // authentic frames only
+  uint64_t stable_ = 0;   // frames [0, stable_) are authenticated and can no longer change
+  uint64_t vouched_ = 0;  // frames [0, vouched_) were durable when the last frame was sealed
+  bool closed_ = false;
   bool torn_ = false;
 
   // One decrypted frame, so that consecutive reads that split a frame (RocksDB blocks are not

@@ -1,13 +1,58 @@
 // State shared by the encrypted file system and every file object it hands out.
 #pragma once
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "frame_cipher.h"
 #include "key_service.h"
 #include "rocksdb/file_system.h"
 
 namespace ekv {
+
+// Logical sizes of the files this process has open for writing, by path. GetFileSize answers
+// from here instead of walking the frame headers of a log-like file that is still growing (and
+// sees appended bytes before they are flushed, as a plain file would show them).
+class OpenFileSizes {
+ public:
+  using Size = std::shared_ptr<std::atomic<uint64_t>>;
+  void Register(const std::string& path, const Size& size) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    sizes_[path] = size;
+  }
+  void Unregister(const std::string& path, const Size& size) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(path);
+    if (it != sizes_.end() && it->second == size) sizes_.erase(it);
+  }
+  bool Lookup(const std::string& path, uint64_t* size) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(path);
+    if (it == sizes_.end()) return false;
+    *size = it->second->load(std::memory_order_relaxed);
+    return true;
+  }
+  // A renamed open file keeps its entry under the new name; deletes need nothing (the stat of
+  // the base file system fails first).
+  void Rename(const std::string& from, const std::string& to) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(from);
+    if (it == sizes_.end()) {
+      sizes_.erase(to);
+      return;
+    }
+    Size s = it->second;
+    sizes_.erase(it);
+    sizes_[to] = s;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::map<std::string, Size> sizes_;
+};
 
 struct FsContext {
   FsContext(std::shared_ptr<rocksdb::FileSystem> base_fs, const ekv_callbacks& callbacks,
@@ -21,6 +66,7 @@ struct FsContext {
   KeyService keys;
   uint32_t frame_size;  // for new files; existing files use the size in their header
   std::shared_ptr<Stats> stats;
+  OpenFileSizes open_sizes;
 };
 
 // Options for opening files of the base file system: the encrypted layer always does

@@ -99,23 +99,47 @@ SlotState ParseSlot(const uint8_t* p, HeaderSlot* out) {
 
 }  // namespace
 
-FrameLayout LayoutFromPhysical(uint64_t physical_size, uint32_t frame_size) {
-  FrameLayout l;
-  if (physical_size <= kHeaderRegionSize) return l;
+uint64_t FixedLogicalSize(uint64_t physical_size, uint32_t frame_size, bool* torn_remainder) {
+  *torn_remainder = false;
+  if (physical_size <= kHeaderRegionSize) return 0;
   const uint64_t stride = uint64_t{frame_size} + kFrameOverhead;
   const uint64_t body = physical_size - kHeaderRegionSize;
-  const uint64_t k = body / stride;
   const uint64_t r = body % stride;
-  if (r >= kFrameOverhead) {
-    l.frame_count = k + 1;
-    l.last_frame_bytes = r - kFrameOverhead;
-  } else {
-    l.frame_count = k;
-    l.last_frame_bytes = k > 0 ? frame_size : 0;
-    l.torn = r != 0;
-  }
-  l.logical_size = k * frame_size + (r >= kFrameOverhead ? r - kFrameOverhead : 0);
-  return l;
+  *torn_remainder = r != 0 && r < kFrameOverhead;
+  return (body / stride) * frame_size + (r >= kFrameOverhead ? r - kFrameOverhead : 0);
+}
+
+uint32_t FrameHeaderCheck(const uint8_t file_id[kFileIdSize], uint64_t index,
+                          const FrameHeader& h) {
+  // splitmix64-style mixing of the four words; any fixed, well-mixing function would do.
+  auto mix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  uint64_t acc = mix(GetU64(file_id) ^ 0x454b5646484452ull);  // "EKVFHDR"
+  acc = mix(acc ^ GetU64(file_id + 8));
+  acc = mix(acc ^ index);
+  acc = mix(acc ^ ((uint64_t{h.length} << 32) | h.sync_distance));
+  return static_cast<uint32_t>(acc ^ (acc >> 32));
+}
+
+void EncodeFrameHeader(const uint8_t file_id[kFileIdSize], uint64_t index, const FrameHeader& h,
+                       uint8_t out[kFrameHeaderSize]) {
+  PutU32(out, h.length);
+  PutU32(out + 4, h.sync_distance);
+  PutU32(out + 8, FrameHeaderCheck(file_id, index, h));
+}
+
+bool DecodeFrameHeader(const uint8_t file_id[kFileIdSize], uint64_t index, uint32_t frame_size,
+                       const uint8_t in[kFrameHeaderSize], FrameHeader* h) {
+  FrameHeader v;
+  v.length = GetU32(in);
+  v.sync_distance = GetU32(in + 4);
+  if (v.length > frame_size || GetU32(in + 8) != FrameHeaderCheck(file_id, index, v)) return false;
+  *h = v;
+  return true;
 }
 
 void EncodeSlotAad(const HeaderSlot& slot, uint8_t out[kSlotAadSize]) {
@@ -167,14 +191,16 @@ rocksdb::IOStatus DecodeHeaderRegion(const std::string& path, const uint8_t* reg
 }
 
 void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool final_frame,
-                    uint8_t out[kFrameAadSize]) {
+                    const FrameHeader& h, uint8_t out[kFrameAadSize]) {
   std::memcpy(out, "EKVF", 4);
   std::memcpy(out + 4, file_id, kFileIdSize);
-  PutU64(out + 4 + kFileIdSize, index);
-  out[kFrameAadSize - 1] = final_frame ? 1 : 0;
+  PutU64(out + 20, index);
+  out[28] = final_frame ? 1 : 0;
+  PutU32(out + 29, h.length);
+  PutU32(out + 33, h.sync_distance);
 }
 
-bool RequiresFinalFrame(const std::string& path) {
+bool IsImmutableFile(const std::string& path) {
   auto ends_with = [&](const char* suffix) {
     size_t n = std::strlen(suffix);
     return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;

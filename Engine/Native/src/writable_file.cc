@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "frame_map.h"
 
 namespace ekv {
 
@@ -21,8 +22,12 @@ void Cleanse(std::string* s) {
 EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options, State state)
     : rocksdb::FSWritableFile(options),
       st_(std::move(state)),
-      logical_size_(st_.tail_index * st_.frame_size + st_.tail.size()) {
+      immutable_(IsImmutableFile(st_.path)),
+      logical_size_(st_.tail_start + st_.tail.size()),
+      shared_size_(std::make_shared<std::atomic<uint64_t>>(logical_size_)) {
   st_.tail.reserve(st_.frame_size);
+  st_.cipher->set_frame_size(st_.frame_size);
+  st_.ctx->open_sizes.Register(st_.path, shared_size_);
 }
 
 EncryptedWritableFile::~EncryptedWritableFile() {
@@ -34,6 +39,7 @@ EncryptedWritableFile::~EncryptedWritableFile() {
       FlushLocked().PermitUncheckedError();
       st_.target->Close(rocksdb::IOOptions(), nullptr).PermitUncheckedError();
     }
+    st_.ctx->open_sizes.Unregister(st_.path, shared_size_);
   } catch (...) {
   }
   Cleanse(&st_.tail);
@@ -47,8 +53,11 @@ rocksdb::IOStatus EncryptedWritableFile::CheckOpen() const {
 
 rocksdb::IOStatus EncryptedWritableFile::Seal(uint64_t index, bool final_frame,
                                               const uint8_t* plain, size_t n, uint8_t* out) {
+  // Frames [0, durable_frames) are durable; durable_frames <= index always.
+  const uint64_t distance = index - st_.durable_frames;
+  const uint32_t d = distance > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(distance);
   std::string err;
-  if (!st_.cipher->Seal(index, final_frame, plain, n, out, &err)) {
+  if (!st_.cipher->Seal(index, final_frame, d, plain, n, out, &err)) {
     return InternalError(st_.path, "sealing frame " + std::to_string(index) + ": " + err);
   }
   return rocksdb::IOStatus::OK();
@@ -73,7 +82,7 @@ rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data
   const size_t full_frames = (st_.tail.size() + left) / f;
   if (full_frames == 0) {
     st_.tail.append(reinterpret_cast<const char*>(p), left);
-    logical_size_ += left;
+    SetLogicalSize(logical_size_ + left);
     tail_dirty_ = true;
     st_.tail_on_disk_final = false;
     return s;
@@ -102,13 +111,14 @@ rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data
     left -= f;
   }
   s = st_.target->Write(
-      FrameOffset(st_.tail_index, st_.frame_size),
+      TailOffset(),
       rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
       rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write frames");
   st_.tail_index = index;
+  st_.tail_start += full_frames * f;
   st_.tail.assign(reinterpret_cast<const char*>(p), left);
-  logical_size_ += data.size();
+  SetLogicalSize(logical_size_ + data.size());
   // A remainder has never been written at its new position; an empty tail needs no frame.
   tail_dirty_ = left > 0;
   st_.tail_on_disk_final = false;
@@ -123,7 +133,7 @@ rocksdb::IOStatus EncryptedWritableFile::WriteTail(bool final_frame) {
            seal_buf_.data());
   if (!s.ok()) return s;
   s = st_.target->Write(
-      FrameOffset(st_.tail_index, st_.frame_size),
+      TailOffset(),
       rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
       rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write tail frame");
@@ -158,6 +168,14 @@ rocksdb::IOStatus EncryptedWritableFile::SyncLocked(bool fsync) {
             : st_.target->Sync(rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, fsync ? "fsync" : "sync");
   (fsync ? fsynced_ : synced_) = true;
+  if (!immutable_ && !st_.tail.empty()) {
+    // The tail frame is now durable: seal it for good. It is never written again; the next
+    // byte starts a new frame, so no later (torn) write can touch synced bytes.
+    st_.tail_start += st_.tail.size();
+    st_.tail_index++;
+    Cleanse(&st_.tail);
+  }
+  st_.durable_frames = st_.tail_index;
   return s;
 }
 
@@ -177,24 +195,37 @@ rocksdb::IOStatus EncryptedWritableFile::Fsync(const rocksdb::IOOptions& /*optio
   });
 }
 
+rocksdb::IOStatus EncryptedWritableFile::RangeSync(uint64_t /*offset*/, uint64_t /*nbytes*/,
+                                                   const rocksdb::IOOptions& /*options*/,
+                                                   rocksdb::IODebugContext* /*dbg*/) {
+  // RocksDB issues RangeSync for bytes_per_sync / wal_bytes_per_sync to smooth write-back and
+  // never relies on it for durability. Treating it as Sync would seal a short frame each time.
+  return rocksdb::IOStatus::OK();
+}
+
 rocksdb::IOStatus EncryptedWritableFile::Close(const rocksdb::IOOptions& /*options*/,
                                                rocksdb::IODebugContext* /*dbg*/) {
   return Guarded(st_.path, "close", [&] {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return rocksdb::IOStatus::OK();
     rocksdb::IOStatus s;
-    if (!st_.tail_on_disk_final || tail_dirty_) s = WriteTail(true);
-    // RocksDB syncs an SST and then closes it, and from then on relies on it being durable.
-    // The final frame is written here, after that sync, so sync again if the owner ever
-    // asked for durability; otherwise a crash could leave a "truncated" closed file.
-    if (s.ok() && (synced_ || fsynced_)) {
-      s = fsynced_ ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
-                   : st_.target->Sync(rocksdb::IOOptions(), nullptr);
-      if (!s.ok()) s = Annotate(s, st_.path, "sync final frame");
+    if (immutable_) {
+      if (!st_.tail_on_disk_final || tail_dirty_) s = WriteTail(true);
+      // RocksDB syncs an SST and then closes it, and from then on relies on it being durable.
+      // The final frame is written here, after that sync, so sync again if the owner ever
+      // asked for durability; otherwise a crash could leave a "truncated" closed file.
+      if (s.ok() && (synced_ || fsynced_)) {
+        s = fsynced_ ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
+                     : st_.target->Sync(rocksdb::IOOptions(), nullptr);
+        if (!s.ok()) s = Annotate(s, st_.path, "sync final frame");
+      }
+    } else if (tail_dirty_) {
+      s = WriteTail(false);  // log-like files have no final frame; Close promises no sync
     }
     rocksdb::IOStatus c = st_.target->Close(rocksdb::IOOptions(), nullptr);
     closed_ = true;
     Cleanse(&st_.tail);
+    st_.ctx->open_sizes.Unregister(st_.path, shared_size_);
     if (s.ok() && !c.ok()) s = Annotate(c, st_.path, "close");
     return s;
   });
@@ -209,68 +240,85 @@ rocksdb::IOStatus EncryptedWritableFile::Truncate(uint64_t size,
   });
 }
 
+rocksdb::IOStatus EncryptedWritableFile::LoadTailFrom(const FrameMap& map, uint64_t index,
+                                                      size_t keep) {
+  const uint64_t start = map.Start(index);
+  rocksdb::IOStatus s;
+  const size_t len = static_cast<size_t>(map.Bytes(index)) + kFrameOverhead;
+  std::vector<uint8_t> stored(len);
+  rocksdb::Slice got;
+  s = st_.target->Read(map.Physical(index), len, rocksdb::IOOptions(), &got,
+                       reinterpret_cast<char*>(stored.data()), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "read frame for truncate");
+  if (got.size() != len) return InternalError(st_.path, "short read in truncate");
+  if (got.data() != reinterpret_cast<char*>(stored.data())) {
+    std::memcpy(stored.data(), got.data(), got.size());
+  }
+  std::string plain(len - kFrameOverhead, '\0');
+  std::string err;
+  auto r = st_.cipher->Open(index, false, stored.data(), stored.size(),
+                            reinterpret_cast<uint8_t*>(&plain[0]), &err);
+  if (r == FrameCipher::OpenResult::kAuthFailed) {
+    st_.ctx->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+    Cleanse(&plain);
+    return IntegrityError(st_.path, "authentication failed for frame " + std::to_string(index) +
+                                        " (file offset " + std::to_string(map.Physical(index)) +
+                                        ")");
+  }
+  if (r != FrameCipher::OpenResult::kOk) return InternalError(st_.path, err);
+  plain.resize(keep);
+  Cleanse(&st_.tail);
+  st_.tail.swap(plain);
+  st_.tail_index = index;
+  st_.tail_start = start;
+  if (st_.durable_frames > index) st_.durable_frames = index;
+  return rocksdb::IOStatus::OK();
+}
+
 rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
   rocksdb::IOStatus s = CheckOpen();
   if (!s.ok() || size == logical_size_) return s;
   if (size > logical_size_) {
     return rocksdb::IOStatus::NotSupported(st_.path + ": extending a file with Truncate");
   }
-  const uint32_t f = st_.frame_size;
-  const uint64_t new_index = size / f;
-  const size_t keep = static_cast<size_t>(size % f);
-  if (new_index < st_.tail_index) {
-    // The new end lies in a full frame that is only on disk: read it back and authenticate
-    // it (it is not the last frame, so final=0).
-    std::vector<uint8_t> stored(f + kFrameOverhead);
-    rocksdb::Slice got;
-    s = st_.target->Read(FrameOffset(new_index, f), stored.size(), rocksdb::IOOptions(), &got,
-                         reinterpret_cast<char*>(stored.data()), nullptr);
-    if (!s.ok()) return Annotate(s, st_.path, "read frame for truncate");
-    if (got.size() != stored.size()) return InternalError(st_.path, "short read in truncate");
-    if (got.data() != reinterpret_cast<char*>(stored.data())) {
-      std::memcpy(stored.data(), got.data(), got.size());
-    }
-    std::string plain(f, '\0');
-    std::string err;
-    auto r = st_.cipher->Open(new_index, false, stored.data(), stored.size(),
-                              reinterpret_cast<uint8_t*>(&plain[0]), &err);
-    if (r == FrameCipher::OpenResult::kAuthFailed) {
-      st_.ctx->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-      return IntegrityError(st_.path, "authentication failed for frame " +
-                                          std::to_string(new_index) + " (file offset " +
-                                          std::to_string(FrameOffset(new_index, f)) + ")");
-    }
-    if (r != FrameCipher::OpenResult::kOk) return InternalError(st_.path, err);
-    plain.resize(keep);
-    Cleanse(&st_.tail);
-    st_.tail.swap(plain);
-    st_.tail_index = new_index;
+  if (size >= st_.tail_start) {
+    st_.tail.resize(static_cast<size_t>(size - st_.tail_start));
   } else {
-    st_.tail.resize(keep);
+    // The new end lies in a frame that is only on disk: find it (walk the headers), read it
+    // back, authenticate it and make its prefix the new tail. This rewrites a frame that may
+    // have been synced: a crash during Truncate can lose that frame (docs/format.md).
+    FrameMap map(st_.frame_size);
+    uint64_t torn = 0;
+    RawReader read = [this](uint64_t off, size_t n, char* buf, rocksdb::Slice* got) {
+      return st_.target->Read(off, n, rocksdb::IOOptions(), got, buf, nullptr);
+    };
+    s = WalkFrames(read, st_.cipher->file_id(), TailOffset(), &map, &torn);
+    if (!s.ok()) return Annotate(s, st_.path, "walk frames for truncate");
+    if (map.count() != st_.tail_index || map.logical_size() != st_.tail_start) {
+      return InternalError(st_.path, "frames on disk do not match the writer's view (truncate)");
+    }
+    const uint64_t j = map.Find(size);
+    s = LoadTailFrom(map, j, static_cast<size_t>(size - map.Start(j)));
+    if (!s.ok()) return s;
   }
-  logical_size_ = size;
-  // Rewrite the shortened tail, then cut the file right after it, so the physical size again
-  // encodes the logical size.
-  uint64_t physical_end = FrameOffset(st_.tail_index, f);
-  if (keep > 0) {
+  SetLogicalSize(size);
+  // Rewrite the shortened tail, then cut the file right after it.
+  uint64_t physical_end = TailOffset();
+  if (!st_.tail.empty()) {
     s = WriteTail(false);
     if (!s.ok()) return s;
-    physical_end += keep + kFrameOverhead;
+    physical_end += st_.tail.size() + kFrameOverhead;
   } else {
     tail_dirty_ = false;
     st_.tail_on_disk_final = false;
   }
+  if (st_.durable_frames > st_.tail_index) st_.durable_frames = st_.tail_index;
   return TruncatePhysical(st_.ctx->base.get(), st_.path, physical_end);
 }
 
 uint64_t EncryptedWritableFile::GetFileSize(const rocksdb::IOOptions& /*options*/,
                                             rocksdb::IODebugContext* /*dbg*/) {
-  try {
-    std::lock_guard<std::mutex> lock(mu_);
-    return logical_size_;
-  } catch (...) {
-    return logical_size_;  // only a failing mutex can get here; the value is still ours
-  }
+  return shared_size_->load(std::memory_order_relaxed);
 }
 
 }  // namespace ekv

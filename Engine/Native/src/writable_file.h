@@ -1,20 +1,25 @@
 // RocksDB's writable file over the encrypted frame format.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "frame_cipher.h"
+#include "frame_map.h"
 #include "fs_context.h"
 
 namespace ekv {
 
 // Appends plaintext, buffering the partial tail frame in memory. Full frames are sealed and
-// written at once; the partial tail frame is sealed (with a new nonce each time) and written
-// in place on Flush/Sync so an acknowledged write survives a process kill as it would in plain
-// RocksDB. Close() writes the last frame with the final flag.
+// written at once. Flush seals the partial tail frame (new nonce each time) and writes it in
+// place, so an acknowledged write survives a process kill as in plain RocksDB. Sync/Fsync of a
+// log-like file then seals the tail for good: it is never rewritten, and later data starts a
+// new frame (so a torn write can only hit bytes that were never synced). Immutable files (SST,
+// blob) keep a fixed stride: their tail frame stays open until Close writes it with the final
+// flag and syncs again. See docs/format.md, "Writing".
 //
 // All I/O goes through the base file system's FSRandomRWFile, because rewriting the tail frame
 // needs positional writes, which PosixWritableFile cannot do (its fd offset only moves
@@ -28,8 +33,10 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
     std::unique_ptr<FrameCipher> cipher;
     uint32_t frame_size = kDefaultFrameSize;
     uint64_t tail_index = 0;          // index of the frame the next byte goes into
+    uint64_t tail_start = 0;          // its logical start
     std::string tail;                 // its plaintext so far (reopen: read back from disk)
     bool tail_on_disk_final = false;  // disk already holds `tail` sealed with final=1
+    uint64_t durable_frames = 0;      // frames [0, durable_frames) are known to be durable
   };
 
   EncryptedWritableFile(const rocksdb::FileOptions& options, State state);
@@ -41,6 +48,9 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   rocksdb::IOStatus Flush(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
+  // A hint (bytes_per_sync): does not close the tail frame and promises nothing; returns OK.
+  rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus Close(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
                              rocksdb::IODebugContext* dbg) override;
@@ -54,15 +64,28 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   rocksdb::IOStatus FlushLocked();
   rocksdb::IOStatus SyncLocked(bool fsync);
   rocksdb::IOStatus TruncateLocked(uint64_t size);
+  // Moves the tail to frame `index` of `map` (frames on disk), keeping its first `keep` bytes
+  // read back and authenticated; used by Truncate into a frame that is already written.
+  rocksdb::IOStatus LoadTailFrom(const FrameMap& map, uint64_t index, size_t keep);
   // Seals the tail frame and writes it in place at its frame offset.
   rocksdb::IOStatus WriteTail(bool final_frame);
   rocksdb::IOStatus Seal(uint64_t index, bool final_frame, const uint8_t* plain, size_t n,
                          uint8_t* out);
+  uint64_t TailOffset() const {
+    return kHeaderRegionSize + st_.tail_index * kFrameOverhead + st_.tail_start;
+  }
+  void SetLogicalSize(uint64_t v) {
+    logical_size_ = v;
+    shared_size_->store(v, std::memory_order_relaxed);
+  }
   rocksdb::IOStatus CheckOpen() const;
 
   std::mutex mu_;
   State st_;
+  const bool immutable_;
   uint64_t logical_size_;
+  // Published for EncryptedFileSystem::GetFileSize while the file is open (OpenFileSizes).
+  std::shared_ptr<std::atomic<uint64_t>> shared_size_;
   bool tail_dirty_ = false;  // tail changed since it was last written
   bool synced_ = false;      // the owner has asked for durability (Sync)
   bool fsynced_ = false;     // ... with metadata (Fsync)

@@ -23,9 +23,10 @@ using namespace ekvtest;
 namespace {
 
 std::string Key(int round, int i) { return "r" + std::to_string(round) + "-" + std::to_string(i); }
+// Every fifth value spans several pages, so kills also land inside multi-page WAL writes.
 std::string Value(int round, int i) {
-  return std::string(static_cast<size_t>(50 + (i * 37) % 400),
-                     static_cast<char>('a' + (i + round) % 26));
+  const size_t n = i % 5 == 0 ? 3000 + (i * 131) % 6000 : 50 + (i * 37) % 400;
+  return std::string(n, static_cast<char>('a' + (i + round) % 26));
 }
 
 rocksdb::Status Open(ekv_env* env, const std::string& dir, rocksdb::DB** db) {

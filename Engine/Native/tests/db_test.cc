@@ -175,7 +175,7 @@ TEST_F(DbTest, TamperedWalBodyFailsTheOpenInEveryStrictRecoveryMode) {
   }
   auto wals = FilesNamed(dir, ".log");
   ASSERT_EQ(wals.size(), 1u);
-  ASSERT_GT(RawSize(wals[0]), 1024u + 3 * (4096 + 28));
+  ASSERT_GT(RawSize(wals[0]), 1024u + 3 * (4096 + 40));
   FlipByte(wals[0], 1024 + 12 + 200);  // frame 0: not the tail
   for (auto mode : {rocksdb::WALRecoveryMode::kPointInTimeRecovery,
                     rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords,

@@ -94,7 +94,7 @@ TEST_P(FsTest, LogicalSizesAroundFrameBoundaries) {
     EXPECT_EQ(logical, n);
     ASSERT_TRUE(env_->fs->target()->GetFileSize(path, IOOptions(), &physical, nullptr).ok());
     const uint64_t frames = n / kF + 1;  // closing adds a final frame (empty when n % F == 0)
-    EXPECT_EQ(physical, 1024 + n + 28 * frames);
+    EXPECT_EQ(physical, 1024 + n + 40 * frames);
 
     IOStatus st;
     EXPECT_EQ(ReadSequential(fs_, path, &st), data);
@@ -238,17 +238,17 @@ TEST_F(DiskFsTest, FlippedBitsAreIntegrityErrors) {
   uint64_t size = 0;
   std::string msg;
   for (uint64_t off :
-       {uint64_t{1024 + 5}, uint64_t{1024 + kF + 28 + 100}, uint64_t{1024 + 3 * (kF + 28) + 3}}) {
+       {uint64_t{1024 + 5}, uint64_t{1024 + kF + 40 + 100}, uint64_t{1024 + 3 * (kF + 40) + 3}}) {
     FlipByte(sst, off);
     EXPECT_EQ(Verify(sst, &size, &msg), EKV_INTEGRITY) << msg;
     EXPECT_NE(msg.find("[ekv:integrity] " + sst), std::string::npos) << msg;
     FlipByte(sst, off);
     EXPECT_EQ(Verify(sst, &size, &msg), EKV_OK) << msg;
   }
-  FlipByte(sst, 1024 + kF + 28 + 100);
+  FlipByte(sst, 1024 + kF + 40 + 100);
   EXPECT_EQ(Verify(sst, &size, &msg), EKV_INTEGRITY);
   EXPECT_NE(msg.find("authentication failed for frame 1 (file offset " +
-                     std::to_string(1024 + kF + 28) + ")"),
+                     std::to_string(1024 + kF + 40) + ")"),
             std::string::npos)
       << msg;
   // Header: checksum catches a flipped byte; a re-checksummed forgery fails the unwrap.
@@ -264,7 +264,7 @@ TEST_F(DiskFsTest, SwappedAndSplicedFramesAreDetected) {
   WriteFile(env_->fs.get(), a, Pattern(3 * kF, 1));
   WriteFile(env_->fs.get(), b, Pattern(3 * kF, 2));
   std::string ra = ReadRaw(a), rb = ReadRaw(b);
-  const size_t stride = kF + 28;
+  const size_t stride = kF + 40;
   std::string swapped = ra;
   swapped.replace(1024, stride, ra.substr(1024 + stride, stride));
   swapped.replace(1024 + stride, stride, ra.substr(1024, stride));
@@ -287,7 +287,7 @@ TEST_F(DiskFsTest, TruncationOfClosedSstIsIntegrityButWalTailIsTorn) {
   std::string msg;
   // Drop the final frame of the SST: a clean cut at a frame boundary.
   std::string raw = ReadRaw(sst);
-  WriteRaw(sst, raw.substr(0, 1024 + 2 * (kF + 28)));
+  WriteRaw(sst, raw.substr(0, 1024 + 2 * (kF + 40)));
   EXPECT_EQ(Verify(sst, &size, &msg), EKV_INTEGRITY) << msg;
   EXPECT_NE(msg.find("missing final frame"), std::string::npos) << msg;
 

@@ -1,0 +1,65 @@
+// Where the frames of one file lie (docs/format.md, "Frames"). Frame i covers logical bytes
+// [Start(i), Start(i) + Bytes(i)) and is stored at physical offset 1024 + i*40 + Start(i).
+// Leading full frames are kept as a count (fixed stride: an immutable file is only that plus its
+// last frame); frames after the first short frame are kept as a list of logical starts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "format.h"
+#include "rocksdb/file_system.h"
+
+namespace ekv {
+
+class FrameMap {
+ public:
+  explicit FrameMap(uint32_t frame_size = kDefaultFrameSize) : f_(frame_size) {}
+
+  uint32_t frame_size() const { return f_; }
+  uint64_t count() const { return full_ + starts_.size(); }
+  uint64_t logical_size() const { return end_; }
+  uint64_t Start(uint64_t i) const { return i < full_ ? i * f_ : starts_[i - full_]; }
+  uint64_t Bytes(uint64_t i) const { return (i + 1 < count() ? Start(i + 1) : end_) - Start(i); }
+  uint64_t Physical(uint64_t i) const { return kHeaderRegionSize + i * kFrameOverhead + Start(i); }
+  // First physical byte after the last frame.
+  uint64_t PhysicalEnd() const { return kHeaderRegionSize + count() * kFrameOverhead + end_; }
+  // Index of the frame holding logical byte `offset` (< logical_size()).
+  uint64_t Find(uint64_t offset) const;
+
+  void Clear() {
+    full_ = 0;
+    starts_.clear();
+    end_ = 0;
+  }
+  // n full frames and nothing else.
+  void SetFull(uint64_t n) {
+    Clear();
+    full_ = n;
+    end_ = n * f_;
+  }
+  // Appends a frame of n plaintext bytes.
+  void Push(uint64_t n);
+  // Keeps the first n frames.
+  void Resize(uint64_t n);
+
+ private:
+  uint32_t f_;
+  uint64_t full_ = 0;             // frames [0, full_) are full, at fixed stride
+  std::vector<uint64_t> starts_;  // logical starts of frames full_, full_ + 1, ...
+  uint64_t end_ = 0;              // logical size
+};
+
+// Reads n bytes at a physical offset (short only at end of file) of the underlying file.
+using RawReader =
+    std::function<rocksdb::IOStatus(uint64_t offset, size_t n, char* buf, rocksdb::Slice* got)>;
+
+// Extends `map` by walking frame headers from map->PhysicalEnd() up to `physical_size`. The walk
+// stops at the first header whose check fails, whose length exceeds the frame size, or whose
+// frame would extend past the end of the file; that frame and everything after it are a torn
+// remainder (*torn_bytes = physical_size - map->PhysicalEnd() afterwards). Needs no key.
+rocksdb::IOStatus WalkFrames(const RawReader& read, const uint8_t file_id[kFileIdSize],
+                             uint64_t physical_size, FrameMap* map, uint64_t* torn_bytes);
+
+}  // namespace ekv
