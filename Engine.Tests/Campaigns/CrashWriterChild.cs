@@ -1,0 +1,289 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Engine.Tests.Campaigns;
+
+/// <summary>
+/// Locates (and if needed builds) the <c>Engine.Tests.CrashWriter</c> child program, and runs one
+/// instance of it whose stdout lines are collected on a background thread.
+/// </summary>
+/// <remarks>
+/// The child is a separate project (a test assembly has no usable entry point). It must run against the
+/// very same engine and native plugin as this test assembly, or the campaign would test a stale build:
+/// <see cref="Locate"/> compares the engine binaries of both output directories and rebuilds the child
+/// when they differ.
+/// </remarks>
+internal sealed class CrashWriterChild : IDisposable
+{
+    private static readonly string[] s_sharedBinaries = ["Engine.dll", "Engine.Crypto.dll", "libekvfs.so"];
+    private static readonly Lock s_locateSync = new();
+    private static string? s_located;
+
+    private readonly Process _process;
+    private readonly Thread _reader;
+    private readonly BlockingCollection<string> _lines = [];
+    private readonly StringBuilder _stderr = new();
+    private readonly List<string> _all = [];
+
+    private CrashWriterChild(Process process)
+    {
+        _process = process;
+        _reader = new Thread(ReadLines) { IsBackground = true, Name = "crash-writer-stdout" };
+        _reader.Start();
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr)
+                {
+                    _stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        _process.BeginErrorReadLine();
+    }
+
+    public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts the child on <paramref name="storePath"/> at operation <paramref name="firstOp"/>.</summary>
+    public static CrashWriterChild Start(string storePath, string cmekUri, int seed, long firstOp, long? count = null)
+    {
+        string dll = Locate();
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add(storePath);
+        psi.ArgumentList.Add(cmekUri);
+        psi.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(firstOp.ToString(CultureInfo.InvariantCulture));
+        if (count is long c)
+        {
+            psi.ArgumentList.Add(c.ToString(CultureInfo.InvariantCulture));
+        }
+        // Tiered compilation off would slow the start; keep the defaults, but no server GC threads.
+        psi.Environment["DOTNET_gcServer"] = "0";
+        psi.Environment["DOTNET_TieredPGO"] = "0";
+        return new CrashWriterChild(Process.Start(psi) ?? throw new InvalidOperationException("could not start the crash writer"));
+    }
+
+    /// <summary>Next complete stdout line, or null when none arrives within <paramref name="timeout"/> (or the child ended).</summary>
+    public string? NextLine(TimeSpan timeout)
+    {
+        try
+        {
+            return _lines.TryTake(out string? line, timeout) ? line : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // completed: the child closed stdout
+        }
+    }
+
+    /// <summary>SIGKILL (Process.Kill on Linux), then waits for the process and for the end of its output.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited; the caller sees it through ExitCode.
+        }
+        WaitForExit(TimeSpan.FromSeconds(30));
+    }
+
+    public void WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+        _process.WaitForExit(); // drains the async stderr reader
+        _reader.Join();
+    }
+
+    /// <summary>Exit code, or null when the process was killed by a signal.</summary>
+    public int? ExitCodeOrSignal => _process.ExitCode >= 128 + 1 && _process.ExitCode <= 128 + 64 ? null : _process.ExitCode;
+
+    public int RawExitCode => _process.ExitCode;
+
+    /// <summary>Every complete line the child wrote (after <see cref="Kill"/> or <see cref="WaitForExit"/>).</summary>
+    public IReadOnlyList<string> AllLines
+    {
+        get
+        {
+            lock (_all)
+            {
+                return [.. _all];
+            }
+        }
+    }
+
+    private void ReadLines()
+    {
+        Stream stdout = _process.StandardOutput.BaseStream;
+        byte[] buffer = new byte[4096];
+        var pending = new List<byte>();
+        try
+        {
+            int n;
+            while ((n = stdout.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    if (buffer[i] == (byte)'\n')
+                    {
+                        string line = Encoding.ASCII.GetString([.. pending]);
+                        pending.Clear();
+                        lock (_all)
+                        {
+                            _all.Add(line);
+                        }
+                        _lines.Add(line);
+                    }
+                    else
+                    {
+                        pending.Add(buffer[i]);
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The pipe broke with the kill: what arrived is all there is.
+        }
+        // A line without its newline was cut by the kill: it was not acknowledged.
+        _lines.CompleteAdding();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Kill();
+        }
+        _process.Dispose();
+        _lines.Dispose();
+    }
+
+    private static string DotnetHost()
+    {
+        string? self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+
+    /// <summary>Path of the child's dll, built against the same engine binaries as this test assembly.</summary>
+    internal static string Locate()
+    {
+        lock (s_locateSync)
+        {
+            if (s_located is not null)
+            {
+                return s_located;
+            }
+            string testBin = AppContext.BaseDirectory;
+            string repo = FindRepoRoot(testBin);
+            string? parent = new DirectoryInfo(testBin).Parent?.Name;
+            string configuration = parent is "Debug" or "Release" ? parent : "Release";
+            string project = Path.Combine(repo, "Engine.Tests.CrashWriter", "Engine.Tests.CrashWriter.csproj");
+            string childBin = Path.Combine(repo, "Engine.Tests.CrashWriter", "bin", configuration, "net10.0");
+            string dll = Path.Combine(childBin, "Engine.Tests.CrashWriter.dll");
+            string? stale = Staleness(repo, testBin, childBin, dll);
+            if (stale is not null)
+            {
+                Build(project, configuration, stale);
+                stale = Staleness(repo, testBin, childBin, dll);
+                if (stale is not null)
+                {
+                    throw new InvalidOperationException($"the crash writer at {dll} still differs from the test build after rebuilding it: {stale}");
+                }
+            }
+            s_located = dll;
+            return dll;
+        }
+    }
+
+    private static string? Staleness(string repo, string testBin, string childBin, string dll)
+    {
+        if (!File.Exists(dll))
+        {
+            return "not built";
+        }
+        DateTime built = File.GetLastWriteTimeUtc(dll);
+        foreach (string source in new[] { Path.Combine(repo, "Engine.Tests", "Campaigns", "CrashWorkload.cs"), Path.Combine(repo, "Engine.Tests.CrashWriter", "Program.cs") })
+        {
+            if (File.Exists(source) && File.GetLastWriteTimeUtc(source) > built)
+            {
+                return $"{source} is newer than the build";
+            }
+        }
+        foreach (string name in s_sharedBinaries)
+        {
+            string mine = Path.Combine(testBin, name);
+            string theirs = Path.Combine(childBin, name);
+            if (!File.Exists(theirs) || (File.Exists(mine) && !FileHash(mine).SequenceEqual(FileHash(theirs))))
+            {
+                return $"{name} differs from the test assembly's copy";
+            }
+        }
+        return null;
+    }
+
+    private static byte[] FileHash(string path) => SHA256.HashData(File.ReadAllBytes(path));
+
+    private static void Build(string project, string configuration, string reason)
+    {
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { "build", project, "-c", configuration, "-nologo", "-v", "q" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using Process p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"building the crash writer ({reason}) failed:\n{output}\n{err.Result}");
+        }
+    }
+
+    private static string FindRepoRoot(string start)
+    {
+        for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Storage.sln")))
+            {
+                return d.FullName;
+            }
+        }
+        throw new InvalidOperationException($"no Storage.sln above {start}");
+    }
+}
