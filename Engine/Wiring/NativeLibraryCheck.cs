@@ -59,6 +59,15 @@ internal static class NativeLibraryCheck
                 $"found: {(mapped.Count == 0 ? "none" : string.Join(", ", mapped))}. " +
                 "Reference the RocksDB package with ExcludeAssets=\"native\" so that the system library is used.");
         }
+        // The plugin's C++ code was compiled against one set of RocksDB headers: the library it
+        // runs on must be that version (Debian names it librocksdb.so.MAJOR.MINOR.PATCH).
+        string headerVersion = Marshal.PtrToStringUTF8(NativeMethods.RocksDbHeaderVersion()) ?? "?";
+        string fileName = System.IO.Path.GetFileName(pluginLibrary);
+        const string prefix = "librocksdb.so.";
+        if (fileName.StartsWith(prefix, StringComparison.Ordinal) && fileName[prefix.Length..] != headerVersion)
+        {
+            throw new EngineException($"libekvfs.so was compiled against RocksDB {headerVersion} headers but runs on {pluginLibrary}: rebuild the Engine project.");
+        }
         return pluginLibrary;
     }
 
