@@ -17,8 +17,13 @@ internal sealed class EncryptedEnvHandle : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <summary>Creates the native env whose DEKs come from <paramref name="keys"/>.</summary>
+    /// <param name="keys">Source of every file's data key.</param>
+    /// <param name="frameSize">Plaintext bytes per frame.</param>
+    /// <param name="inMemory">RocksDB's in-memory file system underneath instead of the disk.</param>
+    /// <param name="memoryFileSystem">With <paramref name="inMemory"/>: an in-memory file system shared
+    /// with earlier and later envs (so a store can reopen in memory); null for a private one.</param>
     /// <exception cref="EngineException">The plugin refused the options or failed to start.</exception>
-    public static unsafe EncryptedEnvHandle Create(FileKeyService keys, uint frameSize, bool inMemory)
+    public static unsafe EncryptedEnvHandle Create(FileKeyService keys, uint frameSize, bool inMemory, MemoryFileSystemHandle? memoryFileSystem = null)
     {
         NativeLibraryCheck.EnsureLoaded();
         var result = new EncryptedEnvHandle();
@@ -32,7 +37,9 @@ internal sealed class EncryptedEnvHandle : SafeHandle
         var options = new NativeEnvOptions { FrameSize = frameSize, UseMemEnv = inMemory ? 1u : 0u };
         byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
         msg[0] = 0;
-        int status = NativeMethods.EnvCreate(&callbacks, &options, out nint env, msg, NativeMethods.MessageCapacity);
+        int status = inMemory && memoryFileSystem is not null
+            ? NativeMethods.EnvCreateOnMemFs(&callbacks, &options, memoryFileSystem, out nint env, msg, NativeMethods.MessageCapacity)
+            : NativeMethods.EnvCreate(&callbacks, &options, out env, msg, NativeMethods.MessageCapacity);
         if (status != (int)NativeStatus.Ok || env == IntPtr.Zero)
         {
             target.Free();

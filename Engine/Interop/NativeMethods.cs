@@ -57,6 +57,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_env_destroy")]
     internal static partial void EnvDestroy(nint env);
 
+    [LibraryImport(Library, EntryPoint = "ekv_mem_fs_create")]
+    internal static partial int MemFsCreate(out nint memFs, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_mem_fs_destroy")]
+    internal static partial void MemFsDestroy(nint memFs);
+
+    [LibraryImport(Library, EntryPoint = "ekv_env_create_on_mem_fs")]
+    internal static partial int EnvCreateOnMemFs(NativeCallbacks* callbacks, NativeEnvOptions* options, MemoryFileSystemHandle memFs, out nint env, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_env_rocksdb_env")]
     internal static partial nint EnvRocksDbEnv(EncryptedEnvHandle env);
 

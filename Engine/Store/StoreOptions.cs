@@ -62,6 +62,13 @@ public sealed class StoreOptions
 
     internal bool InMemory { get; set; }
 
+    /// <summary>
+    /// With <see cref="InMemory"/>: the in-memory file system the store's files live in, shared by
+    /// every session so that the store can lock, unlock and reopen in memory (Engine.Testing's
+    /// InMemoryStore). Null: each session gets a private one (its files vanish when it closes).
+    /// </summary>
+    internal Interop.MemoryFileSystemHandle? MemoryFileSystem { get; set; }
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Path))

@@ -24,7 +24,7 @@ internal sealed class StoreSession : IDisposable
         _layout = layout;
         Registry = registry;
         FileKeys = new FileKeyService(registry, layout.ScopeOf);
-        Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory);
+        Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory, options.MemoryFileSystem);
         _blockCache = Cache.CreateLru((ulong)Math.Max(options.BlockCacheBytes, 1L << 20));
         _tableOptions = new BlockBasedTableOptions().SetBlockCache(_blockCache);
         _dbOptions = new DbOptions()

@@ -89,6 +89,23 @@ typedef struct ekv_env ekv_env;
 EKV_API int32_t ekv_env_create(const ekv_callbacks* callbacks, const ekv_env_options* options,
                                ekv_env** out, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
+/*
+ * An in-memory file system (RocksDB's in-memory Env) that outlives the envs created over it with
+ * ekv_env_create_on_mem_fs, so that an in-memory store can close, lock, unlock and reopen and find
+ * its (encrypted) files again. For tests; additive (adds functions, changes no layout).
+ * Its memory is freed once it and every env created over it are destroyed.
+ */
+typedef struct ekv_mem_fs ekv_mem_fs;
+
+EKV_API int32_t ekv_mem_fs_create(ekv_mem_fs** out, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+EKV_API void ekv_mem_fs_destroy(ekv_mem_fs* mem_fs) EKV_NOEXCEPT;
+
+/* As ekv_env_create with use_mem_env = 1, but over `mem_fs` instead of a fresh, private one. */
+EKV_API int32_t ekv_env_create_on_mem_fs(const ekv_callbacks* callbacks,
+                                         const ekv_env_options* options, ekv_mem_fs* mem_fs,
+                                         ekv_env** out, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
 /* Destroys the env. The caller guarantees no DB still uses it. */
 EKV_API void ekv_env_destroy(ekv_env* env) EKV_NOEXCEPT;
 

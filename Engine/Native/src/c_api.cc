@@ -54,6 +54,55 @@ int32_t CatchAll(const char* fn, char* msg, uint32_t cap, Body&& body) noexcept 
   }
 }
 
+// Shared body of ekv_env_create and ekv_env_create_on_mem_fs; `shared_mem` is null unless the env
+// goes over an ekv_mem_fs.
+int32_t CreateEnv(const ekv_callbacks* callbacks, const ekv_env_options* options,
+                  std::shared_ptr<rocksdb::Env> shared_mem, ekv_env** out, char* msg,
+                  uint32_t msg_cap) {
+  if (out == nullptr) return Fail(EKV_INVALID_ARGUMENT, "out is null", msg, msg_cap);
+  *out = nullptr;
+  if (callbacks == nullptr || callbacks->new_file_key == nullptr ||
+      callbacks->open_file_key == nullptr) {
+    return Fail(EKV_INVALID_ARGUMENT, "both key callbacks are required", msg, msg_cap);
+  }
+  uint32_t frame_size = ekv::kDefaultFrameSize;
+  bool mem = shared_mem != nullptr;
+  if (options != nullptr) {
+    if (options->frame_size != 0) frame_size = options->frame_size;
+    if (options->use_mem_env > 1) {
+      return Fail(EKV_INVALID_ARGUMENT, "use_mem_env must be 0 or 1", msg, msg_cap);
+    }
+    mem = mem || options->use_mem_env == 1;
+  }
+  if (!ekv::ValidFrameSize(frame_size)) {
+    return Fail(
+        EKV_INVALID_ARGUMENT,
+        "frame_size must be a power of two in 512..1048576, got " + std::to_string(frame_size),
+        msg, msg_cap);
+  }
+  std::unique_ptr<ekv_env> env(new ekv_env());
+  std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default();
+  if (mem) {
+    if (shared_mem != nullptr) {
+      env->mem_base = std::move(shared_mem);
+    } else {
+      env->mem_base.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    }
+    if (env->mem_base == nullptr) {
+      return Fail(EKV_INTERNAL, "this librocksdb has no in-memory env", msg, msg_cap);
+    }
+    base = env->mem_base->GetFileSystem();
+  }
+  auto ctx = std::make_shared<ekv::FsContext>(base, *callbacks, frame_size);
+  env->fs = std::make_shared<ekv::EncryptedFileSystem>(ctx);
+  env->env = rocksdb::NewCompositeEnv(env->fs);
+  if (env->env == nullptr) return Fail(EKV_INTERNAL, "NewCompositeEnv failed", msg, msg_cap);
+  env->c_env = ekv::bridge::NewCEnv(env->env.get());
+  *out = env.release();
+  CopyMessage("", msg, msg_cap);
+  return EKV_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -61,44 +110,41 @@ extern "C" {
 EKV_API int32_t ekv_env_create(const ekv_callbacks* callbacks, const ekv_env_options* options,
                                ekv_env** out, char* msg, uint32_t msg_cap) noexcept {
   return CatchAll("ekv_env_create", msg, msg_cap, [&]() -> int32_t {
+    return CreateEnv(callbacks, options, nullptr, out, msg, msg_cap);
+  });
+}
+
+EKV_API int32_t ekv_mem_fs_create(ekv_mem_fs** out, char* msg, uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_mem_fs_create", msg, msg_cap, [&]() -> int32_t {
     if (out == nullptr) return Fail(EKV_INVALID_ARGUMENT, "out is null", msg, msg_cap);
     *out = nullptr;
-    if (callbacks == nullptr || callbacks->new_file_key == nullptr ||
-        callbacks->open_file_key == nullptr) {
-      return Fail(EKV_INVALID_ARGUMENT, "both key callbacks are required", msg, msg_cap);
+    std::unique_ptr<ekv_mem_fs> mem_fs(new ekv_mem_fs());
+    mem_fs->mem.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    if (mem_fs->mem == nullptr) {
+      return Fail(EKV_INTERNAL, "this librocksdb has no in-memory env", msg, msg_cap);
     }
-    uint32_t frame_size = ekv::kDefaultFrameSize;
-    bool mem = false;
-    if (options != nullptr) {
-      if (options->frame_size != 0) frame_size = options->frame_size;
-      if (options->use_mem_env > 1) {
-        return Fail(EKV_INVALID_ARGUMENT, "use_mem_env must be 0 or 1", msg, msg_cap);
-      }
-      mem = options->use_mem_env == 1;
-    }
-    if (!ekv::ValidFrameSize(frame_size)) {
-      return Fail(
-          EKV_INVALID_ARGUMENT,
-          "frame_size must be a power of two in 512..1048576, got " + std::to_string(frame_size),
-          msg, msg_cap);
-    }
-    std::unique_ptr<ekv_env> env(new ekv_env());
-    std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default();
-    if (mem) {
-      env->mem_base.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
-      if (env->mem_base == nullptr) {
-        return Fail(EKV_INTERNAL, "this librocksdb has no in-memory env", msg, msg_cap);
-      }
-      base = env->mem_base->GetFileSystem();
-    }
-    auto ctx = std::make_shared<ekv::FsContext>(base, *callbacks, frame_size);
-    env->fs = std::make_shared<ekv::EncryptedFileSystem>(ctx);
-    env->env = rocksdb::NewCompositeEnv(env->fs);
-    if (env->env == nullptr) return Fail(EKV_INTERNAL, "NewCompositeEnv failed", msg, msg_cap);
-    env->c_env = ekv::bridge::NewCEnv(env->env.get());
-    *out = env.release();
+    *out = mem_fs.release();
     CopyMessage("", msg, msg_cap);
     return EKV_OK;
+  });
+}
+
+EKV_API void ekv_mem_fs_destroy(ekv_mem_fs* mem_fs) noexcept {
+  try {
+    delete mem_fs;  // envs created over it keep the Env alive through their own reference
+  } catch (...) {
+    // Destructors here do not throw; nothing sensible to do if one did.
+  }
+}
+
+EKV_API int32_t ekv_env_create_on_mem_fs(const ekv_callbacks* callbacks,
+                                         const ekv_env_options* options, ekv_mem_fs* mem_fs,
+                                         ekv_env** out, char* msg, uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_env_create_on_mem_fs", msg, msg_cap, [&]() -> int32_t {
+    if (mem_fs == nullptr || mem_fs->mem == nullptr) {
+      return Fail(EKV_INVALID_ARGUMENT, "mem_fs is null", msg, msg_cap);
+    }
+    return CreateEnv(callbacks, options, mem_fs->mem, out, msg, msg_cap);
   });
 }
 

@@ -8,13 +8,20 @@
 #include "rocksdb/env.h"
 
 struct ekv_env {
-  // The in-memory base Env (use_mem_env=1); owns the MockFileSystem under `fs`.
-  std::unique_ptr<rocksdb::Env> mem_base;
+  // The in-memory base Env (use_mem_env=1, or an ekv_mem_fs shared with other envs); owns the
+  // MockFileSystem under `fs`.
+  std::shared_ptr<rocksdb::Env> mem_base;
   std::shared_ptr<ekv::EncryptedFileSystem> fs;
   // The Env RocksDB uses: NewCompositeEnv over `fs` (threads and clock of Env::Default()).
   std::unique_ptr<rocksdb::Env> env;
   // The rocksdb_env_t handed to RocksDbSharp (see c_api_bridge.cc).
   void* c_env = nullptr;
+};
+
+// The object behind the opaque ekv_mem_fs*: an in-memory Env whose files outlive the envs built on
+// it (each of them holds a reference too).
+struct ekv_mem_fs {
+  std::shared_ptr<rocksdb::Env> mem;
 };
 
 namespace ekv {
