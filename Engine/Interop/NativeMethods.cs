@@ -21,6 +21,28 @@ internal unsafe struct NativeCallbacks
     public nint Context;
     public delegate* unmanaged[Cdecl]<nint, byte*, byte*, uint, byte*, byte*, uint, uint*, byte*, uint, int> NewFileKey;
     public delegate* unmanaged[Cdecl]<nint, byte*, byte*, uint, byte*, uint, byte*, byte*, uint, int> OpenFileKey;
+    /// <summary>ABI 2, optional (null: <c>ekv_file_rewrap</c> fails with <see cref="NativeStatus.Internal"/>).</summary>
+    public delegate* unmanaged[Cdecl]<nint, byte*, byte*, uint, byte*, uint, byte*, uint, byte*, uint, uint*, byte*, uint, int> RewrapFileKey;
+}
+
+/// <summary>Mirrors <c>ekv_header_info</c> in <c>ekvfs.h</c>: the active header slot of a file.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeHeaderInfo
+{
+    public ulong Generation;
+    public ulong LogicalSize;
+    public uint FormatVersion;
+    public uint FrameSize;
+    /// <summary>0 = slot A (offset 0), 1 = slot B (offset 512).</summary>
+    public uint ActiveSlot;
+    public uint EnvelopeLength;
+    public fixed byte FileId[16];
+    public fixed byte Envelope[400];
+    /// <summary>1 when the envelope is version 1 and the three fields below are filled.</summary>
+    public uint EnvelopeParsed;
+    public uint ScopeKind;
+    public uint ScopeId;
+    public uint KekVersion;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -45,7 +67,7 @@ internal struct NativeStats
 internal static unsafe partial class NativeMethods
 {
     private const string Library = "ekvfs";
-    internal const uint ExpectedAbiVersion = 1;
+    internal const uint ExpectedAbiVersion = 2;
     internal const int MessageCapacity = 1024;
 
     [LibraryImport(Library, EntryPoint = "ekv_abi_version")]
@@ -83,6 +105,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "ekv_file_write", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileWrite(EncryptedEnvHandle env, string path, byte* data, ulong length, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_file_rewrap", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FileRewrap(EncryptedEnvHandle env, string path, out ulong newGeneration, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_file_header_info", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FileHeaderInfo(EncryptedEnvHandle env, string path, out NativeHeaderInfo info, byte* msg, uint msgCap);
 
     [LibraryImport(Library, EntryPoint = "ekv_rocksdb_library_path")]
     internal static partial int RocksDbLibraryPath(byte* buffer, uint cap);

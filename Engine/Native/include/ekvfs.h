@@ -63,10 +63,26 @@ typedef int32_t (*ekv_open_file_key_fn)(void* ctx, const char* path, const uint8
                                         uint32_t envelope_len, uint8_t* dek_out, char* msg,
                                         uint32_t msg_cap);
 
+/*
+ * Callback (ABI 2): re-wrap the DEK of the file at `path` for a header re-wrap. Managed code
+ * unwraps `old_envelope` with the KEK it names, authenticating `old_aad` (the active slot's fixed
+ * fields), and wraps the same DEK under the scope's current KEK version with `new_aad` (the same
+ * fields with generation + 1) as associated data, writing the new envelope to new_envelope_out.
+ * The plugin never sees the DEK here. Statuses as for open_file_key. Optional: may be null, then
+ * ekv_file_rewrap fails with EKV_INTERNAL.
+ */
+typedef int32_t (*ekv_rewrap_file_key_fn)(void* ctx, const char* path, const uint8_t* old_aad,
+                                          uint32_t old_aad_len, const uint8_t* old_envelope,
+                                          uint32_t old_envelope_len, const uint8_t* new_aad,
+                                          uint32_t new_aad_len, uint8_t* new_envelope_out,
+                                          uint32_t new_envelope_cap, uint32_t* new_envelope_len,
+                                          char* msg, uint32_t msg_cap);
+
 typedef struct ekv_callbacks {
   void* ctx;
   ekv_new_file_key_fn new_file_key;
   ekv_open_file_key_fn open_file_key;
+  ekv_rewrap_file_key_fn rewrap_file_key; /* ABI 2; may be null */
 } ekv_callbacks;
 
 typedef struct ekv_env_options {
@@ -165,9 +181,49 @@ EKV_API int32_t ekv_rocksdb_library_path(char* buffer, uint32_t cap) EKV_NOEXCEP
 /* "7.8.3": the RocksDB version from the headers the plugin was compiled with. */
 EKV_API const char* ekv_rocksdb_header_version(void) EKV_NOEXCEPT;
 
+/*
+ * ---- Header re-wrap (ABI 2; docs/format.md "Header re-wrap") ----
+ *
+ * Re-wraps the DEK of the file at `path` under the current KEK version of its scope without
+ * touching its frames: reads the active header slot, has the rewrap_file_key callback produce a
+ * new envelope for the same DEK (checked by unwrapping both), writes it to the *other* slot with
+ * generation + 1 and fsyncs. A crash at any point leaves a readable file (a torn new slot fails its
+ * checksum, so the old slot stays in force). Re-wraps of one env are serialized. *new_generation
+ * (may be null) receives the new generation. EKV_INVALID_ARGUMENT for a file without header
+ * (0 bytes), EKV_NOT_FOUND for a missing file.
+ */
+EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation,
+                                char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+typedef struct ekv_header_info {
+  uint64_t generation;     /* of the active slot */
+  uint64_t logical_size;   /* as GetFileSize reports it (no key needed) */
+  uint32_t format_version; /* 2 */
+  uint32_t frame_size;
+  uint32_t active_slot;    /* 0 = slot A (offset 0), 1 = slot B (offset 512) */
+  uint32_t envelope_len;   /* bytes used in envelope[] */
+  uint8_t file_id[EKV_FILE_ID_SIZE];
+  uint8_t envelope[EKV_ENVELOPE_MAX]; /* opaque key envelope of the active slot */
+  /* Parsed from a version-1 envelope (docs/format.md "Key envelope"); envelope_parsed = 0 and
+   * the three fields 0 when the envelope is not version 1 or shorter than 10 bytes. */
+  uint32_t envelope_parsed;
+  uint32_t scope_kind;  /* 0 system, 1 namespace, 2 ephemeral */
+  uint32_t scope_id;
+  uint32_t kek_version;
+} ekv_header_info;
+
+/*
+ * Reads the active header slot of `path` without a key (the envelope is not unwrapped, so this
+ * works for files whose KEK is retired). Same errors as ekv_file_rewrap; EKV_INTEGRITY when no
+ * slot is valid.
+ */
+EKV_API int32_t ekv_file_header_info(ekv_env* env, const char* path, ekv_header_info* out,
+                                     char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
-#define EKV_ABI_VERSION 1u
+/* 2: ekv_callbacks gained rewrap_file_key; format version 2 files. */
+#define EKV_ABI_VERSION 2u
 
 #ifdef __cplusplus
 }

@@ -80,10 +80,11 @@ void EncodeSlot(const HeaderSlot& slot, uint8_t out[kSlotSize]);
 // Serializes the 1024-byte header region of a new file: `slot` in slot A, slot B zeroed.
 void EncodeNewHeaderRegion(const HeaderSlot& slot, uint8_t out[kHeaderRegionSize]);
 
-// Picks the valid slot with the highest generation from a header region. On failure returns
-// a Corruption status tagged "[ekv:integrity] <path>: header ...".
+// Picks the valid slot with the highest generation from a header region (slot A on a tie);
+// *active (if not null) receives 0 for slot A, 1 for slot B. On failure returns a Corruption
+// status tagged "[ekv:integrity] <path>: header ...".
 rocksdb::IOStatus DecodeHeaderRegion(const std::string& path, const uint8_t* region,
-                                     size_t region_len, HeaderSlot* out);
+                                     size_t region_len, HeaderSlot* out, int* active = nullptr);
 
 // Frame associated data: "EKVF" || file id || index (u64) || final (u8) || n (u32) || b (u32).
 void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool final_frame,

@@ -67,6 +67,7 @@ struct FsContext {
   uint32_t frame_size;  // for new files; existing files use the size in their header
   std::shared_ptr<Stats> stats;
   OpenFileSizes open_sizes;
+  mutable std::mutex rewrap_mu;  // serializes header re-wraps (header_ops.cc)
 };
 
 // Options for opening files of the base file system: the encrypted layer always does

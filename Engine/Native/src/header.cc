@@ -166,7 +166,7 @@ void EncodeNewHeaderRegion(const HeaderSlot& slot, uint8_t out[kHeaderRegionSize
 }
 
 rocksdb::IOStatus DecodeHeaderRegion(const std::string& path, const uint8_t* region,
-                                     size_t region_len, HeaderSlot* out) {
+                                     size_t region_len, HeaderSlot* out, int* active) {
   if (region_len < kHeaderRegionSize) {
     return IntegrityError(
         path, "header truncated (" + std::to_string(region_len) + " of 1024 bytes present)");
@@ -187,6 +187,7 @@ rocksdb::IOStatus DecodeHeaderRegion(const std::string& path, const uint8_t* reg
                                     ", slot B: " + Describe(sb) + ")");
   }
   *out = *chosen;
+  if (active != nullptr) *active = chosen == &b ? 1 : 0;
   return rocksdb::IOStatus::OK();
 }
 

@@ -72,4 +72,32 @@ rocksdb::IOStatus KeyService::OpenFileKey(const std::string& path, const HeaderS
   return rocksdb::IOStatus::OK();
 }
 
+rocksdb::IOStatus KeyService::RewrapFileKey(const std::string& path, const HeaderSlot& old,
+                                            HeaderSlot* next) const {
+  if (cb_.rewrap_file_key == nullptr) {
+    return InternalError(path, "no rewrap_file_key callback was registered");
+  }
+  if (old.generation == UINT64_MAX) return InternalError(path, "header generation exhausted");
+  HeaderSlot s = old;
+  s.generation = old.generation + 1;
+  std::memset(s.envelope, 0, sizeof(s.envelope));
+  uint8_t old_aad[kSlotAadSize], new_aad[kSlotAadSize];
+  EncodeSlotAad(old, old_aad);
+  EncodeSlotAad(s, new_aad);
+  char msg[kMessageCap] = {0};
+  uint32_t env_len = 0;
+  int32_t rc = cb_.rewrap_file_key(cb_.ctx, path.c_str(), old_aad, kSlotAadSize, old.envelope,
+                                   old.envelope_len, new_aad, kSlotAadSize, s.envelope,
+                                   kEnvelopeMax, &env_len, msg, kMessageCap);
+  msg[kMessageCap - 1] = '\0';
+  if (rc != EKV_OK) return CallbackFailure(path, "rewrap_file_key", rc, msg);
+  if (env_len == 0 || env_len > kEnvelopeMax) {
+    return InternalError(path, "rewrap_file_key returned an envelope of " +
+                                   std::to_string(env_len) + " bytes (allowed 1..400)");
+  }
+  s.envelope_len = static_cast<uint16_t>(env_len);
+  *next = s;
+  return rocksdb::IOStatus::OK();
+}
+
 }  // namespace ekv

@@ -25,6 +25,11 @@ class KeyService {
   rocksdb::IOStatus OpenFileKey(const std::string& path, const HeaderSlot& slot,
                                 SecretKey* dek) const;
 
+  // Builds the slot that re-wraps the DEK of `old` under the scope's current KEK: same fields,
+  // generation + 1, the envelope from the rewrap_file_key callback.
+  rocksdb::IOStatus RewrapFileKey(const std::string& path, const HeaderSlot& old,
+                                  HeaderSlot* next) const;
+
  private:
   ekv_callbacks cb_;
 };

@@ -74,6 +74,31 @@ int32_t OpenFileKey(void* ctx, const char* /*path*/, const uint8_t* aad, uint32_
   return EKV_OK;
 }
 
+int32_t RewrapFileKey(void* ctx, const char* path, const uint8_t* old_aad, uint32_t old_aad_len,
+                      const uint8_t* old_envelope, uint32_t old_envelope_len,
+                      const uint8_t* new_aad, uint32_t new_aad_len, uint8_t* new_envelope_out,
+                      uint32_t new_envelope_cap, uint32_t* new_envelope_len, char* msg,
+                      uint32_t msg_cap) {
+  auto* keys = static_cast<TestKeys*>(ctx);
+  keys->rewrap_calls++;
+  if (keys->rewrap_refuses) {
+    SetMsg(msg, msg_cap, "old KEK version retired");
+    return EKV_KEY_UNAVAILABLE;
+  }
+  uint8_t dek[32];
+  int32_t rc = OpenFileKey(ctx, path, old_aad, old_aad_len, old_envelope, old_envelope_len, dek,
+                           msg, msg_cap);
+  keys->open_calls--;
+  if (rc != EKV_OK) return rc;
+  if (new_aad_len != 40 || new_envelope_cap < kEnvelopeLen) return EKV_INVALID_ARGUMENT;
+  if (keys->rewrap_wrong_dek) dek[0] ^= 1;
+  for (int i = 0; i < 32; ++i) new_envelope_out[i] = dek[i] ^ kTestKek[i];
+  Check(new_aad, new_aad_len, dek, new_envelope_out + 32);
+  std::memset(dek, 0, sizeof(dek));
+  *new_envelope_len = kEnvelopeLen;
+  return EKV_OK;
+}
+
 }  // namespace
 
 ekv_callbacks MakeCallbacks(TestKeys* keys) {
@@ -81,6 +106,7 @@ ekv_callbacks MakeCallbacks(TestKeys* keys) {
   cb.ctx = keys;
   cb.new_file_key = &NewFileKey;
   cb.open_file_key = &OpenFileKey;
+  cb.rewrap_file_key = &RewrapFileKey;
   return cb;
 }
 

@@ -17,6 +17,9 @@ struct TestKeys {
   std::atomic<bool> unavailable{false};  // simulate a locked store
   std::atomic<int> new_calls{0};
   std::atomic<int> open_calls{0};
+  std::atomic<int> rewrap_calls{0};
+  std::atomic<bool> rewrap_wrong_dek{false};  // simulate a broken key service
+  std::atomic<bool> rewrap_refuses{false};    // ... or one that cannot rewrap (EKV_KEY_UNAVAILABLE)
 };
 ekv_callbacks MakeCallbacks(TestKeys* keys);
 
