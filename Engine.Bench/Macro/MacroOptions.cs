@@ -58,7 +58,7 @@ internal sealed class MacroOptions
             o.Quick = true;
             o.Num = 100_000;
             o.Seconds = 2;
-            o.LiteDbNum = 20_000;
+            o.LiteDbNum = 10_000;
         }
         for (int i = 0; i < args.Count; i++)
         {

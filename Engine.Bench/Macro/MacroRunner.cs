@@ -26,6 +26,7 @@ internal static class MacroRunner
         Console.WriteLine($"librocksdb: {rocksdb}; data under {dataRoot}; results to {outDir}");
 
         var recorder = new Recorder();
+        string loadAtStart = LoadAverage();
         List<IKvSystem> systems = [.. options.Systems.Select(name => Create(name, options, dataRoot))];
         try
         {
@@ -48,6 +49,8 @@ internal static class MacroRunner
                 }
             }
             AddNotes(recorder, systems, options);
+            recorder.Notes.Add($"Load average (1/5/15 min) at start {loadAtStart}, at end {LoadAverage()} on {Environment.ProcessorCount} cores: " +
+                "other processes shared the machine, which is why rounds are interleaved and ratios paired.");
         }
         finally
         {
@@ -75,6 +78,18 @@ internal static class MacroRunner
         MarkdownReport.Write(report, Path.Combine(dir, "results.md"));
         ChartReport.Write(report, Path.Combine(dir, "chart.png"));
         return 0;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static IKvSystem Create(string name, MacroOptions options, string dataRoot) => name switch

