@@ -14,7 +14,7 @@ namespace Engine.Crypto;
 /// Thread-safe: called concurrently from RocksDB threads through the native plugin callbacks.
 /// Owns the per-boot ephemeral key (zeroed by <see cref="Dispose"/>); does not own the registry.
 /// </remarks>
-internal sealed class FileKeyService : IDisposable
+internal sealed partial class FileKeyService : IDisposable
 {
     public const int DekSize = 32;
     public const int MaxEnvelopeSize = 400;
@@ -81,6 +81,7 @@ internal sealed class FileKeyService : IDisposable
         }
 
         ThrowIfClosed();
+        using IssuanceScope issuing = EnterIssuance();
         KeyScope scope = _scopeOfPath(path);
         Kek kek = scope.Kind switch
         {

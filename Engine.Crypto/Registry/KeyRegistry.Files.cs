@@ -128,39 +128,59 @@ internal sealed partial class KeyRegistry
     }
 
     /// <summary>Writes <paramref name="next"/> as the next generation, then publishes it. Caller holds the write lock.</summary>
-    private void Persist(KeyringState next, bool shred)
+    private void Persist(KeyringState next, bool shred) =>
+        Persist(next, shred, new RootBinding(_cmekUri, _wrappedRootKek, _rootKek));
+
+    /// <summary>
+    /// Writes <paramref name="next"/> as the next generation with the root KEK, its CMEK wrap and
+    /// the CMEK URI of <paramref name="root"/>, then publishes all of it. Caller holds the write lock.
+    /// </summary>
+    /// <param name="next">The registry contents to write.</param>
+    /// <param name="shred">Also overwrite KEYRING.prev with the new generation once it is durable, so
+    /// that no generation on disk keeps what the change removed (KEKs, an old root KEK or CMEK wrap).</param>
+    /// <param name="root">The root KEK, its CMEK wrap and the CMEK URI to record.</param>
+    private void Persist(KeyringState next, bool shred, RootBinding root)
     {
         ulong generation = Generation + 1;
-        byte[] image = KeyringCodec.Encode(_storeId, generation, CmekUri, _wrappedRootKek, next, _rootKek);
+        byte[] image = KeyringCodec.Encode(_storeId, generation, root.CmekUri, root.WrappedRootKek, next, root.RootKek);
         string current = Path.Combine(StoreDirectory, FileName);
         string previous = Path.Combine(StoreDirectory, PreviousFileName);
         string temp = Path.Combine(StoreDirectory, TempFileName);
 
         DurableIo.WriteAndSync(temp, image, FileMode.Create, FileMode0600);
+        InjectFault(RegistryFaultPoint.TempWritten);
         if (_currentFileIsValid && !shred)
         {
             // Keep the generation in force as KEYRING.prev until the new one is durable. A crash
             // between the renames leaves no KEYRING and a valid KEYRING.prev, which Open uses.
+            // (A shredding write replaces KEYRING in one atomic rename instead: the generation it
+            // supersedes must not survive as KEYRING.prev.)
             _currentFileIsValid = false;
             File.Move(current, previous, overwrite: true);
             DurableIo.SyncDirectory(StoreDirectory);
+            InjectFault(RegistryFaultPoint.CurrentMovedToPrevious);
         }
 
         File.Move(temp, current, overwrite: true);
         DurableIo.SyncDirectory(StoreDirectory);
         _currentFileIsValid = true;
+        InjectFault(RegistryFaultPoint.TempMovedToCurrent);
 
         // The new generation is durable: publish it.
         Generation = generation;
         LoadedFromPrevious = false;
         RecoveryNote = null;
+        Volatile.Write(ref _cmekUri, root.CmekUri);
+        _wrappedRootKek = root.WrappedRootKek;
+        Volatile.Write(ref _rootKek, root.RootKek);
         Volatile.Write(ref _state, next);
 
         if (shred)
         {
-            // No generation on disk may still hold the shredded KEKs: the previous one becomes a
+            // No generation on disk may still hold what was removed: the previous one becomes a
             // copy of the new one. If this fails the change stands; the caller reports the error.
             DurableIo.WriteAndSync(temp, image, FileMode.Create, FileMode0600);
+            InjectFault(RegistryFaultPoint.ShredTempWritten);
             File.Move(temp, previous, overwrite: true);
             DurableIo.SyncDirectory(StoreDirectory);
         }

@@ -44,8 +44,11 @@ internal sealed partial class KeyRegistry : IDisposable
 
     private readonly Lock _writeLock = new();
     private readonly byte[] _storeId;
-    private readonly byte[] _wrappedRootKek;
-    private readonly OpaqueKey _rootKek;
+
+    // Replaced (under _writeLock) by a CMEK or root KEK rotation; see KeyRegistry.Rotation.cs.
+    private byte[] _wrappedRootKek;
+    private OpaqueKey _rootKek;
+    private string _cmekUri;
     private KeyringState _state;
     private bool _currentFileIsValid;
     private int _disposed;
@@ -54,7 +57,7 @@ internal sealed partial class KeyRegistry : IDisposable
     {
         StoreDirectory = storeDir;
         _storeId = storeId;
-        CmekUri = cmekUri;
+        _cmekUri = cmekUri;
         _wrappedRootKek = wrappedRootKek;
         _rootKek = rootKek;
         _state = state;
@@ -70,8 +73,9 @@ internal sealed partial class KeyRegistry : IDisposable
 
     public string StoreIdHex => Convert.ToHexStringLower(_storeId);
 
-    /// <summary>The CMEK that unwrapped the root KEK (recorded in the registry header on every write).</summary>
-    public string CmekUri { get; }
+    /// <summary>The CMEK that wraps the root KEK (recorded in the registry header on every write;
+    /// changed by <see cref="RotateCmekAsync"/>).</summary>
+    public string CmekUri => Volatile.Read(ref _cmekUri);
 
     /// <summary>Generation of the registry image in force (1 at creation, +1 per change).</summary>
     public ulong Generation { get; private set; }
@@ -91,7 +95,7 @@ internal sealed partial class KeyRegistry : IDisposable
     public uint NextNamespaceId => Volatile.Read(ref _state).NextNamespaceId;
 
     /// <summary>For tests: every KEK handle of the current snapshot plus the root KEK.</summary>
-    internal IEnumerable<SecretKey> KeyHandles => Volatile.Read(ref _state).Chains.SelectMany(c => c.Versions.Values).Cast<SecretKey>().Append(_rootKek);
+    internal IEnumerable<SecretKey> KeyHandles => Volatile.Read(ref _state).Chains.SelectMany(c => c.Versions.Values).Cast<SecretKey>().Append(Volatile.Read(ref _rootKek));
 
     public bool TryGetNamespace(string name, [MaybeNullWhen(false)] out NamespaceInfo info)
     {
@@ -269,6 +273,8 @@ internal sealed partial class KeyRegistry : IDisposable
 
             _rootKek.Dispose();
         }
+
+        _cmekOperations.Dispose();
     }
 
     public override string ToString() =>

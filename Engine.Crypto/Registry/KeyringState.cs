@@ -35,6 +35,17 @@ internal sealed class KekChain
         return new KekChain(Scope, next, versions);
     }
 
+    /// <summary>A chain without <paramref name="retired"/> (never the current version); the kept handles are shared.</summary>
+    public KekChain WithoutVersions(IReadOnlyCollection<uint> retired)
+    {
+        if (retired.Contains(Current))
+        {
+            throw new ArgumentException($"the current version {Current} of {Scope} cannot be removed", nameof(retired));
+        }
+
+        return new KekChain(Scope, Current, Versions.Where(p => !retired.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value));
+    }
+
     public void DisposeAll()
     {
         foreach (Kek kek in Versions.Values)
