@@ -15,9 +15,12 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     AdminCommands.Compact(),
     AdminCommands.Verify(),
     DemoCommand.Create(),
+    KmsCommand.Create(),
+    WorkloadCommand.Create(),
 };
 // Help would otherwise show the assembly name (Engine.Cli); users know the tool as tools/engine.
 root.HelpName = "engine";
+HelpNotes.Install(root);
 
 ParseResult parse = root.Parse(args);
 if (parse.Action is ParseErrorAction)

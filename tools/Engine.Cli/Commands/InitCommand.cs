@@ -25,7 +25,7 @@ internal static class InitCommand
         string full = Path.GetFullPath(dir);
         // Refuse before touching the key file, so a failed init leaves nothing behind. Opening an
         // existing store here would succeed and wrongly report "created".
-        if (StoreAccess.IsStore(full))
+        if (EncryptedStore.Exists(full))
         {
             throw new UsageException($"{full} is already an encrypted store; init only creates new stores");
         }

@@ -8,11 +8,12 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal static class StoreAccess
 {
-    private const string RegistryFile = "KEYRING";
-
     /// <summary>Opens the store at <paramref name="dir"/> with its recorded CMEK, or <paramref name="cmekUri"/> when given.</summary>
+    /// <param name="dir">The store directory.</param>
+    /// <param name="cmekUri">A CMEK URI overriding the recorded one, or null.</param>
+    /// <param name="configure">Sets further options (check interval, key cache TTL) before the open; null for defaults.</param>
     /// <exception cref="UsageException">The path does not exist or is not a store.</exception>
-    public static EncryptedStore OpenExisting(string dir, string? cmekUri)
+    public static EncryptedStore OpenExisting(string dir, string? cmekUri, Action<StoreOptions>? configure = null)
     {
         string full = Path.GetFullPath(dir);
         if (File.Exists(full))
@@ -25,19 +26,20 @@ internal static class StoreAccess
         }
         // Checked here for a usage error (exit 2) rather than the engine's generic EngineException (5);
         // CreateIfMissing=false below still guarantees that no store is ever created by mistake.
-        if (!IsStore(full))
+        if (!EncryptedStore.Exists(full))
         {
-            throw new UsageException($"{full} is not an encrypted store (it has no {RegistryFile} file)");
+            throw new UsageException($"{full} is not an encrypted store (it has no key registry)");
         }
-        return EncryptedStore.Open(new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false });
+        var options = new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false };
+        configure?.Invoke(options);
+        return EncryptedStore.Open(options);
     }
 
     /// <summary>
-    /// The key registry marks a store directory (docs/format.md, "Key registry"); the previous
-    /// generation alone still counts, as the engine recovers from it.
+    /// Whether <paramref name="dir"/> is a store. The engine owns that definition (its key registry,
+    /// either generation); the CLI asks it rather than looking for files itself.
     /// </summary>
-    public static bool IsStore(string dir) =>
-        File.Exists(Path.Combine(dir, RegistryFile)) || File.Exists(Path.Combine(dir, RegistryFile + ".prev"));
+    public static bool IsStore(string dir) => EncryptedStore.Exists(dir);
 
     /// <summary>Returns an existing namespace; reads never create one.</summary>
     /// <exception cref="UsageException">The store has no namespace of that name.</exception>
