@@ -1,0 +1,283 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Engine.Crypto;
+
+namespace Engine.Testing;
+
+/// <summary>What a <see cref="TestCmek"/> answers right now.</summary>
+public enum TestCmekAvailability
+{
+    /// <summary>Wraps, unwraps and passes health checks.</summary>
+    Available = 0,
+
+    /// <summary>
+    /// Every call fails with <see cref="KeyUnavailableException"/> whose
+    /// <see cref="KeyUnavailableException.FailureKind"/> is <see cref="CmekFailureKind.Revoked"/>
+    /// (a disabled or deleted KMS key, access denied): a store locks at its next CMEK check.
+    /// </summary>
+    Revoked = 1,
+
+    /// <summary>
+    /// Every call fails with <see cref="CmekFailureKind.Transient"/> (throttling, a 5xx answer): a
+    /// store degrades at its next check, keeps serving from cached keys, and locks only when no check
+    /// has succeeded for <see cref="StoreOptions.KeyCacheTtl"/>.
+    /// </summary>
+    Transient = 2,
+}
+
+/// <summary>
+/// A customer-managed key for tests whose availability the test flips: <see cref="Revoke"/>,
+/// <see cref="MakeTransient"/>, <see cref="Restore"/>, <see cref="AddLatency"/>. It holds a random
+/// 256-bit key in memory (never on disk) and wraps with AES-256-GCM bound to the context, like a real
+/// provider, so a store created under one <see cref="TestCmek"/> does not open under another.
+/// Counts every call, so a test can assert how often the engine asks its KMS. Thread-safe.
+/// </summary>
+/// <remarks>
+/// A store notices a revocation at its next CMEK check (every <see cref="StoreOptions.CmekCheckInterval"/>);
+/// to make that happen now, call <see cref="StoreTestExtensions.RunCmekCheck(EncryptedStore)"/>.
+/// Calls fail with the same exception types and failure kinds the real providers use, so the store
+/// reacts exactly as it would to AWS KMS or a key file.
+/// </remarks>
+public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
+{
+    private const byte WrapVersion = 0x7E;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private static readonly byte[] s_aadPrefix = "EKV-TEST-CMEK1"u8.ToArray();
+
+    private readonly Lock _sync = new();
+    private readonly byte[] _key = GC.AllocateArray<byte>(32, pinned: true);
+    private TestCmekAvailability _availability;
+    private string _errorCode = string.Empty;
+    private TimeSpan _latency;
+    private bool _disposed;
+    private long _wraps;
+    private long _unwraps;
+    private long _checks;
+    private long _failures;
+
+    /// <summary>Creates a CMEK with a fresh random key.</summary>
+    /// <param name="name">Shows in <see cref="Uri"/> and in error messages; a random one when null.</param>
+    public TestCmek(string? name = null)
+    {
+        RandomNumberGenerator.Fill(_key);
+        Name = name ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        Uri = "test-cmek:" + Name;
+    }
+
+    /// <summary>The name given at construction (or a random one).</summary>
+    public string Name { get; }
+
+    /// <summary><c>test-cmek:NAME</c>. The store records it, but cannot reopen from it alone: pass the
+    /// provider in <see cref="StoreOptions.Cmek"/> again.</summary>
+    public string Uri { get; }
+
+    /// <summary>What the key answers right now.</summary>
+    public TestCmekAvailability Availability
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _availability;
+            }
+        }
+    }
+
+    /// <summary>Delay added to every call (see <see cref="AddLatency"/>).</summary>
+    public TimeSpan Latency
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _latency;
+            }
+        }
+    }
+
+    /// <summary>Number of <see cref="WrapKeyAsync"/> calls (including failed ones).</summary>
+    public long WrapCount => Interlocked.Read(ref _wraps);
+
+    /// <summary>Number of <see cref="UnwrapKeyAsync"/> calls (including failed ones): one per store open or unlock.</summary>
+    public long UnwrapCount => Interlocked.Read(ref _unwraps);
+
+    /// <summary>Number of <see cref="CheckAsync"/> calls: the store's periodic health checks.</summary>
+    public long CheckCount => Interlocked.Read(ref _checks);
+
+    /// <summary>Number of calls that failed because the key was revoked, transient-failing or too slow.</summary>
+    public long FailureCount => Interlocked.Read(ref _failures);
+
+    /// <summary>
+    /// Revokes the key: every call fails as revoked (<see cref="CmekFailureKind.Revoked"/>) until
+    /// <see cref="Restore"/>. A store using it locks at its next CMEK check.
+    /// </summary>
+    /// <param name="errorCode">The KMS error name reported in <see cref="KeyUnavailableException.CmekErrorCode"/>.</param>
+    public void Revoke(string errorCode = "DisabledException") => Set(TestCmekAvailability.Revoked, errorCode);
+
+    /// <summary>
+    /// Makes every call fail transiently (<see cref="CmekFailureKind.Transient"/>) until
+    /// <see cref="Restore"/>. A store using it degrades at its next check and keeps serving.
+    /// </summary>
+    /// <param name="errorCode">The KMS error name reported in <see cref="KeyUnavailableException.CmekErrorCode"/>.</param>
+    public void MakeTransient(string errorCode = "ServiceUnavailable") => Set(TestCmekAvailability.Transient, errorCode);
+
+    /// <summary>Makes the key available again (latency is kept; see <see cref="ClearLatency"/>).</summary>
+    public void Restore() => Set(TestCmekAvailability.Available, string.Empty);
+
+    /// <summary>
+    /// Adds <paramref name="latency"/> to every later call (cumulative). A call that outlasts the
+    /// caller's cancellation token fails with <see cref="OperationCanceledException"/>, which a store's
+    /// health check (bounded by <see cref="StoreOptions.CmekCheckTimeout"/>) counts as a transient failure.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="latency"/> is negative.</exception>
+    public void AddLatency(TimeSpan latency)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(latency, TimeSpan.Zero);
+        lock (_sync)
+        {
+            _latency += latency;
+        }
+    }
+
+    /// <summary>Removes every latency added by <see cref="AddLatency"/>.</summary>
+    public void ClearLatency()
+    {
+        lock (_sync)
+        {
+            _latency = TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Sets every counter back to zero.</summary>
+    public void ResetCounters()
+    {
+        Interlocked.Exchange(ref _wraps, 0);
+        Interlocked.Exchange(ref _unwraps, 0);
+        Interlocked.Exchange(ref _checks, 0);
+        Interlocked.Exchange(ref _failures, 0);
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]> WrapKeyAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> context, CancellationToken ct = default)
+    {
+        Interlocked.Increment(ref _wraps);
+        await EnterAsync(ct).ConfigureAwait(false);
+        byte[] wrapped = new byte[1 + NonceSize + key.Length + TagSize];
+        wrapped[0] = WrapVersion;
+        RandomNumberGenerator.Fill(wrapped.AsSpan(1, NonceSize));
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var aes = new AesGcm(_key, TagSize);
+            aes.Encrypt(wrapped.AsSpan(1, NonceSize), key.Span, wrapped.AsSpan(1 + NonceSize, key.Length), wrapped.AsSpan(1 + NonceSize + key.Length), Aad(context.Span));
+        }
+        return wrapped;
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]> UnwrapKeyAsync(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> context, CancellationToken ct = default)
+    {
+        Interlocked.Increment(ref _unwraps);
+        await EnterAsync(ct).ConfigureAwait(false);
+        if (wrapped.Length < 1 + NonceSize + TagSize || wrapped.Span[0] != WrapVersion)
+        {
+            throw new KeyUnavailableException($"the CMEK {Uri} cannot unwrap this blob: it was not wrapped by a test CMEK", CmekFailureKind.Revoked, "InvalidCiphertextException");
+        }
+        int length = wrapped.Length - 1 - NonceSize - TagSize;
+        byte[] key = GC.AllocateArray<byte>(length, pinned: true);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var aes = new AesGcm(_key, TagSize);
+            try
+            {
+                ReadOnlySpan<byte> w = wrapped.Span;
+                aes.Decrypt(w.Slice(1, NonceSize), w.Slice(1 + NonceSize, length), w[^TagSize..], key, Aad(context.Span));
+            }
+            catch (AuthenticationTagMismatchException e)
+            {
+                CryptographicOperations.ZeroMemory(key);
+                throw new KeyUnavailableException($"the CMEK {Uri} does not unwrap this key (another test CMEK, or another store's context)", CmekFailureKind.Revoked, "InvalidCiphertextException", e);
+            }
+        }
+        return key;
+    }
+
+    /// <inheritdoc/>
+    public async Task CheckAsync(CancellationToken ct = default)
+    {
+        Interlocked.Increment(ref _checks);
+        await EnterAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Zeroes the key; later calls throw <see cref="ObjectDisposedException"/>. Idempotent.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            _disposed = true;
+            CryptographicOperations.ZeroMemory(_key);
+        }
+    }
+
+    /// <summary>Names the key; never shows it.</summary>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"TestCmek({Name}, {Availability})");
+
+    private void Set(TestCmekAvailability availability, string errorCode)
+    {
+        ArgumentNullException.ThrowIfNull(errorCode);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _availability = availability;
+            _errorCode = errorCode;
+        }
+    }
+
+    /// <summary>Waits out the latency, then fails the call if the key is not available.</summary>
+    private async Task EnterAsync(CancellationToken ct)
+    {
+        TimeSpan latency = Latency;
+        if (latency > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(latency, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref _failures);
+                throw;
+            }
+        }
+        ct.ThrowIfCancellationRequested();
+        TestCmekAvailability availability;
+        string code;
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            availability = _availability;
+            code = _errorCode;
+        }
+        switch (availability)
+        {
+            case TestCmekAvailability.Revoked:
+                Interlocked.Increment(ref _failures);
+                throw new KeyUnavailableException($"the CMEK {Uri} is revoked ({code})", CmekFailureKind.Revoked, code);
+            case TestCmekAvailability.Transient:
+                Interlocked.Increment(ref _failures);
+                throw new KeyUnavailableException($"the CMEK {Uri} is unreachable ({code})", CmekFailureKind.Transient, code);
+            default:
+                break;
+        }
+    }
+
+    private static byte[] Aad(ReadOnlySpan<byte> context)
+    {
+        byte[] aad = new byte[s_aadPrefix.Length + context.Length];
+        s_aadPrefix.CopyTo(aad, 0);
+        context.CopyTo(aad.AsSpan(s_aadPrefix.Length));
+        return aad;
+    }
+}
