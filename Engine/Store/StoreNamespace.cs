@@ -9,7 +9,7 @@ namespace Engine;
 /// key. Keys are ordered bytewise. Obtain one from <see cref="EncryptedStore.GetNamespace"/>; it stays
 /// valid as long as its store is open. Thread-safe.
 /// </summary>
-public sealed class StoreNamespace
+public sealed partial class StoreNamespace
 {
     private readonly EncryptedStore _store;
 

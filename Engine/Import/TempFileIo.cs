@@ -1,0 +1,65 @@
+using Engine.Interop;
+
+namespace Engine.Import;
+
+/// <summary>
+/// Whole-file writes and block reads of encrypted files through the native plugin. Under the store's
+/// <c>tmp/</c> directory the plugin wraps each file's data key with the per-boot ephemeral key, so these
+/// files cannot be decrypted once the process (or this open of the store) is gone.
+/// </summary>
+internal static unsafe class TempFileIo
+{
+    /// <summary>Writes <paramref name="data"/> as the whole content of a new encrypted file (synced and closed).</summary>
+    /// <exception cref="EngineException">The plugin could not write the file, or its key is unavailable.</exception>
+    public static void Write(EncryptedEnvHandle env, string path, ReadOnlySpan<byte> data)
+    {
+        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
+        msg[0] = 0;
+        int status;
+        fixed (byte* p = data)
+        {
+            status = NativeMethods.FileWrite(env, path, p, (ulong)data.Length, msg, NativeMethods.MessageCapacity);
+        }
+        if (status != (int)NativeStatus.Ok)
+        {
+            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path);
+        }
+    }
+
+    /// <summary>Decrypts up to <c>buffer.Length</c> logical bytes at <paramref name="offset"/>; returns how many were read.</summary>
+    /// <exception cref="IntegrityException">A frame or the header failed authentication.</exception>
+    /// <exception cref="KeyUnavailableException">The file's key is gone (a temp file of an earlier boot, a closed store).</exception>
+    /// <exception cref="EngineException">The file is missing or unreadable.</exception>
+    public static int Read(EncryptedEnvHandle env, string path, long offset, Span<byte> buffer)
+    {
+        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
+        msg[0] = 0;
+        int status;
+        ulong read;
+        fixed (byte* p = buffer)
+        {
+            status = NativeMethods.FileRead(env, path, (ulong)offset, p, (ulong)buffer.Length, out read, msg, NativeMethods.MessageCapacity);
+        }
+        if (status != (int)NativeStatus.Ok)
+        {
+            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path);
+        }
+        return (int)read;
+    }
+
+    /// <summary>Deletes a file if it exists; never throws for a file already gone.</summary>
+    public static void DeleteQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Best effort: the store deletes whatever is left under tmp/ at close, lock and open.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
