@@ -13,6 +13,8 @@ internal enum NativeStatus
     NotFound = 5,
     TornTail = 6,
     Internal = 7,
+    /// <summary>ABI 2: refused by design (e.g. WAL recycling on the encrypted file system).</summary>
+    NotSupported = 8,
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -61,6 +63,20 @@ internal struct NativeStats
     public ulong FramesSealed;
     public ulong FramesOpened;
     public ulong IntegrityFailures;
+}
+
+/// <summary>Mirrors <c>ekv_read_request</c> in <c>ekvfs.h</c> (one request of <c>ekv_rfile_multi_read</c>).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeReadRequest
+{
+    public ulong Offset;
+    public ulong Length;
+    public byte* Buffer;
+    /// <summary>Out: bytes read.</summary>
+    public ulong Read;
+    /// <summary>Out: <see cref="NativeStatus"/> of this request.</summary>
+    public int Status;
+    public uint Reserved;
 }
 
 /// <summary>Every P/Invoke into <c>libekvfs.so</c>, the encrypted file system plugin.</summary>
@@ -117,4 +133,115 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "ekv_rocksdb_header_version")]
     internal static partial nint RocksDbHeaderVersion();
+
+    // ---- File-operation API (ABI 2): the plain (encrypted = 0) or encrypted (1) FileSystem of an
+    // env. Handles (ekv_fs*, ekv_wfile*, ekv_sfile*, ekv_rfile*, ekv_lock*) are opaque; destroy files
+    // and locks before their fs, every fs before its env. See ekvfs.h for each function.
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_open")]
+    internal static partial int FsOpen(EncryptedEnvHandle env, int encrypted, out nint fs, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_destroy")]
+    internal static partial void FsDestroy(nint fs);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_new_writable", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsNewWritable(nint fs, string path, out nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_reopen_writable", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsReopenWritable(nint fs, string path, out nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_reuse_writable", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsReuseWritable(nint fs, string path, string oldPath, out nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_append")]
+    internal static partial int WFileAppend(nint file, byte* data, ulong length, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_flush")]
+    internal static partial int WFileFlush(nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_sync")]
+    internal static partial int WFileSync(nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_fsync")]
+    internal static partial int WFileFsync(nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_range_sync")]
+    internal static partial int WFileRangeSync(nint file, ulong offset, ulong length, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_truncate")]
+    internal static partial int WFileTruncate(nint file, ulong size, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_close")]
+    internal static partial int WFileClose(nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_size")]
+    internal static partial ulong WFileSize(nint file);
+
+    [LibraryImport(Library, EntryPoint = "ekv_wfile_destroy")]
+    internal static partial void WFileDestroy(nint file);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_new_sequential", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsNewSequential(nint fs, string path, out nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_sfile_read")]
+    internal static partial int SFileRead(nint file, byte* buffer, ulong length, out ulong read, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_sfile_skip")]
+    internal static partial int SFileSkip(nint file, ulong n, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_sfile_positioned_read")]
+    internal static partial int SFilePositionedRead(nint file, ulong offset, byte* buffer, ulong length, out ulong read, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_sfile_destroy")]
+    internal static partial void SFileDestroy(nint file);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_new_random", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsNewRandom(nint fs, string path, out nint file, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_rfile_read")]
+    internal static partial int RFileRead(nint file, ulong offset, byte* buffer, ulong length, out ulong read, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_rfile_multi_read")]
+    internal static partial int RFileMultiRead(nint file, NativeReadRequest* requests, ulong count, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_rfile_prefetch")]
+    internal static partial int RFilePrefetch(nint file, ulong offset, ulong length, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_rfile_destroy")]
+    internal static partial void RFileDestroy(nint file);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_file_size", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsFileSize(nint fs, string path, out ulong size, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_file_exists", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsFileExists(nint fs, string path, byte* msg, uint msgCap);
+
+    /// <summary>Records: u64 size (ulong.MaxValue without sizes) || u32 name length || UTF-8 name.</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_fs_get_children", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsGetChildren(nint fs, string dir, int withSizes, byte* buffer, ulong cap, out ulong needed, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_rename", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsRename(nint fs, string src, string dst, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_link", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsLink(nint fs, string src, string dst, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_delete", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsDelete(nint fs, string path, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_truncate", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsTruncate(nint fs, string path, ulong size, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_create_dir", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsCreateDir(nint fs, string path, int ifMissing, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_delete_dir", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsDeleteDir(nint fs, string path, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_fs_lock", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FsLock(nint fs, string path, out nint lockHandle, byte* msg, uint msgCap);
+
+    /// <summary>Unlocks and destroys the lock handle (even when unlocking fails).</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_fs_unlock")]
+    internal static partial int FsUnlock(nint lockHandle, byte* msg, uint msgCap);
 }

@@ -34,8 +34,9 @@ typedef enum ekv_status {
   EKV_IO_ERROR = 3,         /* the underlying file system failed */
   EKV_INVALID_ARGUMENT = 4, /* bad input from the caller */
   EKV_NOT_FOUND = 5,        /* file does not exist */
-  EKV_TORN_TAIL = 6,        /* the last frame is incomplete or unauthenticated (crash while writing) */
-  EKV_INTERNAL = 7          /* bug or unexpected condition inside the plugin */
+  EKV_TORN_TAIL = 6,    /* the last frame is incomplete or unauthenticated (crash while writing) */
+  EKV_INTERNAL = 7,     /* bug or unexpected condition inside the plugin */
+  EKV_NOT_SUPPORTED = 8 /* ABI 2: the operation is refused by design (e.g. WAL recycling) */
 } ekv_status;
 
 enum { EKV_DEK_SIZE = 32, EKV_FILE_ID_SIZE = 16, EKV_ENVELOPE_MAX = 400 };
@@ -48,9 +49,9 @@ enum { EKV_DEK_SIZE = 32, EKV_FILE_ID_SIZE = 16, EKV_ENVELOPE_MAX = 400 };
  * Returns EKV_OK or an error status with a message.
  */
 typedef int32_t (*ekv_new_file_key_fn)(void* ctx, const char* path, const uint8_t* aad,
-                                       uint32_t aad_len, uint8_t* dek_out,
-                                       uint8_t* envelope_out, uint32_t envelope_cap,
-                                       uint32_t* envelope_len, char* msg, uint32_t msg_cap);
+                                       uint32_t aad_len, uint8_t* dek_out, uint8_t* envelope_out,
+                                       uint32_t envelope_cap, uint32_t* envelope_len, char* msg,
+                                       uint32_t msg_cap);
 
 /*
  * Callback: an existing file at `path` is being opened. Managed code unwraps the envelope
@@ -86,12 +87,12 @@ typedef struct ekv_callbacks {
 } ekv_callbacks;
 
 typedef struct ekv_env_options {
-  uint32_t frame_size;       /* plaintext bytes per frame; 0 = default 4096; 512..1 MiB, power of 2 */
-  uint32_t use_mem_env;      /* 1 = RocksDB's in-memory file system underneath (tests) */
+  uint32_t frame_size;  /* plaintext bytes per frame; 0 = default 4096; 512..1 MiB, power of 2 */
+  uint32_t use_mem_env; /* 1 = RocksDB's in-memory file system underneath (tests) */
 } ekv_env_options;
 
 typedef struct ekv_stats {
-  uint64_t live_deks;        /* file objects currently holding a DEK */
+  uint64_t live_deks; /* file objects currently holding a DEK */
   uint64_t files_created;
   uint64_t files_opened;
   uint64_t frames_sealed;
@@ -155,8 +156,8 @@ EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
  * (crash while writing); *logical_size then counts the intact bytes before it. EKV_INTEGRITY:
  * tampering (or a truncated *.sst / *.blob file). See docs/format.md, "Reading".
  */
-EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size,
-                                char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size, char* msg,
+                                uint32_t msg_cap) EKV_NOEXCEPT;
 
 /*
  * Decrypts `length` logical bytes at `offset` of the file at `path` into `buffer`
@@ -168,8 +169,8 @@ EKV_API int32_t ekv_file_read(ekv_env* env, const char* path, uint64_t offset, u
                               uint32_t msg_cap) EKV_NOEXCEPT;
 
 /* Writes a whole encrypted file (header + frames) with the given plaintext; for tests/tools. */
-EKV_API int32_t ekv_file_write(ekv_env* env, const char* path, const uint8_t* data,
-                               uint64_t length, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_file_write(ekv_env* env, const char* path, const uint8_t* data, uint64_t length,
+                               char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
 /*
  * Path of the librocksdb shared object this plugin is linked against (via dladdr), with symlinks
@@ -192,22 +193,22 @@ EKV_API const char* ekv_rocksdb_header_version(void) EKV_NOEXCEPT;
  * (may be null) receives the new generation. EKV_INVALID_ARGUMENT for a file without header
  * (0 bytes), EKV_NOT_FOUND for a missing file.
  */
-EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation,
-                                char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation, char* msg,
+                                uint32_t msg_cap) EKV_NOEXCEPT;
 
 typedef struct ekv_header_info {
   uint64_t generation;     /* of the active slot */
   uint64_t logical_size;   /* as GetFileSize reports it (no key needed) */
   uint32_t format_version; /* 2 */
   uint32_t frame_size;
-  uint32_t active_slot;    /* 0 = slot A (offset 0), 1 = slot B (offset 512) */
-  uint32_t envelope_len;   /* bytes used in envelope[] */
+  uint32_t active_slot;  /* 0 = slot A (offset 0), 1 = slot B (offset 512) */
+  uint32_t envelope_len; /* bytes used in envelope[] */
   uint8_t file_id[EKV_FILE_ID_SIZE];
   uint8_t envelope[EKV_ENVELOPE_MAX]; /* opaque key envelope of the active slot */
   /* Parsed from a version-1 envelope (docs/format.md "Key envelope"); envelope_parsed = 0 and
    * the three fields 0 when the envelope is not version 1 or shorter than 10 bytes. */
   uint32_t envelope_parsed;
-  uint32_t scope_kind;  /* 0 system, 1 namespace, 2 ephemeral */
+  uint32_t scope_kind; /* 0 system, 1 namespace, 2 ephemeral */
   uint32_t scope_id;
   uint32_t kek_version;
 } ekv_header_info;
@@ -219,6 +220,115 @@ typedef struct ekv_header_info {
  */
 EKV_API int32_t ekv_file_header_info(ekv_env* env, const char* path, ekv_header_info* out,
                                      char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+/*
+ * ---- File-operation API (ABI 2): one RocksDB FileSystem, plain or encrypted ----
+ *
+ * For a conformance suite that runs the same operations against the plain base file system of an
+ * env (`encrypted` = 0: POSIX, or the in-memory one) and the encrypted one (`encrypted` = 1). Each
+ * call maps 1:1 to a rocksdb::FileSystem / FS*File method and returns its status (NotFound ->
+ * EKV_NOT_FOUND, NotSupported -> EKV_NOT_SUPPORTED, ...). Handles are opaque; every handle must be
+ * destroyed, files and locks before their ekv_fs, and every ekv_fs before its env. A handle is not
+ * thread-safe unless RocksDB's class is (random-access reads are).
+ * Encrypted differences by design: ekv_fs_reuse_writable and memory-mapped/random-RW files are
+ * EKV_NOT_SUPPORTED; ekv_sfile_positioned_read is EKV_NOT_SUPPORTED on both (RocksDB calls it only
+ * for direct I/O, which neither file offers); ekv_fs_truncate is EKV_NOT_SUPPORTED on POSIX.
+ */
+typedef struct ekv_fs ekv_fs;
+typedef struct ekv_wfile ekv_wfile; /* FSWritableFile */
+typedef struct ekv_sfile ekv_sfile; /* FSSequentialFile */
+typedef struct ekv_rfile ekv_rfile; /* FSRandomAccessFile */
+typedef struct ekv_lock ekv_lock;   /* FileLock */
+
+EKV_API int32_t ekv_fs_open(ekv_env* env, int32_t encrypted, ekv_fs** out, char* msg,
+                            uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API void ekv_fs_destroy(ekv_fs* fs) EKV_NOEXCEPT;
+
+/* Writable files (NewWritableFile / ReopenWritableFile / ReuseWritableFile). */
+EKV_API int32_t ekv_fs_new_writable(ekv_fs* fs, const char* path, ekv_wfile** out, char* msg,
+                                    uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_reopen_writable(ekv_fs* fs, const char* path, ekv_wfile** out, char* msg,
+                                       uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_reuse_writable(ekv_fs* fs, const char* path, const char* old_path,
+                                      ekv_wfile** out, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_append(ekv_wfile* f, const uint8_t* data, uint64_t length, char* msg,
+                                 uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_flush(ekv_wfile* f, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_sync(ekv_wfile* f, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_fsync(ekv_wfile* f, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_range_sync(ekv_wfile* f, uint64_t offset, uint64_t length, char* msg,
+                                     uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_truncate(ekv_wfile* f, uint64_t size, char* msg,
+                                   uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_wfile_close(ekv_wfile* f, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+/* FSWritableFile::GetFileSize: the logical size including appended, unflushed bytes. After
+ * ekv_fs_reopen_writable, POSIX counts only bytes written through the new handle; the in-memory
+ * and the encrypted file systems count the whole file. */
+EKV_API uint64_t ekv_wfile_size(ekv_wfile* f) EKV_NOEXCEPT;
+/* Destroys without Close if still open (RocksDB's error path). */
+EKV_API void ekv_wfile_destroy(ekv_wfile* f) EKV_NOEXCEPT;
+
+/* Sequential files. *read gets the byte count (0 at end of file). */
+EKV_API int32_t ekv_fs_new_sequential(ekv_fs* fs, const char* path, ekv_sfile** out, char* msg,
+                                      uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_sfile_read(ekv_sfile* f, uint8_t* buffer, uint64_t length, uint64_t* read,
+                               char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_sfile_skip(ekv_sfile* f, uint64_t n, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_sfile_positioned_read(ekv_sfile* f, uint64_t offset, uint8_t* buffer,
+                                          uint64_t length, uint64_t* read, char* msg,
+                                          uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API void ekv_sfile_destroy(ekv_sfile* f) EKV_NOEXCEPT;
+
+/* Random-access files. */
+EKV_API int32_t ekv_fs_new_random(ekv_fs* fs, const char* path, ekv_rfile** out, char* msg,
+                                  uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_rfile_read(ekv_rfile* f, uint64_t offset, uint8_t* buffer, uint64_t length,
+                               uint64_t* read, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+typedef struct ekv_read_request {
+  uint64_t offset;
+  uint64_t length;
+  uint8_t* buffer; /* length bytes */
+  uint64_t read;   /* out */
+  int32_t status;  /* out: ekv_status of this request */
+  uint32_t reserved;
+} ekv_read_request;
+/* FSRandomAccessFile::MultiRead; returns the first failing request's status (message too). */
+EKV_API int32_t ekv_rfile_multi_read(ekv_rfile* f, ekv_read_request* requests, uint64_t count,
+                                     char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_rfile_prefetch(ekv_rfile* f, uint64_t offset, uint64_t length, char* msg,
+                                   uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API void ekv_rfile_destroy(ekv_rfile* f) EKV_NOEXCEPT;
+
+/* File system operations. ekv_fs_file_exists: EKV_OK or EKV_NOT_FOUND. */
+EKV_API int32_t ekv_fs_file_size(ekv_fs* fs, const char* path, uint64_t* size, char* msg,
+                                 uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_file_exists(ekv_fs* fs, const char* path, char* msg,
+                                   uint32_t msg_cap) EKV_NOEXCEPT;
+/*
+ * Lists `dir` (GetChildren, or GetChildrenFileAttributes when with_sizes = 1) into `buffer` as
+ * records: u64 size (logical; UINT64_MAX without sizes) || u32 name length || name (UTF-8, no
+ * NUL), little-endian. *needed gets the bytes required; EKV_INVALID_ARGUMENT if cap < *needed.
+ */
+EKV_API int32_t ekv_fs_get_children(ekv_fs* fs, const char* dir, int32_t with_sizes,
+                                    uint8_t* buffer, uint64_t cap, uint64_t* needed, char* msg,
+                                    uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_rename(ekv_fs* fs, const char* src, const char* dst, char* msg,
+                              uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_link(ekv_fs* fs, const char* src, const char* dst, char* msg,
+                            uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_delete(ekv_fs* fs, const char* path, char* msg,
+                              uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_truncate(ekv_fs* fs, const char* path, uint64_t size, char* msg,
+                                uint32_t msg_cap) EKV_NOEXCEPT;
+/* CreateDir (if_missing = 0: fails if it exists) or CreateDirIfMissing (1). */
+EKV_API int32_t ekv_fs_create_dir(ekv_fs* fs, const char* path, int32_t if_missing, char* msg,
+                                  uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_delete_dir(ekv_fs* fs, const char* path, char* msg,
+                                  uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_fs_lock(ekv_fs* fs, const char* path, ekv_lock** out, char* msg,
+                            uint32_t msg_cap) EKV_NOEXCEPT;
+/* UnlockFile; the handle is destroyed even if unlocking fails. */
+EKV_API int32_t ekv_fs_unlock(ekv_lock* lock, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;

@@ -20,15 +20,14 @@ uint32_t GetU32(const uint8_t* p) {
 
 extern "C" {
 
-EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation,
-                                char* msg, uint32_t msg_cap) noexcept {
+EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation, char* msg,
+                                uint32_t msg_cap) noexcept {
   return CatchAll("ekv_file_rewrap", msg, msg_cap, [&]() -> int32_t {
     if (new_generation != nullptr) *new_generation = 0;
     if (env == nullptr || env->fs == nullptr || path == nullptr) {
       return Fail(EKV_INVALID_ARGUMENT, "env and path are required", msg, msg_cap);
     }
-    return FromStatus(ekv::RewrapHeader(*env->fs->context(), path, new_generation), msg,
-                      msg_cap);
+    return FromStatus(ekv::RewrapHeader(*env->fs->context(), path, new_generation), msg, msg_cap);
   });
 }
 

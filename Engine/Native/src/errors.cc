@@ -44,6 +44,7 @@ ekv_status ToEkvStatus(const rocksdb::IOStatus& s) {
   if (StartsWith(state, kTagTornTail)) return EKV_TORN_TAIL;
   if (StartsWith(state, kTagInternal)) return EKV_INTERNAL;
   if (s.IsNotFound() || s.IsPathNotFound()) return EKV_NOT_FOUND;
+  if (s.IsNotSupported()) return EKV_NOT_SUPPORTED;
   if (s.IsInvalidArgument()) return EKV_INVALID_ARGUMENT;
   return EKV_IO_ERROR;
 }

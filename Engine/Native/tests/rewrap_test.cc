@@ -107,8 +107,7 @@ TEST_F(RewrapTest, FailuresLeaveTheHeaderAlone) {
   SHA256(reinterpret_cast<const uint8_t*>(raw.data()), 504, digest);
   raw.replace(504, 8, reinterpret_cast<const char*>(digest), 8);
   WriteRaw(path_, raw);
-  EXPECT_EQ(ekv_file_rewrap(env_, path_.c_str(), nullptr, msg, sizeof(msg)), EKV_INTEGRITY)
-      << msg;
+  EXPECT_EQ(ekv_file_rewrap(env_, path_.c_str(), nullptr, msg, sizeof(msg)), EKV_INTEGRITY) << msg;
   EXPECT_NE(std::string(msg).find("envelope does not authenticate"), std::string::npos) << msg;
   EXPECT_EQ(ReadRaw(path_), raw);
   EXPECT_EQ(ekv_file_rewrap(env_, (path_ + ".missing").c_str(), nullptr, msg, sizeof(msg)),
