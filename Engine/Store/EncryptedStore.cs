@@ -20,7 +20,7 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly StoreOptions _options;
     private readonly StoreLayout _layout;
     private ICmekProvider _cmek;
-    private readonly bool _ownsCmek;
+    private bool _ownsCmek; // changed by RotateCmek (EncryptedStore.Keys.cs)
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
     private readonly Lock _lifecycle = new();
@@ -46,12 +46,13 @@ public sealed partial class EncryptedStore : IDisposable
         }
         _lastSuccessfulCheck = DateTimeOffset.UtcNow;
         StartCmekChecks();
+        StartKeyWork();
     }
 
     /// <summary>The store directory (absolute).</summary>
     public string Path => _layout.Root;
 
-    private readonly string _cmekUri;
+    private string _cmekUri; // changed by RotateCmek (EncryptedStore.Keys.cs)
 
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
     public string CmekUri => _cmekUri;
@@ -196,6 +197,7 @@ public sealed partial class EncryptedStore : IDisposable
             before = _state;
         }
         StopCmekChecks();
+        StopKeyWork();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
         lock (_lifecycle)
         {

@@ -13,6 +13,7 @@ internal sealed class StoreSession : IDisposable
 {
     private readonly StoreLayout _layout;
     private readonly Dictionary<uint, ColumnFamilyHandle> _handles = [];
+    private readonly HashSet<uint> _dropped = [];
     private readonly Lock _sync = new();
     private readonly Cache _blockCache;
     private readonly BlockBasedTableOptions _tableOptions;
@@ -123,6 +124,11 @@ internal sealed class StoreSession : IDisposable
             {
                 return handle;
             }
+            if (_dropped.Contains(ns.Id) || !Registry.TryGetNamespace(ns.Id, out _))
+            {
+                // Deleted (EncryptedStore.DeleteNamespace): never recreate its column family.
+                throw new ObjectDisposedException(nameof(StoreNamespace), $"The namespace '{ns.Name}' was deleted; its key has been destroyed.");
+            }
             string cf = StoreLayout.ColumnFamilyName(ns.Id);
             if (!Db.TryGetColumnFamily(cf, out handle))
             {
@@ -130,6 +136,27 @@ internal sealed class StoreSession : IDisposable
             }
             _handles[ns.Id] = handle;
             return handle;
+        }
+    }
+
+    /// <summary>
+    /// Drops the column family of a namespace being deleted (durable in the MANIFEST when this returns)
+    /// and refuses it from then on. The handle stays registered with RocksDbSharp, which destroys it
+    /// when the database closes. Does nothing when RocksDB has no such column family.
+    /// </summary>
+    public void DropNamespace(uint namespaceId)
+    {
+        lock (_sync)
+        {
+            if (!_dropped.Add(namespaceId))
+            {
+                return;
+            }
+            _handles.Remove(namespaceId);
+            if (Db.TryGetColumnFamily(StoreLayout.ColumnFamilyName(namespaceId), out ColumnFamilyHandle? handle))
+            {
+                Native.Instance.rocksdb_drop_column_family(Db.Handle, handle.Handle);
+            }
         }
     }
 

@@ -1,0 +1,218 @@
+using Engine.Crypto;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Rotation;
+
+/// <summary>Every rotation verb preserves all data (model check after each, and after a reopen).</summary>
+public sealed class KeyRotationTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TestStoreDirectory _dir = new();
+    private readonly StoreModel _model = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Data in SSTs of several levels, in memtables and in the WAL, in three namespaces.</summary>
+    private EncryptedStore OpenWithData(Action<StoreOptions>? configure = null)
+    {
+        EncryptedStore store = _dir.Open(configure);
+        Fast(store);
+        foreach (string ns in new[] { "alpha", "beta", "gamma" })
+        {
+            _model.Write(store, ns, 400);
+            store.Flush();
+            _model.Write(store, ns, 300);
+            store.Flush();
+            _model.Write(store, ns, 100); // stays in the memtable and WAL
+        }
+
+        return store;
+    }
+
+    private static void Fast(EncryptedStore store)
+    {
+        store.KeyRotationFilesPerSecond = 0;
+        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.KeyWorker.RetryDelay = TimeSpan.FromMilliseconds(200);
+    }
+
+    private EncryptedStore Reopen(EncryptedStore store)
+    {
+        store.Dispose();
+        EncryptedStore reopened = _dir.Open(o => o.CmekUri = null); // from the URI the store recorded
+        Fast(reopened);
+        return reopened;
+    }
+
+    [Fact]
+    public void Cmek_rotation_keeps_data_and_the_store_opens_with_the_new_key_only()
+    {
+        EncryptedStore store = OpenWithData();
+        string newKey = _dir.CreateOtherKey("rotated.key");
+
+        store.RotateCmek("file:" + newKey);
+
+        Assert.Equal("file:" + newKey, store.CmekUri);
+        _model.Check(store);
+        store = Reopen(store);
+        using (store)
+        {
+            Assert.Equal("file:" + newKey, store.CmekUri);
+            _model.Check(store);
+        }
+
+        // Neither registry generation needs the old key any more.
+        Assert.Throws<KeyUnavailableException>(() => _dir.Open().Dispose());
+    }
+
+    [Fact]
+    public void Cmek_rotation_survives_a_lock_and_unlock()
+    {
+        EncryptedStore store = OpenWithData();
+        using (store)
+        {
+            store.RotateCmek("file:" + _dir.CreateOtherKey("rotated.key"));
+            store.Lock("test");
+            store.Unlock();
+            _model.Check(store);
+        }
+    }
+
+    [Fact]
+    public void Root_rotation_keeps_data()
+    {
+        EncryptedStore store = OpenWithData();
+        byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+
+        store.RotateRootKey();
+
+        Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
+        _model.Check(store);
+        using (store = Reopen(store))
+        {
+            _model.Check(store);
+            KeyAssert.AllCurrent(store);
+        }
+    }
+
+    [Fact]
+    public async Task Namespace_rotation_rewraps_every_header_and_retires_the_old_version()
+    {
+        // gamma was written last: two SSTs (no compaction yet) plus its memtable.
+        EncryptedStore store = OpenWithData();
+        using (store)
+        {
+            string[] old = [.. KeyAssert.ScopeFiles(store, store.KeyStatus().Scopes.Single(s => s.Name == "gamma"))];
+            Assert.True(old.Length >= 2);
+
+            store.KeyRotationFilesPerSecond = 1;
+            KekRotation rotation = store.RotateNamespaceKey("gamma");
+            Assert.Equal(2u, rotation.NewVersion);
+            _model.Write(store, "gamma", 50);
+            store.Flush(); // a new file: wrapped under version 2 from the start, while version 1 files remain
+            ScopeKeyStatus during = store.KeyStatus().Scopes.Single(s => s.Name == "gamma");
+            Assert.True(during.RotationInProgress);
+            Assert.True(during.Versions.Single(v => v.Version == 2).Files >= 1);
+            store.KeyRotationFilesPerSecond = 0;
+            await rotation.Completion.WaitAsync(Patience);
+
+            ScopeKeyStatus after = store.KeyStatus().Scopes.Single(s => s.Name == "gamma");
+            Assert.Equal(2u, after.CurrentVersion);
+            Assert.Equal([2u], after.RegistryVersions);
+            Assert.Equal(1.0, after.Versions.Single(v => v.Version == 2).ByteShare, 9);
+            // Re-wrapped files have both slots under version 2 (the old wrap is overwritten too).
+            Assert.All(old, f => Assert.Equal(2u, ManagedFileHeaders.ReadBoth(f).Other?.KekVersion));
+            KeyAssert.AllCurrent(store);
+            _model.Check(store);
+        }
+
+        using (store = Reopen(store))
+        {
+            _model.Check(store);
+            Assert.Equal(KekLookup.Retired, store.Run(s => s.Registry.TryGetKek(KeyScope.ForNamespace(3), 1, out _)));
+        }
+    }
+
+    [Fact]
+    public async Task System_rotation_rewraps_wal_manifest_and_logs()
+    {
+        EncryptedStore store = OpenWithData();
+        using (store)
+        {
+            KekRotation rotation = store.RotateSystemKey();
+            _model.Write(store, "alpha", 20);
+            await rotation.Completion.WaitAsync(Patience);
+            KeyAssert.AllCurrent(store);
+            _model.Check(store);
+        }
+
+        using (store = Reopen(store))
+        {
+            _model.Check(store);
+            Assert.Equal(2u, store.KeyStatus().Scopes[0].CurrentVersion);
+        }
+    }
+
+    [Fact]
+    public async Task An_interrupted_rotation_resumes_at_the_next_open()
+    {
+        EncryptedStore store = OpenWithData();
+        store.KeyRotationFilesPerSecond = 2; // far too slow to finish before the close
+        store.RotateNamespaceKey("gamma");
+        store.RotateSystemKey();
+        Assert.Contains(store.KeyStatus().Scopes, s => s.RotationInProgress);
+
+        using (store = Reopen(store))
+        {
+            await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+            KeyAssert.AllCurrent(store);
+            _model.Check(store);
+        }
+    }
+
+    [Fact]
+    public void Data_key_rotation_rewrites_every_sst_and_reports_progress()
+    {
+        using EncryptedStore store = OpenWithData();
+        var reports = new List<DataKeyRotationProgress>();
+        var options = new DataKeyRotationOptions { BytesPerSecond = 50L << 20, Progress = new SyncProgress(reports.Add) };
+        string[] before = [.. Directory.EnumerateFiles(Path.Combine(_dir.StorePath, "ns"), "*.sst", SearchOption.AllDirectories)];
+
+        IReadOnlyList<DataKeyRotationProgress> result = store.RotateDataKeys(null, options);
+
+        Assert.Equal(["alpha", "beta", "gamma"], result.Select(r => r.Namespace));
+        Assert.All(result, r =>
+        {
+            Assert.True(r.Complete);
+            Assert.Equal(1.0, r.Share);
+            Assert.True(r.NewFiles > 0);
+        });
+        Assert.Contains(reports, r => r.Share < 1);
+        Assert.All(before, f => Assert.False(File.Exists(f), $"{f} was not rewritten"));
+        _model.Check(store);
+    }
+
+    [Fact]
+    public void Status_reports_every_scope_and_its_shares_add_up()
+    {
+        using EncryptedStore store = OpenWithData();
+        store.RotateNamespaceKey("alpha");
+        store.KeyRotationFilesPerSecond = 0.5;
+        _model.Write(store, "alpha", 100);
+        store.Flush();
+
+        KeyStatusReport status = store.KeyStatus();
+
+        Assert.Equal(["system", "alpha", "beta", "gamma"], status.Scopes.Select(s => s.Name));
+        Assert.All(status.Scopes, KeyAssert.SharesAddUp);
+        ScopeKeyStatus alpha = status.Scopes[1];
+        Assert.Equal([1u, 2u], alpha.RegistryVersions);
+        Assert.True(alpha.RotationInProgress);
+        Assert.True(alpha.Versions.Single(v => v.Version == 2).Files >= 1);
+    }
+
+    private sealed class SyncProgress(Action<DataKeyRotationProgress> report) : IProgress<DataKeyRotationProgress>
+    {
+        public void Report(DataKeyRotationProgress value) => report(value);
+    }
+}

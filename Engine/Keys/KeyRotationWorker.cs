@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using Engine.Crypto;
+
+namespace Engine;
+
+/// <summary>
+/// The background half of a KEK rotation. The registry is its only record: a scope whose chain holds
+/// versions besides the current one has a rotation in progress. For each such scope the worker
+/// re-wraps the header of every live file still under an older version (throttled, in the store's
+/// gate one file at a time, so traffic, locks and RocksDB's own file deletions go on), then checks
+/// that no live file refers to an older version and retires those versions. Because it only looks at
+/// the registry and the files, it resumes after a crash exactly where the files are.
+/// </summary>
+/// <remarks>
+/// Retirement is safe against files being created concurrently: after a rotation is published the
+/// worker waits until every key call that started earlier has returned
+/// (<see cref="FileKeyService.WaitForIssuedKeys"/>), lets <see cref="SettleDelay"/> pass so that
+/// their headers reach the disk, and only then takes the final inventory.
+/// </remarks>
+internal sealed class KeyRotationWorker : IDisposable
+{
+    private readonly EncryptedStore _store;
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _sync = new();
+    private readonly List<(KeyScope? Scope, TaskCompletionSource Done)> _waiters = [];
+    private Task? _loop;
+    private long _filesRewrapped;
+    private string? _lastProblem;
+
+    public KeyRotationWorker(EncryptedStore store) => _store = store;
+
+    /// <summary>Re-wraps per second at most; 0 or less = unthrottled.</summary>
+    public double FilesPerSecond { get; set; } = 200;
+
+    /// <summary>How long after the issuance barrier the final inventory waits for headers in flight.</summary>
+    public TimeSpan SettleDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long to wait before retrying a scope that had unreadable files or errors.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Write the other slot too, so that no slot keeps the wrap under a retired version.</summary>
+    public bool ScrubOldSlot { get; set; } = true;
+
+    public long FilesRewrapped => Interlocked.Read(ref _filesRewrapped);
+
+    /// <summary>The last reason a scope could not be finished (for status and logs), or null.</summary>
+    public string? LastProblem => Volatile.Read(ref _lastProblem);
+
+    public void Start() => _loop = Task.Run(() => LoopAsync(_stop.Token));
+
+    /// <summary>Asks the worker to look at the registry again (after a rotation, or an unlock).</summary>
+    public void Kick() => _wake.Release();
+
+    /// <summary>Completes when <paramref name="scope"/> (or, for null, every scope) has no retirable version.</summary>
+    public Task WhenDone(KeyScope? scope)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_sync)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                done.SetException(new ObjectDisposedException(nameof(EncryptedStore), "the store was closed before the key rotation finished; it resumes at the next open"));
+                return done.Task;
+            }
+
+            _waiters.Add((scope, done));
+        }
+
+        Kick();
+        return done.Task;
+    }
+
+    /// <summary>Stops the loop (the current file finishes) and fails the waiters. Idempotent.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _stop.Cancel();
+        }
+
+        try
+        {
+            _loop?.Wait();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+        {
+        }
+
+        lock (_sync)
+        {
+            foreach ((_, TaskCompletionSource done) in _waiters)
+            {
+                done.TrySetException(new ObjectDisposedException(nameof(EncryptedStore), "the store was closed before the key rotation finished; it resumes at the next open"));
+            }
+
+            _waiters.Clear();
+        }
+
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    private async Task LoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            TimeSpan? wait;
+            try
+            {
+                wait = await RunOnceAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return; // the store closed under us; the next open resumes
+            }
+            catch (StoreLockedException)
+            {
+                wait = TimeSpan.FromMilliseconds(500); // keys are gone while locked; retry after the unlock
+            }
+            catch (EngineException e)
+            {
+                Volatile.Write(ref _lastProblem, e.Message);
+                wait = RetryDelay;
+            }
+
+            try
+            {
+                if (wait is TimeSpan delay)
+                {
+                    await _wake.WaitAsync(delay, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _wake.WaitAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One round over every scope with a rotation in progress.</summary>
+    /// <returns>null when nothing is left to do (sleep until kicked), else how long to wait.</returns>
+    private async Task<TimeSpan?> RunOnceAsync(CancellationToken ct)
+    {
+        List<KekChainInfo> pending = _store.Run(s => s.Registry.Chains.Where(c => c.HasRetirableVersions).ToList());
+        bool blocked = false;
+        foreach (KekChainInfo chain in pending)
+        {
+            ct.ThrowIfCancellationRequested();
+            blocked |= !await FinishScopeAsync(chain, ct).ConfigureAwait(false);
+        }
+
+        CompleteWaiters();
+        return blocked ? RetryDelay : pending.Count > 0 ? TimeSpan.Zero : null;
+    }
+
+    /// <summary>Re-wraps the scope's files and retires its old versions.</summary>
+    /// <returns>False when unreadable files or errors prevent retirement for now.</returns>
+    private async Task<bool> FinishScopeAsync(KekChainInfo chain, CancellationToken ct)
+    {
+        KeyScope scope = chain.Scope;
+        if (!_store.Run(s => s.FileKeys.WaitForIssuedKeys(TimeSpan.FromSeconds(30))))
+        {
+            Volatile.Write(ref _lastProblem, $"{scope}: key calls from before the rotation did not finish within 30 s");
+            return false;
+        }
+
+        var throttle = Stopwatch.StartNew();
+        long done = 0;
+        int problems = 0;
+        foreach (string file in ScopeFiles(scope))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!NeedsRewrap(file, chain, ref problems))
+            {
+                continue;
+            }
+
+            if (FilesPerSecond > 0)
+            {
+                TimeSpan due = TimeSpan.FromSeconds(done / FilesPerSecond) - throttle.Elapsed;
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due, ct).ConfigureAwait(false);
+                }
+            }
+
+            done++;
+            try
+            {
+                if (_store.Run(s => FileHeaderAccess.For(s).Rewrap(file)) == RewrapState.Rewrapped)
+                {
+                    Interlocked.Increment(ref _filesRewrapped);
+                    if (ScrubOldSlot)
+                    {
+                        _store.Run(s => FileHeaderAccess.For(s).Rewrap(file));
+                    }
+                }
+            }
+            catch (EngineException e) when (e is not StoreLockedException)
+            {
+                if (File.Exists(file))
+                {
+                    problems++;
+                    Volatile.Write(ref _lastProblem, $"{scope}: cannot re-wrap {file}: {e.Message}");
+                }
+            }
+        }
+
+        // Final inventory: every key call from before the rotation has returned; give their headers
+        // time to be written, then no live file may name an older version.
+        await Task.Delay(SettleDelay, ct).ConfigureAwait(false);
+        int remaining = 0;
+        foreach (string file in ScopeFiles(scope))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (NeedsRewrap(file, chain, ref problems))
+            {
+                remaining++;
+            }
+        }
+
+        if (problems > 0 || remaining > 0)
+        {
+            return problems == 0; // files to re-wrap: go round again at once; problems: retry later
+        }
+
+        return _store.Run(s =>
+        {
+            KekChainInfo? now = s.Registry.GetChain(scope);
+            if (now is null || now.Current != chain.Current)
+            {
+                return true; // deleted, or rotated again meanwhile: the next round handles it
+            }
+
+            s.Registry.RetireKekVersions(scope, chain.OldVersions);
+            return true;
+        });
+    }
+
+    /// <summary>True when the file exists, belongs to the scope and is wrapped under an older version.</summary>
+    private bool NeedsRewrap(string file, KekChainInfo chain, ref int problems)
+    {
+        string? problem = null;
+        FileHeaderInfo info = default;
+        HeaderState state = _store.Run(s => FileHeaderAccess.For(s).Read(file, out info, out problem));
+        switch (state)
+        {
+            case HeaderState.Ok when info.Scope == chain.Scope:
+                return info.KekVersion != chain.Current;
+            case HeaderState.Ok:
+                problems++;
+                Volatile.Write(ref _lastProblem, $"{file} names scope {info.Scope} but lies in {chain.Scope}");
+                return false;
+            case HeaderState.Unreadable when File.Exists(file):
+                problems++;
+                Volatile.Write(ref _lastProblem, $"{file}: {problem}");
+                return false;
+            default:
+                return false; // vanished, or 0 bytes (no key at all)
+        }
+    }
+
+    private IEnumerable<string> ScopeFiles(KeyScope scope) => ScopeFileList.Of(_store.Layout, scope);
+
+    private void CompleteWaiters()
+    {
+        IReadOnlyList<KekChainInfo> chains = _store.Run(s => s.Registry.Chains);
+        lock (_sync)
+        {
+            _waiters.RemoveAll(w =>
+            {
+                bool finished = w.Scope is KeyScope scope
+                    ? chains.FirstOrDefault(c => c.Scope == scope) is not { HasRetirableVersions: true }
+                    : !chains.Any(c => c.HasRetirableVersions);
+                if (finished)
+                {
+                    w.Done.TrySetResult();
+                }
+
+                return finished;
+            });
+        }
+    }
+}
