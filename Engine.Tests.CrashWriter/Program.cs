@@ -1,7 +1,14 @@
 using System.Globalization;
+using System.Reflection;
+using System.Runtime.Loader;
 using System.Text;
 using Engine;
 using Engine.Tests.CrashWriter;
+
+if (args.Length >= 3 && args[0] == "run-in-tests")
+{
+    return RunInTests(args[1], args[2], args[3..]);
+}
 
 // Child process of the fault-injection campaign. Usage:
 //   Engine.Tests.CrashWriter <store dir> <cmek uri> <seed> <first op> [<op count>]
@@ -9,6 +16,11 @@ using Engine.Tests.CrashWriter;
 // operation <first op> on: every write is synced, and "A <op>" is printed (one write(2), flushed)
 // only after the engine acknowledged it. Flush/compact operations print "F <op>" before they start.
 // Runs until killed, or for <op count> operations (then exits 0).
+//
+// Second use: Engine.Tests.CrashWriter run-in-tests <Engine.Tests.dll> <type> [args...] loads the test
+// assembly and runs <type>.WorkerMain(args) in this process, so that campaigns which may crash the
+// process (a native abort on tampered input) run outside the test host and report the crash instead
+// of taking the whole test run down. The test assembly keeps its access to the engine's internals.
 if (args.Length is < 4 or > 5)
 {
     Console.Error.WriteLine("usage: Engine.Tests.CrashWriter STORE CMEK_URI SEED FIRST_OP [COUNT]");
@@ -75,3 +87,27 @@ for (long seq = first; seq - first < count; seq++)
     Emit(string.Create(CultureInfo.InvariantCulture, $"A {seq}"));
 }
 return 0;
+
+static int RunInTests(string testsDll, string typeName, string[] workerArgs)
+{
+    string full = Path.GetFullPath(testsDll);
+    string dir = Path.GetDirectoryName(full)!;
+    AssemblyLoadContext.Default.Resolving += (context, name) =>
+    {
+        string candidate = Path.Combine(dir, name.Name + ".dll");
+        return File.Exists(candidate) ? context.LoadFromAssemblyPath(candidate) : null;
+    };
+    Assembly tests = AssemblyLoadContext.Default.LoadFromAssemblyPath(full);
+    Type type = tests.GetType(typeName, throwOnError: true)!;
+    MethodInfo main = type.GetMethod("WorkerMain", BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+        ?? throw new MissingMethodException(typeName, "WorkerMain");
+    try
+    {
+        return (int)main.Invoke(null, [workerArgs])!;
+    }
+    catch (TargetInvocationException ex) when (ex.InnerException is not null)
+    {
+        Console.Error.WriteLine(ex.InnerException);
+        return 3;
+    }
+}

@@ -50,6 +50,9 @@ internal sealed class CrashWriterChild : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The child closed its stdout (it exited or is exiting) and every line was taken.</summary>
+    public bool OutputEnded => _lines.IsCompleted;
+
     public string Stderr
     {
         get
@@ -64,6 +67,23 @@ internal sealed class CrashWriterChild : IDisposable
     /// <summary>Starts the child on <paramref name="storePath"/> at operation <paramref name="firstOp"/>.</summary>
     public static CrashWriterChild Start(string storePath, string cmekUri, int seed, long firstOp, long? count = null)
     {
+        var args = new List<string> { storePath, cmekUri, seed.ToString(CultureInfo.InvariantCulture), firstOp.ToString(CultureInfo.InvariantCulture) };
+        if (count is long c)
+        {
+            args.Add(c.ToString(CultureInfo.InvariantCulture));
+        }
+        return StartWith(args);
+    }
+
+    /// <summary>
+    /// Runs <c>WorkerMain(string[])</c> of <paramref name="workerType"/> (a type of this test assembly) in a
+    /// child process, so that a native crash ends the child, not the test host.
+    /// </summary>
+    public static CrashWriterChild StartWorker(Type workerType, params string[] args) =>
+        StartWith(["run-in-tests", workerType.Assembly.Location, workerType.FullName!, .. args]);
+
+    private static CrashWriterChild StartWith(IEnumerable<string> args)
+    {
         string dll = Locate();
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -72,13 +92,9 @@ internal sealed class CrashWriterChild : IDisposable
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(dll);
-        psi.ArgumentList.Add(storePath);
-        psi.ArgumentList.Add(cmekUri);
-        psi.ArgumentList.Add(seed.ToString(CultureInfo.InvariantCulture));
-        psi.ArgumentList.Add(firstOp.ToString(CultureInfo.InvariantCulture));
-        if (count is long c)
+        foreach (string a in args)
         {
-            psi.ArgumentList.Add(c.ToString(CultureInfo.InvariantCulture));
+            psi.ArgumentList.Add(a);
         }
         // Tiered compilation off would slow the start; keep the defaults, but no server GC threads.
         psi.Environment["DOTNET_gcServer"] = "0";
@@ -155,7 +171,7 @@ internal sealed class CrashWriterChild : IDisposable
                 {
                     if (buffer[i] == (byte)'\n')
                     {
-                        string line = Encoding.ASCII.GetString([.. pending]);
+                        string line = Encoding.UTF8.GetString([.. pending]);
                         pending.Clear();
                         lock (_all)
                         {

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Engine.Tests.Campaigns;
+
+/// <summary>
+/// Where the header slots and frames of an encrypted file lie, computed from its bytes as docs/format.md
+/// (format version 2) describes: a header region of two 512-byte slots, then frames
+/// <c>n (u32) | sync distance (u32) | check (u32) | nonce (12) | ciphertext (n) | tag (16)</c>. Immutable
+/// files (<c>*.sst</c>, <c>*.blob</c>) have a fixed stride of F+40; log-like files are walked through their
+/// frame headers (the check is an unkeyed hash of file id, index, n and sync distance). The campaigns use
+/// this to aim mutations and to classify them; it never decrypts anything.
+/// </summary>
+internal sealed class FileGeometry
+{
+    public const int HeaderRegion = 1024;
+    public const int SlotSize = 512;
+    public const int FrameHeaderSize = 12;
+    public const int FrameOverhead = FrameHeaderSize + 12 + 16; // 40
+    public const int ChecksumOffset = 504;
+    public const int FormatVersion = 2;
+
+    private FileGeometry(long length, int frameSize, bool immutable, IReadOnlyList<(long Offset, int Length)> frames, long tailBytes)
+    {
+        Length = length;
+        FrameSize = frameSize;
+        Immutable = immutable;
+        Frames = frames;
+        TailBytes = tailBytes;
+    }
+
+    /// <summary>Physical size.</summary>
+    public long Length { get; }
+
+    /// <summary>F from slot A (the default when slot A is unreadable).</summary>
+    public int FrameSize { get; }
+
+    /// <summary>A file that must end with a final frame (SST, blob): fixed stride.</summary>
+    public bool Immutable { get; }
+
+    /// <summary>Every frame found: physical offset and stored length (header, nonce, ciphertext, tag).</summary>
+    public IReadOnlyList<(long Offset, int Length)> Frames { get; }
+
+    /// <summary>Bytes after the last frame found (a torn remainder, or the unwalkable rest).</summary>
+    public long TailBytes { get; }
+
+    /// <summary>Largest damaged end a reader may take for a torn write: one frame.</summary>
+    public int MaxTornBytes => FrameSize + FrameOverhead;
+
+    public static bool IsImmutable(string path) =>
+        path.EndsWith(".sst", StringComparison.Ordinal) || path.EndsWith(".blob", StringComparison.Ordinal);
+
+    public static FileGeometry Of(string path, byte[] content)
+    {
+        int f = StoreOptions.DefaultFrameSize;
+        if (content.Length >= SlotSize)
+        {
+            int declared = BinaryPrimitives.ReadInt32LittleEndian(content.AsSpan(12));
+            if (declared >= 512 && declared <= (1 << 20) && (declared & (declared - 1)) == 0)
+            {
+                f = declared;
+            }
+        }
+        bool immutable = IsImmutable(path);
+        var frames = new List<(long, int)>();
+        long pos = HeaderRegion;
+        if (content.Length > HeaderRegion)
+        {
+            if (immutable)
+            {
+                long stride = f + FrameOverhead;
+                while (pos + stride <= content.Length)
+                {
+                    frames.Add((pos, (int)stride));
+                    pos += stride;
+                }
+                if (content.Length - pos >= FrameOverhead)
+                {
+                    frames.Add((pos, (int)(content.Length - pos)));
+                    pos = content.Length;
+                }
+            }
+            else
+            {
+                ReadOnlySpan<byte> fileId = content.AsSpan(16, 16);
+                while (pos + FrameOverhead <= content.Length)
+                {
+                    uint n = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)pos));
+                    uint b = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)pos + 4));
+                    uint check = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)pos + 8));
+                    if (n > f || check != HeaderCheck(fileId, (ulong)frames.Count, n, b) || pos + FrameOverhead + n > content.Length)
+                    {
+                        break;
+                    }
+                    frames.Add((pos, (int)(FrameOverhead + n)));
+                    pos += FrameOverhead + n;
+                }
+            }
+        }
+        return new FileGeometry(content.Length, f, immutable, frames, Math.Max(0, content.Length - Math.Max(pos, HeaderRegion)));
+    }
+
+    /// <summary>Index of the frame holding physical offset <paramref name="offset"/>, or -1 (header, tail remainder).</summary>
+    public int FrameAt(long offset)
+    {
+        for (int i = 0; i < Frames.Count; i++)
+        {
+            if (offset >= Frames[i].Offset && offset < Frames[i].Offset + Frames[i].Length)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>First byte of the frame holding <paramref name="offset"/> (or the offset itself in the header or the remainder).</summary>
+    public long FrameStartOf(long offset)
+    {
+        int i = FrameAt(offset);
+        return i >= 0 ? Frames[i].Offset : offset;
+    }
+
+    /// <summary>The frame header check of format 2 (splitmix64 over file id, index, n and sync distance).</summary>
+    public static uint HeaderCheck(ReadOnlySpan<byte> fileId, ulong index, uint n, uint syncDistance)
+    {
+        static ulong Mix(ulong x)
+        {
+            x = unchecked(x + 0x9e3779b97f4a7c15UL);
+            x = unchecked((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9UL);
+            x = unchecked((x ^ (x >> 27)) * 0x94d049bb133111ebUL);
+            return x ^ (x >> 31);
+        }
+        ulong acc = Mix(BinaryPrimitives.ReadUInt64LittleEndian(fileId) ^ 0x454b5646484452UL);
+        acc = Mix(acc ^ BinaryPrimitives.ReadUInt64LittleEndian(fileId[8..]));
+        acc = Mix(acc ^ index);
+        acc = Mix(acc ^ (((ulong)n << 32) | syncDistance));
+        return (uint)(acc ^ (acc >> 32));
+    }
+
+    /// <summary>True when bytes 512..1023 are all zero: slot B unused (no re-wrap yet).</summary>
+    public static bool SlotBUnused(ReadOnlySpan<byte> content) =>
+        content.Length >= HeaderRegion && !content[SlotSize..HeaderRegion].ContainsAnyExcept((byte)0);
+
+    /// <summary>True when a 512-byte slot is not all zero and carries a matching checksum (the first gate of slot validity).</summary>
+    public static bool SlotChecksumMatches(ReadOnlySpan<byte> slot)
+    {
+        if (slot.Length < SlotSize || !slot[..SlotSize].ContainsAnyExcept((byte)0))
+        {
+            return false;
+        }
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(slot[..ChecksumOffset], hash);
+        return hash[..8].SequenceEqual(slot.Slice(ChecksumOffset, 8));
+    }
+
+    /// <summary>Recomputes the checksum of the slot at <paramref name="slotOffset"/> in place.</summary>
+    public static void FixSlotChecksum(Span<byte> content, int slotOffset)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(content.Slice(slotOffset, ChecksumOffset), hash);
+        hash[..8].CopyTo(content[(slotOffset + ChecksumOffset)..]);
+    }
+}

@@ -1,0 +1,334 @@
+using System.Text;
+using Engine.Crypto;
+
+namespace Engine.Tests.Campaigns;
+
+/// <summary>What a file of the tamper store is, for aiming mutations and reading their outcome.</summary>
+internal enum FileRole
+{
+    LiveSst,
+    ObsoleteSst,
+    Wal,
+    Manifest,
+    Current,
+    Identity,
+    Options,
+    Log,
+    OldLog,
+}
+
+/// <summary>
+/// The store the tamper campaign mutates: three namespaces with compacted (L1) and flushed (L0) SSTs, a
+/// live WAL holding synced writes that were never flushed, MANIFEST, OPTIONS, CURRENT, IDENTITY, the info
+/// LOG and an older LOG, plus a copy of an SST that compaction made obsolete. Built once, closed, and
+/// kept as a snapshot; <see cref="Older"/> is the same store one open earlier (for header replays).
+/// </summary>
+internal sealed class TamperFixture : IDisposable
+{
+    public static readonly string[] Namespaces = ["alpha", "beta", "gamma"];
+
+    private TamperFixture()
+    {
+        // Every mutation reopens the store, and an open syncs a dozen files: on tmpfs those syncs are
+        // free, which makes the campaign several times faster. Nothing here is about durability.
+        string parent = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
+        Root = Path.Combine(parent, "ekv-tamper-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Root);
+        StorePath = Path.Combine(Root, "store");
+        KeyPath = Path.Combine(Root, "cmek.key");
+        LocalKeyFileCmek.Create(KeyPath).Dispose();
+        Snapshot = Path.Combine(Root, "snapshot");
+        Older = Path.Combine(Root, "older");
+        Work = Path.Combine(Root, "work");
+    }
+
+    /// <summary>The fixture's own directory (deleted on dispose).</summary>
+    public string Root { get; }
+
+    private string StorePath { get; }
+
+    /// <summary>The closed store every mutation starts from (never opened again).</summary>
+    public string Snapshot { get; }
+
+    /// <summary>The same store after its first close (before the second open).</summary>
+    public string Older { get; }
+
+    /// <summary>Where each mutation is applied and the store opened.</summary>
+    public string Work { get; }
+
+    public string CmekUri => "file:" + KeyPath;
+
+    public string KeyPath { get; }
+
+    /// <summary>Expected content of every namespace after every write.</summary>
+    public IReadOnlyList<SortedDictionary<string, byte[]>> Model { get; private set; } = [];
+
+    /// <summary>Keys that were deleted (reading any of them back is wrong data).</summary>
+    public IReadOnlyList<HashSet<string>> Deleted { get; private set; } = [];
+
+    /// <summary>
+    /// The expected state after only the first <c>k</c> of the synced writes that sit unflushed in the
+    /// live WAL (index k, 0..count): what a reader may legitimately see when the WAL's tail is lost.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<SortedDictionary<string, byte[]>>> WalPrefixModels { get; private set; } = [];
+
+    /// <summary>Relative paths of the copies of obsolete SSTs placed into the snapshot.</summary>
+    public IReadOnlyList<string> ObsoleteFiles { get; private set; } = [];
+
+    public static FileRole RoleOf(string relativePath, IReadOnlyList<string> obsolete)
+    {
+        string name = Path.GetFileName(relativePath);
+        if (obsolete.Contains(relativePath))
+        {
+            return FileRole.ObsoleteSst;
+        }
+        if (name.EndsWith(".sst", StringComparison.Ordinal))
+        {
+            return FileRole.LiveSst;
+        }
+        if (name.EndsWith(".log", StringComparison.Ordinal))
+        {
+            return FileRole.Wal;
+        }
+        if (name.StartsWith("MANIFEST-", StringComparison.Ordinal))
+        {
+            return FileRole.Manifest;
+        }
+        if (name.StartsWith("OPTIONS-", StringComparison.Ordinal))
+        {
+            return FileRole.Options;
+        }
+        if (name.StartsWith("LOG.old.", StringComparison.Ordinal))
+        {
+            return FileRole.OldLog;
+        }
+        return name switch
+        {
+            "CURRENT" => FileRole.Current,
+            "IDENTITY" => FileRole.Identity,
+            "LOG" => FileRole.Log,
+            _ => throw new InvalidOperationException($"unexpected file {relativePath} in the tamper store"),
+        };
+    }
+
+    /// <summary>Plugin files of a store directory (relative paths): everything but LOCK and the key registry.</summary>
+    public static List<string> PluginFilesOf(string root) =>
+        [.. Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f))
+            .Where(f => Path.GetFileName(f) != "LOCK" && !Path.GetFileName(f).StartsWith("KEYRING", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)];
+
+    public static byte[] Value(int ns, string key, int generation, int length)
+    {
+        byte[] v = new byte[length];
+        long keyHash = 17;
+        foreach (char c in key)
+        {
+            keyHash = (keyHash * 31) + c;
+        }
+        new Random(CrashWriter.CrashWorkload.Mix(ns * 131 + generation, keyHash)).NextBytes(v);
+        byte[] tag = Encoding.ASCII.GetBytes($"{Namespaces[ns]}/{key}/g{generation}/");
+        tag.AsSpan(0, Math.Min(tag.Length, v.Length)).CopyTo(v);
+        return v;
+    }
+
+    public static TamperFixture Build()
+    {
+        var f = new TamperFixture();
+        try
+        {
+            f.BuildStore();
+            return f;
+        }
+        catch
+        {
+            f.Dispose();
+            throw;
+        }
+    }
+
+    private void BuildStore()
+    {
+        var model = Namespaces.Select(_ => new SortedDictionary<string, byte[]>(StringComparer.Ordinal)).ToArray();
+        var deleted = Namespaces.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToArray();
+        var rng = new Random(20260101); // the store's content is fixed; the campaign seed only drives mutations
+        void Put(StoreNamespace[] ns, int n, string key, int generation, bool sync = false)
+        {
+            byte[] v = Value(n, key, generation, rng.Next(40, 420));
+            ns[n].Put(Encoding.ASCII.GetBytes(key), v, sync);
+            model[n][key] = v;
+            deleted[n].Remove(key);
+        }
+        void Delete(StoreNamespace[] ns, int n, string key, bool sync = false)
+        {
+            ns[n].Delete(Encoding.ASCII.GetBytes(key), sync);
+            if (model[n].Remove(key))
+            {
+                deleted[n].Add(key);
+            }
+        }
+
+        string store = StorePath;
+        List<string> afterFirstCompaction;
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CmekUri = CmekUri }))
+        {
+            StoreNamespace[] ns = [.. Namespaces.Select(s.GetNamespace)];
+            for (int n = 0; n < ns.Length; n++)
+            {
+                for (int i = 0; i < 150; i++)
+                {
+                    Put(ns, n, $"a{i:D3}", 1);
+                }
+            }
+            s.Flush();
+            for (int n = 0; n < ns.Length; n++)
+            {
+                for (int i = 0; i < 150; i += 3)
+                {
+                    Put(ns, n, $"a{i:D3}", 2);
+                }
+                for (int i = 1; i < 150; i += 7)
+                {
+                    Delete(ns, n, $"a{i:D3}");
+                }
+            }
+            s.Flush();
+            s.Compact(); // L1
+            for (int n = 0; n < ns.Length; n++)
+            {
+                for (int i = 0; i < 40; i++)
+                {
+                    Put(ns, n, $"c{i:D3}", 1);
+                }
+            }
+            s.Flush(); // one L0 SST per namespace, made obsolete by the next compaction
+            afterFirstCompaction = PluginFilesOf(store);
+        }
+        CopyTree(store, Older);
+
+        var walBase = Array.Empty<SortedDictionary<string, byte[]>>();
+        var walOps = new List<(int Ns, string Key, byte[]? Value)>();
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CreateIfMissing = false }))
+        {
+            StoreNamespace[] ns = [.. Namespaces.Select(s.GetNamespace)];
+            for (int n = 0; n < ns.Length; n++)
+            {
+                for (int i = 0; i < 50; i++)
+                {
+                    Put(ns, n, $"d{i:D3}", 1);
+                }
+                for (int i = 2; i < 150; i += 5)
+                {
+                    Put(ns, n, $"a{i:D3}", 3);
+                }
+                Delete(ns, n, "c005");
+            }
+            s.Flush();
+            s.Compact(); // everything to L1: the first open's L0 SSTs become obsolete
+            for (int n = 0; n < ns.Length; n++)
+            {
+                for (int i = 0; i < 30; i++)
+                {
+                    Put(ns, n, $"e{i:D3}", 1);
+                }
+            }
+            s.Flush(); // L0 (with the recovery flush of each open: 2 L0 files, below the compaction trigger)
+
+            // The live WAL: individually synced writes, never flushed (each its own short frame).
+            walBase = [.. model.Select(m => new SortedDictionary<string, byte[]>(m, StringComparer.Ordinal))];
+            for (int i = 0; i < 24; i++)
+            {
+                int n = i % ns.Length;
+                if (i % 6 == 5)
+                {
+                    string key = $"a{(i * 11) % 150:D3}";
+                    Delete(ns, n, key, sync: true);
+                    walOps.Add((n, key, null));
+                }
+                else
+                {
+                    string key = i % 4 == 0 ? $"a{(i * 13) % 150:D3}" : $"w{i:D3}";
+                    Put(ns, n, key, 4, sync: true);
+                    walOps.Add((n, key, model[n][key]));
+                }
+            }
+        }
+        CopyTree(store, Snapshot);
+
+        // Copies of SSTs that compaction deleted: not referenced by the MANIFEST, RocksDB removes them at open.
+        var obsolete = new List<string>();
+        foreach (string rel in afterFirstCompaction.Where(r => r.EndsWith(".sst", StringComparison.Ordinal)))
+        {
+            string to = Path.Combine(Snapshot, rel);
+            if (!File.Exists(to) && obsolete.Count < 2)
+            {
+                File.Copy(Path.Combine(Older, rel), to);
+                obsolete.Add(rel);
+            }
+        }
+        if (obsolete.Count == 0)
+        {
+            throw new InvalidOperationException("the tamper store has no obsolete SST to copy back (did compaction keep them?)");
+        }
+
+        var prefixes = new List<IReadOnlyList<SortedDictionary<string, byte[]>>>();
+        var state = walBase.Select(m => new SortedDictionary<string, byte[]>(m, StringComparer.Ordinal)).ToArray();
+        prefixes.Add(Clone(state));
+        foreach ((int n, string key, byte[]? value) in walOps)
+        {
+            if (value is null)
+            {
+                state[n].Remove(key);
+            }
+            else
+            {
+                state[n][key] = value;
+            }
+            prefixes.Add(Clone(state));
+        }
+
+        Model = model;
+        Deleted = deleted;
+        WalPrefixModels = prefixes;
+        ObsoleteFiles = obsolete;
+        Directory.Delete(store, recursive: true);
+    }
+
+    private static SortedDictionary<string, byte[]>[] Clone(SortedDictionary<string, byte[]>[] s) =>
+        [.. s.Select(m => new SortedDictionary<string, byte[]>(m, StringComparer.Ordinal))];
+
+    /// <summary>Replaces <see cref="Work"/> with a fresh copy of the snapshot.</summary>
+    public void Restore()
+    {
+        if (Directory.Exists(Work))
+        {
+            Directory.Delete(Work, recursive: true);
+        }
+        CopyTree(Snapshot, Work);
+    }
+
+    public static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        }
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}

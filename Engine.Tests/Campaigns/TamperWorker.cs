@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Text;
+using Engine.Interop;
+
+namespace Engine.Tests.Campaigns;
+
+/// <summary>
+/// The tamper campaign's worker, run in a child process (<see cref="CrashWriterChild.StartWorker"/>) so
+/// that a mutation which crashes the process (a native assertion on tampered input) is reported as a
+/// failure of that mutation instead of aborting the test host. Builds the tamper store, then for each
+/// mutation index prints <c>B &lt;i&gt;</c>, applies it, opens and reads the store, and prints
+/// <c>R &lt;i&gt; TAB kind TAB role TAB verdict TAB names-target TAB description TAB detail</c>.
+/// </summary>
+internal static class TamperWorker
+{
+    // Verdicts. Everything starting with "FAIL" fails the campaign.
+    public const string Detected = "integrity error";
+    public const string InertSlotB = "inert: unused header slot B";
+    public const string InertObsolete = "inert: obsolete file (removed at open, never read)";
+    public const string InertOldOptions = "inert: superseded OPTIONS file (removed at open, never read)";
+    public const string TornNothingLost = "torn tail (<= 1 frame), nothing lost";
+    public const string TornWalLoss = "torn WAL tail: the last synced write lost (documented limit)";
+
+    private sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
+
+    /// <summary>Arguments: seed, first mutation index, end index (exclusive).</summary>
+    public static int WorkerMain(string[] args)
+    {
+        int seed = int.Parse(args[0], CultureInfo.InvariantCulture);
+        int first = int.Parse(args[1], CultureInfo.InvariantCulture);
+        int end = int.Parse(args[2], CultureInfo.InvariantCulture);
+        using Stream stdout = Console.OpenStandardOutput();
+        void Emit(string line)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
+            stdout.Write(bytes);
+            stdout.Flush();
+        }
+
+        using TamperFixture fixture = TamperFixture.Build();
+        Emit("W " + fixture.Work + "\t" + fixture.KeyPath);
+        var mutator = new TamperMutator(fixture);
+        fixture.Restore();
+        using var plugin = new PluginFiles(fixture.Work, fixture.CmekUri);
+        for (int i = first; i < end; i++)
+        {
+            MutationKind kind = TamperMutator.Kinds[i % TamperMutator.Kinds.Length];
+            var rng = new Random(CrashWriter.CrashWorkload.Mix(seed, i));
+            Mutation? m = null;
+            for (int attempt = 0; attempt < 20 && m is null; attempt++)
+            {
+                fixture.Restore();
+                m = mutator.Apply(kind, rng);
+            }
+            if (m is null)
+            {
+                Emit(Line(i, kind.ToString(), "-", "FAIL no applicable target", false, "-", "the tamper store lacks a file this kind needs"));
+                continue;
+            }
+            Emit(string.Create(CultureInfo.InvariantCulture, $"B {i}\t{m}"));
+            Outcome o;
+            try
+            {
+                o = Judge(fixture, plugin, m);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                o = new Outcome($"FAIL harness: {ex.GetType().Name}", ex.ToString());
+            }
+            string detail = o.Detail;
+            if (o.Verdict.StartsWith("FAIL", StringComparison.Ordinal))
+            {
+                detail += $" (store kept at {CampaignLog.Preserve(fixture.Work, fixture.KeyPath, $"tamper-{seed}-{i}")})";
+            }
+            Emit(Line(i, m.Kind.ToString(), m.Role.ToString(), o.Verdict, o.NamesTarget, m.ToString(), detail));
+        }
+        Emit("E");
+        return 0;
+    }
+
+    private static string Line(int i, string kind, string role, string verdict, bool namesTarget, string description, string detail) =>
+        string.Join('\t', new[] { $"R {i.ToString(CultureInfo.InvariantCulture)}", kind, role, verdict, namesTarget ? "1" : "0", description, detail }
+            .Select(f => f.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ')));
+
+    /// <summary>Opens the mutated store, reads everything, and classifies what happened.</summary>
+    private static Outcome Judge(TamperFixture fixture, PluginFiles plugin, Mutation m)
+    {
+        string target = Path.Combine(fixture.Work, m.Target);
+        // The plugin's own view of the mutated file, before RocksDB touches anything.
+        PluginFiles.Verdict fileVerdict = plugin.Verify(target);
+
+        var wrong = new List<string>();
+        SortedDictionary<string, byte[]>[] seen;
+        bool targetGoneAfterOpen;
+        try
+        {
+            using EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = fixture.Work, CreateIfMissing = false });
+            targetGoneAfterOpen = !File.Exists(target);
+            seen = ReadEverything(store, fixture, wrong);
+            if (wrong.Count == 0)
+            {
+                StoreQuiescence.WaitForBackgroundWork(store);
+                store.Verify();
+            }
+        }
+        catch (IntegrityException ex)
+        {
+            return wrong.Count > 0
+                ? new Outcome("FAIL wrong data", $"{string.Join("; ", wrong.Take(5))} (then {ex.Message})")
+                : new Outcome(Detected, ex.Message, NamesTarget: ex.Message.Contains(m.Target, StringComparison.Ordinal) || (ex.Path?.EndsWith(m.Target, StringComparison.Ordinal) ?? false));
+        }
+        catch (KeyUnavailableException ex)
+        {
+            return new Outcome("FAIL key unavailable instead of integrity", ex.Message);
+        }
+        catch (EngineException ex)
+        {
+            return new Outcome("FAIL error not reported as integrity", $"{ex.GetType().Name}: {ex.Message}");
+        }
+
+        if (wrong.Count > 0)
+        {
+            return new Outcome("FAIL wrong data", string.Join("; ", wrong.Take(5)));
+        }
+
+        bool complete = Matches(seen, fixture.Model);
+        bool logLike = !FileGeometry.IsImmutable(m.Target);
+        bool tailConfined = logLike && m.LowestTouched >= FileGeometry.HeaderRegion && m.DamagedTail <= m.Before.MaxTornBytes;
+        string pluginSays = $"ekv_file_verify on the mutated file: {fileVerdict.Status} ({fileVerdict.Message})";
+
+        if (complete)
+        {
+            if (m.OnlyUnusedSlotB)
+            {
+                return new Outcome(InertSlotB, pluginSays);
+            }
+            if (m.Role == FileRole.ObsoleteSst && targetGoneAfterOpen)
+            {
+                return new Outcome(InertObsolete, pluginSays);
+            }
+            // RocksDB never reads OPTIONS files at open; it writes a new one and deletes all but the two newest.
+            if (m.Role == FileRole.Options && targetGoneAfterOpen)
+            {
+                return new Outcome(InertOldOptions, pluginSays);
+            }
+            if (tailConfined && fileVerdict.Status == NativeStatus.TornTail)
+            {
+                return new Outcome(TornNothingLost, pluginSays);
+            }
+            return new Outcome("FAIL undetected", $"the store opened, read back completely and verified; {pluginSays}; damaged tail {m.DamagedTail} bytes");
+        }
+
+        // Some data is missing (never altered: that was checked above). The one loss the format admits
+        // (docs/format.md: the last frame of a log-like file cannot be told from a torn write) is the
+        // last frame of the WAL, i.e. the last synced write (each sits in its own short frame).
+        if (m.Role == FileRole.Wal && tailConfined && fileVerdict.Status == NativeStatus.TornTail)
+        {
+            int total = fixture.WalPrefixModels.Count - 1;
+            for (int lost = 1; lost <= total; lost++)
+            {
+                if (Matches(seen, fixture.WalPrefixModels[total - lost]))
+                {
+                    return lost == 1 && m.FramesFromLowestTouched == 1
+                        ? new Outcome(TornWalLoss, $"the last of {total} synced WAL writes is missing; {pluginSays}")
+                        : new Outcome("FAIL silent loss of synced WAL writes", $"the last {lost} of {total} synced WAL writes are missing (the mutation starts {m.FramesFromLowestTouched} frames from the end; a torn write loses at most the last frame); {pluginSays}");
+                }
+            }
+        }
+        return new Outcome("FAIL silent data loss", $"{Missing(seen, fixture.Model)}; {pluginSays}; damaged tail {m.DamagedTail} bytes");
+    }
+
+    /// <summary>Scans every namespace and gets every key ever written; records any value that is not the model's.</summary>
+    private static SortedDictionary<string, byte[]>[] ReadEverything(EncryptedStore store, TamperFixture fixture, List<string> wrong)
+    {
+        var seen = new SortedDictionary<string, byte[]>[TamperFixture.Namespaces.Length];
+        for (int n = 0; n < seen.Length; n++)
+        {
+            seen[n] = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            if (!store.TryGetNamespace(TamperFixture.Namespaces[n], out StoreNamespace? ns))
+            {
+                wrong.Add($"namespace {TamperFixture.Namespaces[n]} is missing");
+                continue;
+            }
+            foreach (KeyValuePair<byte[], byte[]> kv in ns.Scan())
+            {
+                string key = Encoding.ASCII.GetString(kv.Key);
+                if (!IsExpected(fixture, n, key, kv.Value))
+                {
+                    wrong.Add($"scan {TamperFixture.Namespaces[n]}/{key}: {Describe(fixture, n, key, kv.Value)}");
+                }
+                seen[n][key] = kv.Value;
+            }
+            foreach (string key in fixture.Model[n].Keys.Concat(fixture.Deleted[n]))
+            {
+                byte[]? got = ns.Get(Encoding.ASCII.GetBytes(key));
+                if (got is not null && !IsExpected(fixture, n, key, got))
+                {
+                    wrong.Add($"get {TamperFixture.Namespaces[n]}/{key}: {Describe(fixture, n, key, got)}");
+                }
+                if ((got is null) != !seen[n].ContainsKey(key))
+                {
+                    wrong.Add($"{TamperFixture.Namespaces[n]}/{key}: Get and Scan disagree");
+                }
+            }
+        }
+        return seen;
+    }
+
+    /// <summary>The final value, or (for keys the unflushed WAL writes changed) the value of an earlier WAL prefix.</summary>
+    private static bool IsExpected(TamperFixture fixture, int n, string key, byte[] value) =>
+        fixture.WalPrefixModels.Any(state => state[n].TryGetValue(key, out byte[]? v) && v.AsSpan().SequenceEqual(value));
+
+    private static string Describe(TamperFixture fixture, int n, string key, byte[] value) =>
+        fixture.Model[n].TryGetValue(key, out byte[]? want)
+            ? $"{value.Length} bytes differing from the expected {want.Length}"
+            : fixture.Deleted[n].Contains(key) ? "a deleted key came back" : "a key never written";
+
+    private static bool Matches(SortedDictionary<string, byte[]>[] seen, IReadOnlyList<SortedDictionary<string, byte[]>> model) =>
+        seen.Zip(model).All(p => p.First.Count == p.Second.Count
+            && p.Second.All(kv => p.First.TryGetValue(kv.Key, out byte[]? v) && v.AsSpan().SequenceEqual(kv.Value)));
+
+    private static string Missing(SortedDictionary<string, byte[]>[] seen, IReadOnlyList<SortedDictionary<string, byte[]>> model)
+    {
+        var missing = new List<string>();
+        for (int n = 0; n < seen.Length; n++)
+        {
+            missing.AddRange(model[n].Keys.Where(k => !seen[n].ContainsKey(k)).Select(k => $"{TamperFixture.Namespaces[n]}/{k}"));
+        }
+        return $"{missing.Count} key(s) missing: {string.Join(", ", missing.Take(10))}";
+    }
+
+}
