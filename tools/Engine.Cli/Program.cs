@@ -14,6 +14,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     AdminCommands.Flush(),
     AdminCommands.Compact(),
     AdminCommands.Verify(),
+    LogCommand.Create(),
     DemoCommand.Create(),
     KmsCommand.Create(),
     WorkloadCommand.Create(),
