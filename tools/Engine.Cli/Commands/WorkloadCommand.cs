@@ -36,9 +36,14 @@ internal static class WorkloadCommand
             HelpName = "N",
             DefaultValueFactory = _ => DefaultMaxKeys,
         };
+        var rate = new Option<int>("--rate")
+        {
+            Description = "Calls per second across all threads (refusals included); 0 runs as fast as possible",
+            HelpName = "N",
+        };
         var command = new Command("workload", "Run a mixed read/write load, report the store's state each second, verify every acknowledged write")
         {
-            store, cmek, seconds, checkInterval, keyCacheTtl, unlockWait, threads, ns, maxKeys,
+            store, cmek, seconds, checkInterval, keyCacheTtl, unlockWait, threads, ns, maxKeys, rate,
         }.WithHelpNote(Help);
         command.SetBody(parse =>
         {
@@ -47,7 +52,8 @@ internal static class WorkloadCommand
                 RequireRange(parse.GetValue(threads), "--threads", 1, 256),
                 parse.GetRequiredValue(ns),
                 RequireRange(parse.GetValue(maxKeys), "--max-keys", 1, 100_000_000),
-                parse.GetValue(unlockWait) ?? DefaultUnlockWait);
+                parse.GetValue(unlockWait) ?? DefaultUnlockWait,
+                RequireRange(parse.GetValue(rate), "--rate", 0, 10_000_000));
             TimeSpan interval = parse.GetValue(checkInterval) ?? defaults.CmekCheckInterval;
             TimeSpan ttl = parse.GetValue(keyCacheTtl) ?? defaults.KeyCacheTtl;
             if (interval < MinCheckInterval)
@@ -72,8 +78,8 @@ internal static class WorkloadCommand
 
     private const string Help = """
         Load: 70% puts without sync (acknowledged = in the write-ahead log) and 30% gets of keys it wrote,
-        on every thread. Calls refused with StoreLockedException are counted and retried after a few ms;
-        Ctrl-C or SIGTERM ends the load early (the verification still runs).
+        on every thread, as fast as possible or at --rate. Calls refused with StoreLockedException are
+        counted and retried after a few ms. Ctrl-C or SIGTERM ends the load early (the read-back still runs).
         Output, one JSON object per line on stdout:
           each second  {"t":S,"state":"Open|Degraded|Locked","ops":N,"errors":N,"locked_errors":N,"phase":..,"unix":..}
                        (counts for that second; errors excludes lock refusals; phase load, wait or verify)

@@ -65,6 +65,7 @@ internal static class WorkloadJson
             json.WriteNumber("errors", outcome.Errors);
             json.WriteNumber("locked_errors", outcome.LockedErrors);
             json.WriteNumber("load_seconds", Math.Round(outcome.LoadSeconds, 3));
+            json.WriteBoolean("interrupted", outcome.Interrupted);
             if (outcome.FirstError is not null)
             {
                 json.WriteString("first_error", outcome.FirstError);

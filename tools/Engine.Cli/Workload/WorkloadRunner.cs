@@ -10,7 +10,8 @@ namespace Engine.Cli.Workload;
 /// <param name="Namespace">Namespace written (created if missing).</param>
 /// <param name="MaxKeys">Distinct keys across all workers; beyond it puts only overwrite, which bounds memory and verification time.</param>
 /// <param name="UnlockWait">How long to wait for a locked store to unlock before verifying (and while verifying).</param>
-internal sealed record WorkloadSettings(int Seconds, int Threads, string Namespace, int MaxKeys, TimeSpan UnlockWait);
+/// <param name="Rate">Calls per second across all threads, or 0 for as fast as possible.</param>
+internal sealed record WorkloadSettings(int Seconds, int Threads, string Namespace, int MaxKeys, TimeSpan UnlockWait, int Rate);
 
 /// <summary>Everything the summary line reports.</summary>
 internal sealed record WorkloadOutcome(
@@ -26,6 +27,7 @@ internal sealed record WorkloadOutcome(
     long Errors,
     long LockedErrors,
     string? FirstError,
+    bool Interrupted,
     string Result,
     int ExitCode);
 
@@ -44,7 +46,8 @@ internal static class WorkloadRunner
         string runId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
         int keysPerWorker = Math.Max(1, settings.MaxKeys / settings.Threads);
         WorkloadWorker[] workers = [.. Enumerable.Range(0, settings.Threads).Select(i =>
-            new WorkloadWorker(ns, string.Create(CultureInfo.InvariantCulture, $"wl-{runId}-w{i:D3}"), keysPerWorker, seed: RandomNumberGenerator.GetInt32(int.MaxValue)))];
+            new WorkloadWorker(ns, string.Create(CultureInfo.InvariantCulture, $"wl-{runId}-w{i:D3}"), keysPerWorker,
+                (double)settings.Rate / settings.Threads, seed: RandomNumberGenerator.GetInt32(int.MaxValue)))];
 
         long start = Stopwatch.GetTimestamp();
         var timeline = new StateTimeline(store.State, DateTimeOffset.UtcNow);
@@ -77,7 +80,7 @@ internal static class WorkloadRunner
             }
             reporter.Stop();
 
-            WorkloadOutcome outcome = Conclude(store, workers, timeline, tally, loadSeconds, settings.UnlockWait);
+            WorkloadOutcome outcome = Conclude(store, workers, timeline, tally, loadSeconds, settings.UnlockWait, interrupt.IsCancellationRequested);
             Console.WriteLine(WorkloadJson.Summary(outcome));
             if (outcome.ExitCode != ExitCodes.Ok)
             {
@@ -123,7 +126,8 @@ internal static class WorkloadRunner
         }
     }
 
-    private static WorkloadOutcome Conclude(EncryptedStore store, WorkloadWorker[] workers, StateTimeline timeline, VerifyTally v, double loadSeconds, TimeSpan unlockWait)
+    private static WorkloadOutcome Conclude(
+        EncryptedStore store, WorkloadWorker[] workers, StateTimeline timeline, VerifyTally v, double loadSeconds, TimeSpan unlockWait, bool interrupted)
     {
         long readMissing = workers.Sum(w => w.ReadMissing);
         long readWrong = workers.Sum(w => w.ReadWrong);
@@ -155,6 +159,7 @@ internal static class WorkloadRunner
             workers.Sum(w => w.Errors),
             workers.Sum(w => w.LockedErrors),
             workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
+            interrupted,
             result,
             code);
     }

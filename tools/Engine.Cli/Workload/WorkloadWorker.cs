@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Engine.Cli.Workload;
 
 /// <summary>
@@ -22,9 +24,13 @@ internal sealed class WorkloadWorker
 
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>How far behind its schedule a paced worker may fall before it forgets the missed calls (after a lock, say) instead of bursting to catch up.</summary>
+    private static readonly TimeSpan MaxBacklog = TimeSpan.FromSeconds(1);
+
     private readonly StoreNamespace _ns;
     private readonly string _keyPrefix;
     private readonly int _maxKeys;
+    private readonly double _callsPerSecond;
     private readonly Random _random;
     private readonly List<KeyRecord> _keys = [];
     private long _counter;
@@ -35,11 +41,17 @@ internal sealed class WorkloadWorker
     private long _readMissing;
     private long _readWrong;
 
-    public WorkloadWorker(StoreNamespace ns, string keyPrefix, int maxKeys, int seed)
+    /// <param name="ns">The namespace written.</param>
+    /// <param name="keyPrefix">Prefix of this worker's keys; no other worker writes under it.</param>
+    /// <param name="maxKeys">Distinct keys this worker creates before it only overwrites.</param>
+    /// <param name="callsPerSecond">Pace (calls attempted per second, refusals included), or 0 for as fast as possible.</param>
+    /// <param name="seed">Seed of the key and operation choices.</param>
+    public WorkloadWorker(StoreNamespace ns, string keyPrefix, int maxKeys, double callsPerSecond, int seed)
     {
         _ns = ns;
         _keyPrefix = keyPrefix;
         _maxKeys = maxKeys;
+        _callsPerSecond = callsPerSecond;
 #pragma warning disable CA5394 // choosing which key to touch next; nothing secret depends on it
         _random = new Random(seed);
 #pragma warning restore CA5394
@@ -68,8 +80,23 @@ internal sealed class WorkloadWorker
     /// <summary>Runs the mixed load until <paramref name="stop"/> is cancelled.</summary>
     public void Run(CancellationToken stop)
     {
+        long scheduleStart = Stopwatch.GetTimestamp();
+        long scheduled = 0;
         while (!stop.IsCancellationRequested)
         {
+            if (_callsPerSecond > 0)
+            {
+                TimeSpan ahead = TimeSpan.FromSeconds(scheduled++ / _callsPerSecond) - Stopwatch.GetElapsedTime(scheduleStart);
+                if (ahead > TimeSpan.Zero)
+                {
+                    stop.WaitHandle.WaitOne(ahead);
+                }
+                else if (-ahead > MaxBacklog)
+                {
+                    scheduleStart = Stopwatch.GetTimestamp();
+                    scheduled = 1;
+                }
+            }
             try
             {
 #pragma warning disable CA5394 // see the constructor
