@@ -244,4 +244,15 @@ internal static unsafe partial class NativeMethods
     /// <summary>Unlocks and destroys the lock handle (even when unlocking fails).</summary>
     [LibraryImport(Library, EntryPoint = "ekv_fs_unlock")]
     internal static partial int FsUnlock(nint lockHandle, byte* msg, uint msgCap);
+
+    // ---- Micro-benchmark entry points (ABI 2): FrameCipher seal/open of one frame, iterations
+    // times (the code path of files). Seal: output holds length + FrameOverhead bytes.
+
+    internal const int FrameOverhead = 40;
+
+    [LibraryImport(Library, EntryPoint = "ekv_bench_seal")]
+    internal static partial int BenchSeal(byte* key32, byte* input, nuint length, byte* output, int iterations);
+
+    [LibraryImport(Library, EntryPoint = "ekv_bench_open")]
+    internal static partial int BenchOpen(byte* key32, byte* input, nuint inputLength, byte* output, int iterations);
 }

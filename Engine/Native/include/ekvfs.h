@@ -39,7 +39,12 @@ typedef enum ekv_status {
   EKV_NOT_SUPPORTED = 8 /* ABI 2: the operation is refused by design (e.g. WAL recycling) */
 } ekv_status;
 
-enum { EKV_DEK_SIZE = 32, EKV_FILE_ID_SIZE = 16, EKV_ENVELOPE_MAX = 400 };
+enum {
+  EKV_DEK_SIZE = 32,
+  EKV_FILE_ID_SIZE = 16,
+  EKV_ENVELOPE_MAX = 400,
+  EKV_FRAME_OVERHEAD = 40 /* ABI 2: bytes a sealed frame adds to its plaintext */
+};
 
 /*
  * Callback: a new file is being created at `path`. Managed code picks the key scope from the
@@ -329,6 +334,22 @@ EKV_API int32_t ekv_fs_lock(ekv_fs* fs, const char* path, ekv_lock** out, char* 
                             uint32_t msg_cap) EKV_NOEXCEPT;
 /* UnlockFile; the handle is destroyed even if unlocking fails. */
 EKV_API int32_t ekv_fs_unlock(ekv_lock* lock, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
+/*
+ * ---- Micro-benchmark entry points (ABI 2) ----
+ *
+ * Seal or open one frame `iterations` times with exactly the code files use (FrameCipher: a
+ * pooled, keyed OpenSSL AES-256-GCM context, a fresh CSPRNG nonce per seal, the 12-byte frame
+ * header and the 37-byte associated data), as frame 0 of a file with an all-zero file id.
+ * ekv_bench_seal: `out` holds len + EKV_FRAME_OVERHEAD bytes; after the call it is a sealed frame
+ * (the last iteration's) that ekv_bench_open accepts. ekv_bench_open: `in` is such a frame
+ * (in_len >= EKV_FRAME_OVERHEAD), `out` receives in_len - EKV_FRAME_OVERHEAD plaintext bytes;
+ * EKV_INTEGRITY if it does not authenticate. len <= 1 MiB, iterations >= 1.
+ */
+EKV_API int32_t ekv_bench_seal(const uint8_t* key32, const uint8_t* in, size_t len, uint8_t* out,
+                               int32_t iterations) EKV_NOEXCEPT;
+EKV_API int32_t ekv_bench_open(const uint8_t* key32, const uint8_t* in, size_t in_len, uint8_t* out,
+                               int32_t iterations) EKV_NOEXCEPT;
 
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;

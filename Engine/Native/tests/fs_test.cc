@@ -1,5 +1,4 @@
 // File-level tests of the encrypted file system: sizes, frames, tails, tampering, C API.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -342,24 +341,6 @@ TEST_F(DiskFsTest, CApiReadWriteAndStats) {
   ASSERT_EQ(ekv_rocksdb_library_path(lib, sizeof(lib)), EKV_OK);
   EXPECT_NE(std::string(lib).find("librocksdb.so"), std::string::npos) << lib;
   EXPECT_STREQ(ekv_rocksdb_header_version(), "7.8.3");
-}
-
-TEST(SharedLibrary, ExportsOnlyTheCApi) {
-  void* h = dlopen(EKVFS_SHARED_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(h, nullptr) << dlerror();
-  auto abi = reinterpret_cast<uint32_t (*)()>(dlsym(h, "ekv_abi_version"));
-  ASSERT_NE(abi, nullptr);
-  EXPECT_EQ(abi(), EKV_ABI_VERSION);
-  for (const char* fn :
-       {"ekv_env_create", "ekv_env_destroy", "ekv_env_rocksdb_env", "ekv_options_set_cf_path",
-        "ekv_env_get_stats", "ekv_file_verify", "ekv_file_read", "ekv_file_write",
-        "ekv_rocksdb_library_path", "ekv_rocksdb_header_version", "ekv_env_torn_tail_count"}) {
-    EXPECT_NE(dlsym(h, fn), nullptr) << fn;
-  }
-  EXPECT_EQ(
-      dlsym(h, "_ZN3ekv11CopyMessageERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEPcj"),
-      nullptr);
-  dlclose(h);
 }
 
 }  // namespace
