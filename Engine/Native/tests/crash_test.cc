@@ -82,11 +82,14 @@ TEST(Crash, SyncedWritesSurviveKill9) {
       _exit(127);
     }
     close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 250));
+    // Wait for the first acknowledged write (opening the DB and recovering the earlier rounds'
+    // WALs takes a while on a loaded machine), then kill at a random moment.
+    int32_t v = -1, last = -1;
+    if (read(fds[0], &v, sizeof(v)) == sizeof(v)) last = v;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 300));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    int32_t v = -1, last = -1;
     while (read(fds[0], &v, sizeof(v)) == sizeof(v)) last = v;
     close(fds[0]);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
