@@ -16,9 +16,9 @@ public sealed class BulkImportTests(ITestOutputHelper output) : IDisposable
     private static readonly BulkImportOptions s_tiny = new() { MemoryBudgetBytes = BulkImportOptions.MinMemoryBudgetBytes, SstTargetBytes = 256 << 10 };
 
     [Theory]
-    [InlineData(200_000, 4 << 10)] // fan-in 5: a full pass, a partial one, then the final merge
-    [InlineData(60_000, 64 << 10)] // fan-in 2: log2(runs) intermediate passes
-    public void Unsorted_input_with_duplicates_round_trips_through_many_spilled_runs(int count, int readBlock)
+    [InlineData(200_000, 4 << 10, true)] // fan-in 5: a full pass, a partial one, then the final merge
+    [InlineData(60_000, 64 << 10, false)] // fan-in 2: log2(runs) intermediate passes; blocks stored uncompressed
+    public void Unsorted_input_with_duplicates_round_trips_through_many_spilled_runs(int count, int readBlock, bool compress)
     {
         (List<KeyValuePair<byte[], byte[]>> input, SortedDictionary<byte[], byte[]> model) = ImportTestSupport.RandomInput(count, count * 3 / 4, seed: readBlock);
         using EncryptedStore store = _dir.Open();
@@ -36,7 +36,7 @@ public sealed class BulkImportTests(ITestOutputHelper output) : IDisposable
 
         var phases = new List<BulkImportPhase>();
         var clock = Stopwatch.StartNew();
-        BulkImportResult result = ns.BulkImport(input, s_tiny with { MinReadBlockBytes = readBlock }, new SyncProgress<BulkImportProgress>(p => phases.Add(p.Phase)));
+        BulkImportResult result = ns.BulkImport(input, s_tiny with { MinReadBlockBytes = readBlock, CompressSpills = compress }, new SyncProgress<BulkImportProgress>(p => phases.Add(p.Phase)));
         clock.Stop();
         output.WriteLine($"{result} in {clock.ElapsedMilliseconds} ms");
 

@@ -29,6 +29,9 @@ public sealed record BulkImportOptions
     /// <summary>Smallest block the merge reads from a spilled run; with the budget it bounds the merge fan-in.</summary>
     internal int MinReadBlockBytes { get; init; } = 64 << 10;
 
+    /// <summary>LZ4-compress spilled blocks before they are encrypted (off only to test the stored path).</summary>
+    internal bool CompressSpills { get; init; } = true;
+
     internal void Validate()
     {
         if (MemoryBudgetBytes is < MinMemoryBudgetBytes or > MaxMemoryBudgetBytes)

@@ -50,7 +50,7 @@ internal sealed class BulkImporter
         // while reading, or the merge's read buffers while merging.
         _chunkBytes = (int)Math.Clamp(options.MemoryBudgetBytes / 8, 32L << 10, 4L << 20);
         _writerBytes = _chunkBytes + 2L * SpilledRun.BlockSize;
-        _codec = null;
+        _codec = options.CompressSpills ? Lz4BlockCodec.Instance : null;
     }
 
     public BulkImportResult Run(IEnumerable<KeyValuePair<byte[], byte[]>> entries)

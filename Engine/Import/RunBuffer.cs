@@ -9,7 +9,7 @@ namespace Engine.Import;
 internal sealed class RunBuffer
 {
     /// <summary>Bytes charged per entry for its index record, on top of its key and value bytes.</summary>
-    internal const int EntryOverhead = 24;
+    internal const int EntryOverhead = 32;
 
     private readonly long _budget;
     private readonly int _segmentSize;
@@ -51,7 +51,7 @@ internal sealed class RunBuffer
         {
             Array.Resize(ref _entries, _entries.Length * 2);
         }
-        _entries[_count] = new EntryRef(_segment, _segmentUsed, key.Length, value.Length, _count);
+        _entries[_count] = new EntryRef(PrefixOf(key), _segment, _segmentUsed, key.Length, value.Length, _count);
         _count++;
         _segmentUsed += size;
         _charged += EntryOverhead;
@@ -82,7 +82,7 @@ internal sealed class RunBuffer
     /// <summary>Sorts the entries and returns a cursor over them with duplicates removed (last added wins).</summary>
     public IRunCursor Sort()
     {
-        _entries.AsSpan(0, _count).Sort(new EntryComparer(_segments));
+        _entries.AsSpan(0, _count).Sort(new EntryComparer([.. _segments]));
         return new Cursor(this);
     }
 
@@ -100,12 +100,26 @@ internal sealed class RunBuffer
 
     private ReadOnlySpan<byte> ValueOf(in EntryRef e) => _segments[e.Segment].AsSpan(e.Offset + e.KeyLength, e.ValueLength);
 
-    private readonly record struct EntryRef(int Segment, int Offset, int KeyLength, int ValueLength, int Order);
+    /// <summary>The first 8 key bytes, big-endian and zero-padded: orders most keys without touching the segments.</summary>
+    private static ulong PrefixOf(ReadOnlySpan<byte> key)
+    {
+        Span<byte> prefix = stackalloc byte[8];
+        prefix.Clear();
+        key[..Math.Min(8, key.Length)].CopyTo(prefix);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(prefix);
+    }
 
-    private sealed class EntryComparer(List<byte[]> segments) : IComparer<EntryRef>
+    private readonly record struct EntryRef(ulong Prefix, int Segment, int Offset, int KeyLength, int ValueLength, int Order);
+
+    /// <summary>Key order (prefix first, then all bytes), then input order; a struct so the sort is specialised for it.</summary>
+    private readonly struct EntryComparer(byte[][] segments) : IComparer<EntryRef>
     {
         public int Compare(EntryRef x, EntryRef y)
         {
+            if (x.Prefix != y.Prefix)
+            {
+                return x.Prefix < y.Prefix ? -1 : 1;
+            }
             int c = segments[x.Segment].AsSpan(x.Offset, x.KeyLength).SequenceCompareTo(segments[y.Segment].AsSpan(y.Offset, y.KeyLength));
             return c != 0 ? c : x.Order.CompareTo(y.Order);
         }
