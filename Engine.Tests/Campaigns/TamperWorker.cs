@@ -8,8 +8,7 @@ namespace Engine.Tests.Campaigns;
 /// The tamper campaign's worker, run in a child process (<see cref="CrashWriterChild.StartWorker"/>) so
 /// that a mutation which crashes the process (a native assertion on tampered input) is reported as a
 /// failure of that mutation instead of aborting the test host. Builds the tamper store, then for each
-/// mutation index prints <c>B &lt;i&gt;</c>, applies it, opens and reads the store, and prints
-/// <c>R &lt;i&gt; TAB kind TAB role TAB verdict TAB names-target TAB description TAB detail</c>.
+/// mutation applies it, opens and reads the store, and reports the verdict (protocol: <see cref="WorkerCampaign"/>).
 /// </summary>
 internal static class TamperWorker
 {
@@ -29,16 +28,9 @@ internal static class TamperWorker
         int seed = int.Parse(args[0], CultureInfo.InvariantCulture);
         int first = int.Parse(args[1], CultureInfo.InvariantCulture);
         int end = int.Parse(args[2], CultureInfo.InvariantCulture);
-        using Stream stdout = Console.OpenStandardOutput();
-        void Emit(string line)
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
-            stdout.Write(bytes);
-            stdout.Flush();
-        }
-
+        using var emit = new WorkerCampaign.Emitter();
         using TamperFixture fixture = TamperFixture.Build();
-        Emit("W " + fixture.Work + "\t" + fixture.KeyPath);
+        emit.Scratch(fixture.Work, fixture.KeyPath);
         var mutator = new TamperMutator(fixture);
         fixture.Restore();
         using var plugin = new PluginFiles(fixture.Work, fixture.CmekUri);
@@ -54,10 +46,10 @@ internal static class TamperWorker
             }
             if (m is null)
             {
-                Emit(Line(i, kind.ToString(), "-", "FAIL no applicable target", false, "-", "the tamper store lacks a file this kind needs"));
+                emit.Result(i, "FAIL no applicable target", false, kind.ToString(), "-", kind.ToString(), "the tamper store lacks a file this kind needs");
                 continue;
             }
-            Emit(string.Create(CultureInfo.InvariantCulture, $"B {i}\t{m}"));
+            emit.Begin(i, m.ToString());
             Outcome o;
             try
             {
@@ -72,15 +64,11 @@ internal static class TamperWorker
             {
                 detail += $" (store kept at {CampaignLog.Preserve(fixture.Work, fixture.KeyPath, $"tamper-{seed}-{i}")})";
             }
-            Emit(Line(i, m.Kind.ToString(), m.Role.ToString(), o.Verdict, o.NamesTarget, m.ToString(), detail));
+            emit.Result(i, o.Verdict, o.NamesTarget, m.Kind.ToString(), m.Role.ToString(), m.ToString(), detail);
         }
-        Emit("E");
+        emit.End();
         return 0;
     }
-
-    private static string Line(int i, string kind, string role, string verdict, bool namesTarget, string description, string detail) =>
-        string.Join('\t', new[] { $"R {i.ToString(CultureInfo.InvariantCulture)}", kind, role, verdict, namesTarget ? "1" : "0", description, detail }
-            .Select(f => f.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ')));
 
     /// <summary>Opens the mutated store, reads everything, and classifies what happened.</summary>
     private static Outcome Judge(TamperFixture fixture, PluginFiles plugin, Mutation m)
