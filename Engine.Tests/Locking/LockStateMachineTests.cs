@@ -132,6 +132,37 @@ public sealed class LockStateMachineTests : IDisposable
     }
 
     [Fact]
+    public void A_hanging_cmek_degrades_after_one_interval_and_locks_at_the_ttl_without_waiting_for_the_check_timeout()
+    {
+        var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
+        using (cmek)
+        using (EncryptedStore store = EncryptedStore.Open(new StoreOptions
+        {
+            Path = _dir.StorePath,
+            Cmek = cmek,
+            CmekCheckInterval = s_interval,
+            KeyCacheTtl = TimeSpan.FromSeconds(2),
+            CmekCheckTimeout = TimeSpan.FromMinutes(5),
+        }))
+        {
+            StoreNamespace ns = store.GetNamespace("n");
+            ns.Put("k", "v");
+            cmek.Current = SwitchableCmek.Mode.Hang;
+            var sw = Stopwatch.StartNew();
+            WaitFor(() => store.State == StoreState.Degraded, (s_interval * 2) + TimeSpan.FromSeconds(1), "degraded while the check hangs");
+            Assert.Equal("v", ns.Get("k"));
+            WaitFor(() => store.State == StoreState.Locked, TimeSpan.FromSeconds(2) + s_interval + TimeSpan.FromSeconds(1), "lock at the TTL");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), $"locked after {sw.Elapsed}");
+            Assert.Contains("key cache TTL", store.LockReason, StringComparison.Ordinal);
+            Assert.Contains("2 s", store.LockReason, StringComparison.Ordinal);
+
+            cmek.Current = SwitchableCmek.Mode.Available;
+            store.Unlock();
+            Assert.Equal("v", ns.Get("k"));
+        }
+    }
+
+    [Fact]
     public void Explicit_unlock_mode_waits_for_unlock_and_refuses_while_still_revoked()
     {
         var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath));

@@ -5,7 +5,7 @@ namespace Engine.Tests.Support;
 /// <summary>A CMEK whose availability a test flips: a real key file behind a switch.</summary>
 internal sealed class SwitchableCmek(ICmekProvider inner) : ICmekProvider, ICmekHealthCheck
 {
-    public enum Mode { Available, Revoked, Transient }
+    public enum Mode { Available, Revoked, Transient, Hang }
 
     public volatile Mode Current = Mode.Available;
 
@@ -38,6 +38,10 @@ internal sealed class SwitchableCmek(ICmekProvider inner) : ICmekProvider, ICmek
 
     public Task CheckAsync(CancellationToken ct = default)
     {
+        if (Current == Mode.Hang)
+        {
+            return Task.Delay(Timeout.Infinite, ct); // a key service that never answers
+        }
         ThrowIfUnavailable();
         return inner is ICmekHealthCheck h ? h.CheckAsync(ct) : Task.CompletedTask;
     }

@@ -156,11 +156,13 @@ public sealed partial class EncryptedStore
     private async Task<TimeSpan> CheckOnceAsync(CancellationToken ct)
     {
         Interlocked.Increment(ref _cmekChecks);
+        Task check = CheckCmekAsync(ct);
+        await WatchSlowCheckAsync(check, ct).ConfigureAwait(false);
         CmekFailureKind outcome;
         string? reason = null;
         try
         {
-            await CheckCmekAsync(ct).ConfigureAwait(false);
+            await check.ConfigureAwait(false);
             outcome = CmekFailureKind.Unspecified;
         }
         catch (KeyUnavailableException ex) when (ex.FailureKind == CmekFailureKind.Transient)
@@ -176,7 +178,7 @@ public sealed partial class EncryptedStore
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             outcome = CmekFailureKind.Transient;
-            reason = $"the CMEK did not answer within {_options.CmekCheckTimeout.TotalSeconds:0.#} s";
+            reason = $"the CMEK did not answer within {Seconds(_options.CmekCheckTimeout)}";
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TimeoutException)
         {
@@ -185,6 +187,46 @@ public sealed partial class EncryptedStore
         }
         return OnCheckResult(outcome, reason);
     }
+
+    /// <summary>
+    /// A check that hangs must not leave the store looking healthy: once it has run for a check
+    /// interval the store is Degraded, and when the key cache TTL runs out while it still hangs,
+    /// the store locks without waiting for the check's own timeout.
+    /// </summary>
+    private async Task WatchSlowCheckAsync(Task check, CancellationToken ct)
+    {
+        if (await Task.WhenAny(check, Task.Delay(_options.CmekCheckInterval, ct)).ConfigureAwait(false) == check)
+        {
+            return;
+        }
+        TimeSpan remaining;
+        lock (_lifecycle)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            if (_state == StoreState.Open)
+            {
+                SetState(StoreState.Degraded, $"the CMEK has not answered a check for {Seconds(_options.CmekCheckInterval)}; serving from cached keys", StoreState.Open);
+            }
+            remaining = _lastSuccessfulCheck + _options.KeyCacheTtl - DateTimeOffset.UtcNow;
+        }
+        if (remaining > TimeSpan.Zero
+            && await Task.WhenAny(check, Task.Delay(remaining, ct)).ConfigureAwait(false) == check)
+        {
+            return;
+        }
+        lock (_lifecycle)
+        {
+            if (_state == StoreState.Degraded && DateTimeOffset.UtcNow - _lastSuccessfulCheck >= _options.KeyCacheTtl)
+            {
+                Lock($"no successful CMEK check for {Seconds(_options.KeyCacheTtl)} (the key cache TTL); a check is still waiting for an answer");
+            }
+        }
+    }
+
+    private static string Seconds(TimeSpan t) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.###} s");
 
     private TimeSpan OnCheckResult(CmekFailureKind outcome, string? reason)
     {
@@ -228,7 +270,7 @@ public sealed partial class EncryptedStore
                     }
                     if (_state == StoreState.Degraded && now - _lastSuccessfulCheck >= _options.KeyCacheTtl)
                     {
-                        Lock($"no successful CMEK check for {_options.KeyCacheTtl} (the key cache TTL); last error: {reason}");
+                        Lock($"no successful CMEK check for {Seconds(_options.KeyCacheTtl)} (the key cache TTL); last error: {reason}");
                     }
                     // Retry sooner while degraded: 1 s, 2 s, 4 s ... capped by the check interval.
                     double seconds = Math.Min(interval.TotalSeconds, Math.Pow(2, Math.Min(_consecutiveTransientFailures - 1, 10)));
