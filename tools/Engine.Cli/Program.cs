@@ -10,6 +10,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     DataCommands.Get(),
     DataCommands.Delete(),
     DataCommands.Scan(),
+    ImportCommand.Create(),
     AdminCommands.Namespaces(),
     AdminCommands.Flush(),
     AdminCommands.Compact(),
