@@ -137,6 +137,24 @@ internal sealed class FileGeometry
         return (uint)(acc ^ (acc >> 32));
     }
 
+    /// <summary>
+    /// The slot a reader uses: the one with a matching checksum, the magic and the higher generation
+    /// (slot A on a tie); -1 when neither qualifies. (The plugin also checks the other fields; this is
+    /// enough to tell which slot is in force in the files of a real store.)
+    /// </summary>
+    public static int ActiveSlot(ReadOnlySpan<byte> content)
+    {
+        if (content.Length < HeaderRegion)
+        {
+            return -1;
+        }
+        static ulong? Generation(ReadOnlySpan<byte> slot) =>
+            SlotChecksumMatches(slot) && slot[..8].SequenceEqual("EKVFILE1"u8) ? BinaryPrimitives.ReadUInt64LittleEndian(slot[32..]) : null;
+        ulong? a = Generation(content[..SlotSize]);
+        ulong? b = Generation(content[SlotSize..HeaderRegion]);
+        return a is null && b is null ? -1 : b is null || (a is not null && a >= b) ? 0 : 1;
+    }
+
     /// <summary>True when bytes 512..1023 are all zero: slot B unused (no re-wrap yet).</summary>
     public static bool SlotBUnused(ReadOnlySpan<byte> content) =>
         content.Length >= HeaderRegion && !content[SlotSize..HeaderRegion].ContainsAnyExcept((byte)0);

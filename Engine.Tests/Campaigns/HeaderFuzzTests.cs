@@ -37,11 +37,11 @@ public sealed class HeaderFuzzTests(ITestOutputHelper output)
         sb.Append(WorkerCampaign.Table("written as", results, r => r.Group, verdicts));
         string table = sb.ToString();
         output.WriteLine(table);
-        CampaignLog.Write("header-fuzz", table);
+        CampaignLog.Write("header-fuzz", table + WorkerCampaign.Failures([.. results.Where(r => r.Failed)], int.MaxValue));
 
         List<WorkerCampaign.Result> failed = [.. results.Where(r => r.Failed)];
         Assert.True(failed.Count == 0,
-            $"seed {seed}: {failed.Count} of {results.Count} cases failed:\n{string.Join("\n", failed.Take(30).Select(r => $"#{r.Index} {r.Description}: {r.Verdict}: {r.Detail}"))}\n{table}");
+            $"seed {seed}: {failed.Count} of {results.Count} cases failed (up to 6 shown per verdict):\n{WorkerCampaign.Failures(failed, 6)}\n{table}");
         Assert.Equal(count, results.Count);
         // The generator must reach the interesting paths, not only the first gate (checksum/magic).
         Assert.True(results.Any(r => r.Verdict == HeaderFuzzWorker.ReadsOriginal), "no case kept a valid header: the generator is too blunt");

@@ -39,16 +39,16 @@ public sealed class TamperCampaignTests(ITestOutputHelper output)
             sb.AppendLine(CultureInfo.InvariantCulture, $"  [{v}] {verdicts[v]}: {results.Count(r => r.Verdict == verdicts[v])}");
         }
         sb.Append(WorkerCampaign.Table("mutation kind", results, r => r.Kind, verdicts,
-            g => string.Create(CultureInfo.InvariantCulture, $"{g.Count(r => r.NamesTarget)} of {g.Count(r => r.Verdict == TamperWorker.Detected)}"),
+            g => string.Create(CultureInfo.InvariantCulture, $"{g.Count(r => r.NamesTarget && r.Verdict == TamperWorker.Detected)} of {g.Count(r => r.Verdict == TamperWorker.Detected)}"),
             "integrity errors naming the mutated file"));
         sb.Append(WorkerCampaign.Table("file role", results, r => r.Group, verdicts));
         string table = sb.ToString();
         output.WriteLine(table);
-        CampaignLog.Write("tamper", table);
+        CampaignLog.Write("tamper", table + WorkerCampaign.Failures([.. results.Where(r => r.Failed)], int.MaxValue));
 
         List<WorkerCampaign.Result> failed = [.. results.Where(r => r.Failed)];
         Assert.True(failed.Count == 0,
-            $"seed {seed}: {failed.Count} of {results.Count} mutations failed:\n{string.Join("\n", failed.Take(30).Select(r => $"#{r.Index} {r.Description}: {r.Verdict}: {r.Detail}"))}\n{table}");
+            $"seed {seed}: {failed.Count} of {results.Count} mutations failed (up to 6 shown per verdict):\n{WorkerCampaign.Failures(failed, 6)}\n{table}");
         Assert.Equal(mutations, results.Count);
     }
 

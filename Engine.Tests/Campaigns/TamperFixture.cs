@@ -20,8 +20,10 @@ internal enum FileRole
 /// <summary>
 /// The store the tamper campaign mutates: three namespaces with compacted (L1) and flushed (L0) SSTs, a
 /// live WAL holding synced writes that were never flushed, MANIFEST, OPTIONS, CURRENT, IDENTITY, the info
-/// LOG and an older LOG, plus a copy of an SST that compaction made obsolete. Built once, closed, and
-/// kept as a snapshot; <see cref="Older"/> is the same store one open earlier (for header replays).
+/// LOG and an older LOG, plus a copy of an SST that compaction made obsolete; the KEKs of one namespace and
+/// of the system scope were rotated (headers re-wrapped into slot B, old versions retired). Built once,
+/// closed, and kept as a snapshot; <see cref="Older"/> is the same store one open earlier (for header
+/// replays).
 /// </summary>
 internal sealed class TamperFixture : IDisposable
 {
@@ -71,6 +73,9 @@ internal sealed class TamperFixture : IDisposable
     /// live WAL (index k, 0..count): what a reader may legitimately see when the WAL's tail is lost.
     /// </summary>
     public IReadOnlyList<IReadOnlyList<SortedDictionary<string, byte[]>>> WalPrefixModels { get; private set; } = [];
+
+    /// <summary>Header regions of the files that existed before the KEK rotations (relative path → 1024 bytes).</summary>
+    public IReadOnlyDictionary<string, byte[]> PreRotationHeaders { get; private set; } = new Dictionary<string, byte[]>();
 
     /// <summary>Relative paths of the copies of obsolete SSTs placed into the snapshot.</summary>
     public IReadOnlyList<string> ObsoleteFiles { get; private set; } = [];
@@ -207,6 +212,7 @@ internal sealed class TamperFixture : IDisposable
         CopyTree(store, Older);
 
         var walBase = Array.Empty<SortedDictionary<string, byte[]>>();
+        Dictionary<string, byte[]> preRotation;
         var walOps = new List<(int Ns, string Key, byte[]? Value)>();
         using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CreateIfMissing = false }))
         {
@@ -225,6 +231,14 @@ internal sealed class TamperFixture : IDisposable
             }
             s.Flush();
             s.Compact(); // everything to L1: the first open's L0 SSTs become obsolete
+
+            // KEK rotation of one namespace and of the system scope: the header of every existing file of
+            // those scopes is re-wrapped into slot B (generation 2) and the old KEK versions are retired.
+            preRotation = PluginFilesOf(store).ToDictionary(rel => rel, rel => File.ReadAllBytes(Path.Combine(store, rel))[..FileGeometry.HeaderRegion]);
+            s.KeyRotationFilesPerSecond = 0;
+            s.RotateNamespaceKey(Namespaces[0]);
+            s.RotateSystemKey();
+            s.WaitForKeyRotationsAsync().GetAwaiter().GetResult();
             for (int n = 0; n < ns.Length; n++)
             {
                 for (int i = 0; i < 30; i++)
@@ -289,6 +303,7 @@ internal sealed class TamperFixture : IDisposable
 
         Model = model;
         Deleted = deleted;
+        PreRotationHeaders = preRotation;
         WalPrefixModels = prefixes;
         ObsoleteFiles = obsolete;
         Directory.Delete(store, recursive: true);

@@ -18,6 +18,19 @@ internal enum MutationKind
     AppendTrailingBytes,
 }
 
+/// <summary>What a mutation confined to one header slot does to the slot a reader uses.</summary>
+internal enum SlotEffect
+{
+    /// <summary>Not confined to one slot, or the slot in force afterwards is not an untouched, valid one.</summary>
+    None,
+
+    /// <summary>Only the slot not in force changed; the slot in force is untouched and still chosen.</summary>
+    InactiveSlotChanged,
+
+    /// <summary>The slot in force was damaged; the reader now uses the other slot, untouched and valid before.</summary>
+    FellBackToOtherSlot,
+}
+
 /// <summary>One applied mutation: what was done, where, and the facts its outcome is judged by.</summary>
 internal sealed record Mutation(
     MutationKind Kind,
@@ -27,7 +40,7 @@ internal sealed record Mutation(
     FileGeometry Before,
     long LengthAfter,
     long LowestTouched,
-    bool OnlyUnusedSlotB)
+    SlotEffect Slot)
 {
     /// <summary>
     /// Bytes from the start of the first frame the mutation touched to the end of the file: a log-like
@@ -64,7 +77,7 @@ internal sealed class TamperMutator(TamperFixture fixture)
             MutationKind.FlipFrameByte => (_, c) => c.Length > FileGeometry.HeaderRegion,
             MutationKind.SwapFrames or MutationKind.DuplicateFrame => (f, c) => EqualLengthPairs(FileGeometry.Of(f, c)).Count > 0,
             MutationKind.SpliceFrameSameScope or MutationKind.SpliceFrameOtherScope => (f, c) => FileGeometry.Of(f, c).Frames.Count > 0,
-            MutationKind.ReplayOlderHeader => (f, c) => OlderHeader(f, c) is not null,
+            MutationKind.ReplayOlderHeader => (f, c) => OlderHeaders(f, c).Count > 0,
             _ => (_, c) => c.Length >= FileGeometry.HeaderRegion,
         };
         var candidates = new Dictionary<FileRole, List<(string File, byte[] Content)>>();
@@ -223,9 +236,10 @@ internal sealed class TamperMutator(TamperFixture fixture)
             }
             case MutationKind.ReplayOlderHeader:
             {
-                byte[] old = OlderHeader(target, original)!;
+                var olds = OlderHeaders(target, original);
+                (string from, byte[] old) = olds[rng.Next(olds.Count)];
                 old.CopyTo(content2, 0);
-                desc = "header region replaced by the header the same path had one open earlier";
+                desc = $"header region replaced by {from}";
                 lowest = 0;
                 break;
             }
@@ -248,11 +262,20 @@ internal sealed class TamperMutator(TamperFixture fixture)
             return null; // e.g. a swap of identical frames: not a mutation
         }
         File.WriteAllBytes(path, content2);
-        bool onlySlotB = Differences(original, content2).All(o => o >= FileGeometry.SlotSize && o < FileGeometry.HeaderRegion)
-            && original.Length == content2.Length
-            && FileGeometry.SlotBUnused(original)
-            && !FileGeometry.SlotChecksumMatches(content2.AsSpan(FileGeometry.SlotSize));
-        return new Mutation(kind, target, pickedRole, desc, g, content2.Length, lowest, onlySlotB);
+        // Inert by construction: the mutation changed bytes of one header slot only, and the slot a reader
+        // uses afterwards is the other one, byte for byte as it was and valid before: either the changed
+        // slot was not in force (an unused slot B, or slot A superseded by a re-wrap), or it was and the
+        // reader falls back to the other, equally valid wrap of the same DEK (the two-slot re-wrap design).
+        int activeBefore = FileGeometry.ActiveSlot(original);
+        int activeAfter = FileGeometry.ActiveSlot(content2);
+        List<long> diffs = [.. Differences(original, content2)];
+        int changedSlot = diffs.Count > 0 && diffs.All(o => o < FileGeometry.SlotSize) ? 0
+            : diffs.Count > 0 && diffs.All(o => o >= FileGeometry.SlotSize && o < FileGeometry.HeaderRegion) ? 1 : -1;
+        SlotEffect slotEffect = changedSlot < 0 || original.Length != content2.Length || activeAfter != 1 - changedSlot
+                || !FileGeometry.SlotChecksumMatches(original.AsSpan(activeAfter * FileGeometry.SlotSize))
+            ? SlotEffect.None
+            : activeBefore == activeAfter ? SlotEffect.InactiveSlotChanged : SlotEffect.FellBackToOtherSlot;
+        return new Mutation(kind, target, pickedRole, desc, g, content2.Length, lowest, slotEffect);
     }
 
     private static bool HasSource(MutationKind kind, string target, List<string> files) => kind switch
@@ -265,22 +288,34 @@ internal sealed class TamperMutator(TamperFixture fixture)
     private static List<string> SourcesFor(string target, List<string> files, bool same) =>
         [.. files.Where(f => f != target && (ScopeOf(f) == ScopeOf(target)) == same)];
 
-    private byte[]? OlderHeader(string target, byte[] content)
+    /// <summary>
+    /// Earlier header regions of the file at <paramref name="target"/> that differ from its current one:
+    /// the same file's header before the KEK rotation re-wrapped it (same file id and DEK, older wrap
+    /// under a now retired KEK version), and the header of the file the same path held one open earlier.
+    /// </summary>
+    private List<(string From, byte[] Header)> OlderHeaders(string target, byte[] content)
     {
-        string older = Path.Combine(fixture.Older, target);
-        if (!File.Exists(older) || content.Length < FileGeometry.HeaderRegion)
+        var found = new List<(string, byte[])>();
+        if (content.Length < FileGeometry.HeaderRegion)
         {
-            return null;
+            return found;
         }
-        byte[] head = new byte[FileGeometry.HeaderRegion];
-        using (FileStream fs = File.OpenRead(older))
+        if (fixture.PreRotationHeaders.TryGetValue(target, out byte[]? pre) && !pre.AsSpan().SequenceEqual(content.AsSpan(0, FileGeometry.HeaderRegion)))
         {
-            if (fs.Read(head) != head.Length)
+            found.Add(("its own header from before the KEK rotation re-wrapped it", pre));
+        }
+        string older = Path.Combine(fixture.Older, target);
+        if (File.Exists(older))
+        {
+            byte[] head = new byte[FileGeometry.HeaderRegion];
+            using FileStream fs = File.OpenRead(older);
+            if (fs.Read(head) == head.Length && !head.AsSpan().SequenceEqual(content.AsSpan(0, FileGeometry.HeaderRegion))
+                && !found.Any(f => f.Item2.AsSpan().SequenceEqual(head)))
             {
-                return null;
+                found.Add(("the header of the file this path held one open earlier", head));
             }
         }
-        return head.AsSpan().SequenceEqual(content.AsSpan(0, FileGeometry.HeaderRegion)) ? null : head;
+        return found;
     }
 
     private static List<(int A, int B)> EqualLengthPairs(FileGeometry g)

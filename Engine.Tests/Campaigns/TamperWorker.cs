@@ -14,7 +14,9 @@ internal static class TamperWorker
 {
     // Verdicts. Everything starting with "FAIL" fails the campaign.
     public const string Detected = "integrity error";
-    public const string InertSlotB = "inert: unused header slot B";
+    public const string InertSlot = "inert: header slot not in force (the active slot untouched and still chosen)";
+    public const string InertFallback = "inert: active slot damaged, reader fell back to the other valid wrap of the same DEK";
+    public const string RetiredKek = "key unavailable: the header now names a retired KEK version";
     public const string InertObsolete = "inert: obsolete file (removed at open, never read)";
     public const string InertOldOptions = "inert: superseded OPTIONS file (removed at open, never read)";
     public const string TornNothingLost = "torn tail (<= 1 frame), nothing lost";
@@ -99,7 +101,16 @@ internal static class TamperWorker
         }
         catch (KeyUnavailableException ex)
         {
-            return new Outcome("FAIL key unavailable instead of integrity", ex.Message);
+            // docs/format.md: an envelope under a retired KEK version is KeyUnavailableException. A header
+            // mutation that puts such an envelope in force (an older header replayed, the re-wrapped
+            // slot damaged so the superseded one applies, a header spliced from an old file) is refused
+            // that way; anything else reported as key-unavailable is a misreport.
+            bool retired = ex.Message.Contains("has been retired", StringComparison.Ordinal);
+            return wrong.Count > 0
+                ? new Outcome("FAIL wrong data", $"{string.Join("; ", wrong.Take(5))} (then {ex.Message})")
+                : m.LowestTouched < FileGeometry.HeaderRegion && retired && ex.Message.Contains(m.Target, StringComparison.Ordinal)
+                    ? new Outcome(RetiredKek, ex.Message, NamesTarget: true)
+                    : new Outcome("FAIL key unavailable instead of integrity", ex.Message);
         }
         catch (EngineException ex)
         {
@@ -118,9 +129,13 @@ internal static class TamperWorker
 
         if (complete)
         {
-            if (m.OnlyUnusedSlotB)
+            if (m.Slot == SlotEffect.InactiveSlotChanged)
             {
-                return new Outcome(InertSlotB, pluginSays);
+                return new Outcome(InertSlot, pluginSays);
+            }
+            if (m.Slot == SlotEffect.FellBackToOtherSlot)
+            {
+                return new Outcome(InertFallback, pluginSays);
             }
             if (m.Role == FileRole.ObsoleteSst && targetGoneAfterOpen)
             {

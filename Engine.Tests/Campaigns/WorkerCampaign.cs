@@ -176,6 +176,11 @@ internal static class WorkerCampaign
         return sb.ToString();
     }
 
+    /// <summary>Failed results, at most <paramref name="perVerdict"/> of each verdict, one line each.</summary>
+    public static string Failures(List<Result> failed, int perVerdict) =>
+        string.Join("\n", failed.GroupBy(r => r.Verdict).SelectMany(g => g.Take(perVerdict)).OrderBy(r => r.Index)
+            .Select(r => $"#{r.Index} {r.Description}: {r.Verdict}: {r.Detail}"));
+
     /// <summary>The verdict legend: passing verdicts first.</summary>
     public static string[] Verdicts(IEnumerable<Result> results) =>
         [.. results.Select(r => r.Verdict).Distinct().OrderBy(v => v.StartsWith("FAIL", StringComparison.Ordinal)).ThenBy(v => v, StringComparer.Ordinal)];
