@@ -121,7 +121,7 @@ public sealed class KeyRotationTests : IDisposable
             Assert.Equal([2u], after.RegistryVersions);
             Assert.Equal(1.0, after.Versions.Single(v => v.Version == 2).ByteShare, 9);
             // Re-wrapped files have both slots under version 2 (the old wrap is overwritten too).
-            Assert.All(old, f => Assert.Equal(2u, ManagedFileHeaders.ReadBoth(f).Other?.KekVersion));
+            Assert.All(old, f => Assert.Equal(2u, HeaderSlots.ReadBoth(f).Other?.KekVersion));
             KeyAssert.AllCurrent(store);
             _model.Check(store);
         }

@@ -94,7 +94,7 @@ internal static class KeyAssert
             {
                 foreach (string file in ScopeFiles(store, scope))
                 {
-                    (FileHeaderInfo? active, FileHeaderInfo? other) = ManagedFileHeaders.ReadBoth(file);
+                    (FileHeaderInfo? active, FileHeaderInfo? other) = HeaderSlots.ReadBoth(file);
                     if (active is null)
                     {
                         continue; // deleted meanwhile, or 0 bytes

@@ -33,6 +33,7 @@ internal sealed class EncryptedEnvHandle : SafeHandle
             Context = GCHandle.ToIntPtr(target),
             NewFileKey = &FileKeyCallbacks.NewFileKey,
             OpenFileKey = &FileKeyCallbacks.OpenFileKey,
+            RewrapFileKey = &FileKeyCallbacks.RewrapFileKey,
         };
         var options = new NativeEnvOptions { FrameSize = frameSize, UseMemEnv = inMemory ? 1u : 0u };
         byte* msg = stackalloc byte[NativeMethods.MessageCapacity];

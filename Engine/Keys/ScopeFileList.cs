@@ -40,5 +40,5 @@ internal static class ScopeFileList
 /// <summary>The header reader/re-wrapper of a session.</summary>
 internal static class FileHeaderAccess
 {
-    public static IFileHeaders For(StoreSession session) => new ManagedFileHeaders(session.FileKeys);
+    public static IFileHeaders For(StoreSession session) => new NativeFileHeaders(session.Env);
 }
