@@ -35,8 +35,14 @@ public sealed class BulkImportTests(ITestOutputHelper output) : IDisposable
         model[Encoding.ASCII.GetBytes("zz-untouched")] = Encoding.ASCII.GetBytes("kept");
 
         var phases = new List<BulkImportPhase>();
+        bool cleanAtCompletion = false;
+        var progress = new SyncProgress<BulkImportProgress>(p =>
+        {
+            phases.Add(p.Phase);
+            cleanAtCompletion = p.Phase == BulkImportPhase.Completed && _dir.TempFiles().Length == 0 && _dir.StagingDirectories().Length == 0;
+        });
         var clock = Stopwatch.StartNew();
-        BulkImportResult result = ns.BulkImport(input, s_tiny with { MinReadBlockBytes = readBlock, CompressSpills = compress }, new SyncProgress<BulkImportProgress>(p => phases.Add(p.Phase)));
+        BulkImportResult result = ns.BulkImport(input, s_tiny with { MinReadBlockBytes = readBlock, CompressSpills = compress }, progress);
         clock.Stop();
         output.WriteLine($"{result} in {clock.ElapsedMilliseconds} ms");
 
@@ -48,6 +54,7 @@ public sealed class BulkImportTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(BulkImportPhase.Spilling, phases);
         Assert.Contains(BulkImportPhase.Merging, phases);
         Assert.Equal([BulkImportPhase.WritingSsts, BulkImportPhase.Ingesting, BulkImportPhase.Completed], phases.Distinct().TakeLast(3));
+        Assert.True(cleanAtCompletion, "temp files or the staging directory were still there when Completed was reported");
         ImportTestSupport.AssertMatches(model, ns);
         Assert.Empty(_dir.TempFiles());
         Assert.Empty(_dir.StagingDirectories());

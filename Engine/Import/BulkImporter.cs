@@ -78,6 +78,7 @@ internal sealed class BulkImporter
                     return true;
                 });
             }
+            _stage.Delete(); // RocksDB moved the files out: only the empty directory is left
             Report(BulkImportPhase.Completed);
             return new BulkImportResult(_entriesRead, _stage.Entries, _runsSpilled, _mergePasses, _spillBytes, _stage.Files.Count, _stage.Bytes, clock.Elapsed);
         }
