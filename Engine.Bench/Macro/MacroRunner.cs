@@ -98,7 +98,8 @@ internal static class MacroRunner
         "stock-ctr" => new StockCtr(),
         "engine" => new EngineSystem(Path.Combine(dataRoot, "cmek.key"), options.FrameSize),
         "litedb" => new LiteDbSystem(options.LiteDbNum),
-        _ => throw new ArgumentException($"Unknown system '{name}' (plain, stock-ctr, engine, litedb)."),
+        "engine-env" => new EngineEnvRaw(Path.Combine(dataRoot, "cmek-env.key"), options.FrameSize),
+        _ => throw new ArgumentException($"Unknown system '{name}' (plain, stock-ctr, engine, litedb, engine-env)."),
     };
 
     /// <summary>libbenchctr links librocksdb too; make sure the loader reused the one already mapped.</summary>

@@ -13,6 +13,7 @@ internal static class ChartReport
     [
         ("stock-ctr", Color.FromHex("#d95f02")),
         ("engine", Color.FromHex("#1b9e77")),
+        ("engine-env", Color.FromHex("#66a61e")),
         ("litedb", Color.FromHex("#7570b3")),
     ];
 

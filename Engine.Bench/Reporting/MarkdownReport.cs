@@ -22,6 +22,9 @@ internal static class MarkdownReport
 
         md.AppendLine(ThroughputTable(report)).AppendLine();
         md.AppendLine("Ratios are medians over rounds of (system ops/s ÷ plain ops/s in the same round), so they compare runs made minutes apart on the same noisy machine; ranges are min–max over rounds.").AppendLine();
+        md.AppendLine("### Per CPU second").AppendLine();
+        md.AppendLine("The same workloads counted per second of CPU time of the whole process (all threads, user + system, including RocksDB's background flushes and compactions inside the interval). Unlike wall time this barely moves when other processes compete for the cores, so on a shared machine it is the steadier measure of what each system costs.").AppendLine();
+        md.AppendLine(CpuTable(report)).AppendLine();
 
         md.AppendLine("## Write amplification and space (fillrandom + flush + full compaction)").AppendLine();
         md.AppendLine("| system | entries | user bytes | bytes written ÷ user bytes | device writes ÷ user bytes | store on disk | table files | tables vs plain | store vs plain |");
@@ -42,12 +45,13 @@ internal static class MarkdownReport
         md.AppendLine();
 
         md.AppendLine("## Targets (issue 6)").AppendLine();
-        md.AppendLine("| target | goal | measured | met |");
-        md.AppendLine("| --- | --- | ---: | --- |");
+        md.AppendLine("| target | goal | measured (wall time) | met | measured per CPU second |");
+        md.AppendLine("| --- | --- | ---: | --- | ---: |");
         foreach (TargetResult t in report.Targets)
         {
             string measured = t.Measured is double v ? (t.Goal.Contains('%', StringComparison.Ordinal) ? $"{v:F2}%" : v.ToString("F2", Inv)) : "n/a";
-            md.AppendLine(Inv, $"| {t.Target} | {t.Goal} | {measured} | {(t.Met is bool b ? (b ? "yes" : "**no**") : "n/a")} |");
+            string cpu = t.MeasuredCpu is double c ? c.ToString("F2", Inv) : "–";
+            md.AppendLine(Inv, $"| {t.Target} | {t.Goal} | {measured} | {(t.Met is bool b ? (b ? "yes" : "**no**") : "n/a")} | {cpu} |");
         }
         md.AppendLine();
 
@@ -94,6 +98,24 @@ internal static class MarkdownReport
         if (lite is long l && plainNum is long p && l != p)
         {
             md.AppendLine().AppendLine(Inv, $"litedb ran with {l:N0} entries instead of {p:N0} (its per-document transactions would dominate the run); its ratios compare ops/s on a smaller store.");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>ops per CPU second, median, and the paired ratio to plain.</summary>
+    public static string CpuTable(RunReport report)
+    {
+        string[] systems = [.. report.Workloads.SelectMany(w => w.Systems.Select(s => s.Name)).Distinct()];
+        var md = new StringBuilder();
+        md.AppendLine("| workload | " + string.Join(" | ", systems.Select(s => $"{s} ops/CPU-s")) + " | " + string.Join(" | ", systems.Where(s => s != "plain").Select(s => $"{s} ÷ plain")) + " |");
+        md.AppendLine("| --- |" + string.Concat(Enumerable.Repeat(" ---: |", systems.Length * 2 - 1)));
+        foreach (WorkloadResult w in report.Workloads)
+        {
+            var cells = new List<string> { w.Name };
+            cells.AddRange(systems.Select(name => w.Systems.FirstOrDefault(x => x.Name == name) is SystemResult s ? Ops(s.OpsPerCpuSecMedian) : "–"));
+            cells.AddRange(systems.Where(s => s != "plain").Select(name =>
+                w.Systems.FirstOrDefault(x => x.Name == name)?.CpuRatioToPlain is double r ? $"{r:F2}x" : "–"));
+            md.AppendLine("| " + string.Join(" | ", cells) + " |");
         }
         return md.ToString();
     }

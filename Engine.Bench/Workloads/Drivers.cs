@@ -3,10 +3,36 @@ using Engine.Bench.Systems;
 
 namespace Engine.Bench.Workloads;
 
-/// <summary>Result of one timed workload: operations done and wall time.</summary>
-internal readonly record struct Timed(long Ops, double Seconds)
+/// <summary>
+/// Result of one timed workload: operations done, wall time, and the CPU time of the whole process
+/// (all threads, user + system) over the same interval. Wall time is the headline; CPU time is the
+/// companion that stays meaningful when other processes compete for the cores.
+/// </summary>
+internal readonly record struct Timed(long Ops, double Seconds, double CpuSeconds)
 {
     public double OpsPerSec => Seconds > 0 ? Ops / Seconds : 0;
+
+    public double OpsPerCpuSec => CpuSeconds > 0 ? Ops / CpuSeconds : 0;
+}
+
+/// <summary>Starts a wall clock and a process CPU clock together.</summary>
+internal readonly struct Clock
+{
+    private readonly long _start;
+    private readonly TimeSpan _cpu;
+
+    private Clock(long start, TimeSpan cpu)
+    {
+        _start = start;
+        _cpu = cpu;
+    }
+
+    public static Clock Start() => new(Stopwatch.GetTimestamp(), Environment.CpuUsage.TotalTime);
+
+    public long Ticks => Stopwatch.GetTimestamp() - _start;
+
+    public Timed Stop(long ops) =>
+        new(ops, Stopwatch.GetElapsedTime(_start).TotalSeconds, (Environment.CpuUsage.TotalTime - _cpu).TotalSeconds);
 }
 
 /// <summary>
@@ -22,13 +48,13 @@ internal static class Drivers
     public static Timed Fill(IKvStore store, KeySpace ks, long[]? order, long count)
     {
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         for (long i = 0; i < count; i++)
         {
             KeySpace.WriteKey(order is null ? i : order[i], key);
             store.Put(key, ks.Value(i));
         }
-        return new Timed(count, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(count);
     }
 
     public static Timed FillBatched(IKvStore store, KeySpace ks, long[] order, int batchSize)
@@ -36,7 +62,7 @@ internal static class Drivers
         var keys = new byte[batchSize * KeySpace.KeySize];
         var values = new byte[batchSize * ks.ValueSize];
         long count = order.Length;
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         for (long first = 0; first < count; first += batchSize)
         {
             int n = (int)Math.Min(batchSize, count - first);
@@ -47,7 +73,7 @@ internal static class Drivers
             }
             store.PutBatch(keys, KeySpace.KeySize, values, ks.ValueSize, n);
         }
-        return new Timed(count, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(count);
     }
 
     /// <summary>Random puts to existing keys (uniform, with repetition, like db_bench overwrite).</summary>
@@ -55,13 +81,13 @@ internal static class Drivers
     {
         var random = new Random(seed);
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         for (long i = 0; i < count; i++)
         {
             KeySpace.WriteKey(random.NextInt64(ks.Num), key);
             store.Put(key, ks.Value(i + 7));
         }
-        return new Timed(count, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(count);
     }
 
     public static Timed ReadRandom(IKvStore store, KeySpace ks, long maxOps, double maxSeconds, int seed)
@@ -69,9 +95,9 @@ internal static class Drivers
         var random = new Random(seed);
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
         long limit = (long)(maxSeconds * Stopwatch.Frequency);
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         long ops = 0;
-        while (ops < maxOps && (ops % ClockEvery != 0 || Stopwatch.GetTimestamp() - start < limit))
+        while (ops < maxOps && (ops % ClockEvery != 0 || clock.Ticks < limit))
         {
             long index = random.NextInt64(ks.Num);
             KeySpace.WriteKey(index, key);
@@ -81,19 +107,19 @@ internal static class Drivers
             }
             ops++;
         }
-        return new Timed(ops, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(ops);
     }
 
     public static Timed ReadSeq(IKvStore store, KeySpace ks)
     {
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         long seen = store.ScanAll();
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Timed result = clock.Stop(seen);
         if (seen != ks.Num)
         {
             throw new InvalidOperationException($"readseq saw {seen} entries, expected {ks.Num}");
         }
-        return new Timed(seen, seconds);
+        return result;
     }
 
     public static Timed SeekRandom(IKvStore store, KeySpace ks, long maxOps, double maxSeconds, int seed, int entries = 10)
@@ -101,9 +127,9 @@ internal static class Drivers
         var random = new Random(seed);
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
         long limit = (long)(maxSeconds * Stopwatch.Frequency);
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         long ops = 0;
-        while (ops < maxOps && (ops % ClockEvery != 0 || Stopwatch.GetTimestamp() - start < limit))
+        while (ops < maxOps && (ops % ClockEvery != 0 || clock.Ticks < limit))
         {
             long index = random.NextInt64(ks.Num);
             KeySpace.WriteKey(index, key);
@@ -114,7 +140,7 @@ internal static class Drivers
             }
             ops++;
         }
-        return new Timed(ops, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(ops);
     }
 
     /// <summary>90% gets, 10% puts of existing keys, interleaved deterministically by the seed.</summary>
@@ -123,9 +149,9 @@ internal static class Drivers
         var random = new Random(seed);
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
         long limit = (long)(maxSeconds * Stopwatch.Frequency);
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         long ops = 0;
-        while (ops < maxOps && (ops % ClockEvery != 0 || Stopwatch.GetTimestamp() - start < limit))
+        while (ops < maxOps && (ops % ClockEvery != 0 || clock.Ticks < limit))
         {
             long index = random.NextInt64(ks.Num);
             KeySpace.WriteKey(index, key);
@@ -139,13 +165,13 @@ internal static class Drivers
             }
             ops++;
         }
-        return new Timed(ops, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(ops);
     }
 
     public static Timed FlushAndCompact(IKvStore store, long entries)
     {
-        long start = Stopwatch.GetTimestamp();
+        var clock = Clock.Start();
         store.FlushAndCompact();
-        return new Timed(entries, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return clock.Stop(entries);
     }
 }

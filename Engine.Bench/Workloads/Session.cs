@@ -98,7 +98,7 @@ internal sealed class Session(IKvSystem system, MacroOptions options, string roo
         recorder?.Samples.Add(new Sample(workload, system.Name, round, _num, result));
         if (recorder is not null)
         {
-            Console.WriteLine($"  r{round} {system.Name,-9} {workload,-17} {result.OpsPerSec,12:N0} ops/s  ({result.Ops:N0} ops, {result.Seconds:F2} s)");
+            Console.WriteLine($"  r{round} {system.Name,-9} {workload,-17} {result.OpsPerSec,12:N0} ops/s {result.OpsPerCpuSec,12:N0} ops/CPU-s  ({result.Ops:N0} ops, {result.Seconds:F2} s)");
         }
     }
 
