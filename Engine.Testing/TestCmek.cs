@@ -27,10 +27,12 @@ public enum TestCmekAvailability
 
 /// <summary>
 /// A customer-managed key for tests whose availability the test flips: <see cref="Revoke"/>,
-/// <see cref="MakeTransient"/>, <see cref="Restore"/>, <see cref="AddLatency"/>. It holds a random
-/// 256-bit key in memory (never on disk) and wraps with AES-256-GCM bound to the context, like a real
-/// provider, so a store created under one <see cref="TestCmek"/> does not open under another.
-/// Counts every call, so a test can assert how often the engine asks its KMS. Thread-safe.
+/// <see cref="MakeTransient"/>, <see cref="Restore"/>, <see cref="AddLatency"/>. By default it holds a
+/// random 256-bit key in memory (never on disk) and wraps with AES-256-GCM bound to the context, like a
+/// real provider, so a store created under one <see cref="TestCmek"/> does not open under another; or
+/// it puts the switch in front of a real provider (<see cref="TestCmek(ICmekProvider, bool)"/>), for a
+/// store that another process must open too. Counts every call, so a test can assert how often the
+/// engine asks its KMS. Thread-safe.
 /// </summary>
 /// <remarks>
 /// A store notices a revocation at its next CMEK check (every <see cref="StoreOptions.CmekCheckInterval"/>);
@@ -47,6 +49,8 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
 
     private readonly Lock _sync = new();
     private readonly byte[] _key = GC.AllocateArray<byte>(32, pinned: true);
+    private readonly ICmekProvider? _inner;
+    private readonly bool _ownsInner;
     private TestCmekAvailability _availability;
     private string _errorCode = string.Empty;
     private TimeSpan _latency;
@@ -65,11 +69,29 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
         Uri = "test-cmek:" + Name;
     }
 
-    /// <summary>The name given at construction (or a random one).</summary>
+    /// <summary>
+    /// Puts the availability switch, latency and counters in front of a real provider (for example a
+    /// <see cref="LocalKeyFileCmek"/>): wrapping, unwrapping and health checks go to
+    /// <paramref name="inner"/> while <see cref="Availability"/> is <see cref="TestCmekAvailability.Available"/>.
+    /// <see cref="Uri"/> is the inner provider's, so the store records it and can be reopened from it
+    /// (by another process, say) without this object.
+    /// </summary>
+    /// <param name="inner">The real provider.</param>
+    /// <param name="ownsInner">Dispose <paramref name="inner"/> with this object.</param>
+    public TestCmek(ICmekProvider inner, bool ownsInner = true)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        _inner = inner;
+        _ownsInner = ownsInner;
+        Name = inner.Uri;
+        Uri = inner.Uri;
+    }
+
+    /// <summary>The name given at construction (or a random one; the inner provider's URI when wrapping one).</summary>
     public string Name { get; }
 
-    /// <summary><c>test-cmek:NAME</c>. The store records it, but cannot reopen from it alone: pass the
-    /// provider in <see cref="StoreOptions.Cmek"/> again.</summary>
+    /// <summary><c>test-cmek:NAME</c> (the inner provider's URI when wrapping one). The store records it;
+    /// a <c>test-cmek:</c> URI cannot reopen a store alone: pass the provider in <see cref="StoreOptions.Cmek"/> again.</summary>
     public string Uri { get; }
 
     /// <summary>What the key answers right now.</summary>
@@ -163,6 +185,10 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
     {
         Interlocked.Increment(ref _wraps);
         await EnterAsync(ct).ConfigureAwait(false);
+        if (_inner is not null)
+        {
+            return await _inner.WrapKeyAsync(key, context, ct).ConfigureAwait(false);
+        }
         byte[] wrapped = new byte[1 + NonceSize + key.Length + TagSize];
         wrapped[0] = WrapVersion;
         RandomNumberGenerator.Fill(wrapped.AsSpan(1, NonceSize));
@@ -180,6 +206,10 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
     {
         Interlocked.Increment(ref _unwraps);
         await EnterAsync(ct).ConfigureAwait(false);
+        if (_inner is not null)
+        {
+            return await _inner.UnwrapKeyAsync(wrapped, context, ct).ConfigureAwait(false);
+        }
         if (wrapped.Length < 1 + NonceSize + TagSize || wrapped.Span[0] != WrapVersion)
         {
             throw new KeyUnavailableException($"the CMEK {Uri} cannot unwrap this blob: it was not wrapped by a test CMEK", CmekFailureKind.Revoked, "InvalidCiphertextException");
@@ -209,15 +239,27 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
     {
         Interlocked.Increment(ref _checks);
         await EnterAsync(ct).ConfigureAwait(false);
+        if (_inner is ICmekHealthCheck health)
+        {
+            await health.CheckAsync(ct).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Zeroes the key; later calls throw <see cref="ObjectDisposedException"/>. Idempotent.</summary>
+    /// <summary>Zeroes the key (and disposes an owned inner provider); later calls throw <see cref="ObjectDisposedException"/>. Idempotent.</summary>
     public void Dispose()
     {
         lock (_sync)
         {
+            if (_disposed)
+            {
+                return;
+            }
             _disposed = true;
             CryptographicOperations.ZeroMemory(_key);
+        }
+        if (_ownsInner)
+        {
+            _inner?.Dispose();
         }
     }
 

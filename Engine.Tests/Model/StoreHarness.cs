@@ -1,0 +1,121 @@
+using Engine.Crypto;
+using Engine.Testing;
+
+namespace Engine.Tests.Model;
+
+/// <summary>
+/// The system under test of one model run: a store (in memory or in a directory) behind a
+/// <see cref="TestCmek"/> the commands revoke and restore. Background CMEK checks are off (hour-long
+/// interval); commands run checks explicitly, so a run is deterministic and replays from its seed.
+/// </summary>
+internal sealed class StoreHarness : IDisposable
+{
+    private static readonly TimeSpan s_noBackgroundChecks = TimeSpan.FromHours(1);
+
+    private readonly InMemoryStore? _memory;
+    private readonly string? _root;
+    private EncryptedStore? _diskStore;
+    private bool _disposed;
+
+    public StoreHarness(StoreSetup setup)
+    {
+        Setup = setup;
+        if (setup.Backend == StoreBackend.InMemory)
+        {
+            Cmek = new TestCmek("model");
+            _memory = InMemoryStore.Open(Cmek, Configure);
+        }
+        else
+        {
+            _root = Directory.CreateTempSubdirectory("ekv-model-").FullName;
+            KeyPath = Path.Combine(_root, "cmek.key");
+            // A real key file behind the switch: a crash child opens the store from its recorded URI.
+            Cmek = new TestCmek(LocalKeyFileCmek.Create(KeyPath));
+            StorePath = Path.Combine(_root, "store");
+            _diskStore = EncryptedStore.Open(Options());
+        }
+    }
+
+    public StoreSetup Setup { get; }
+
+    public TestCmek Cmek { get; }
+
+    /// <summary>Directory of a <see cref="StoreBackend.Directory"/> store; null in memory.</summary>
+    public string? StorePath { get; }
+
+    /// <summary>Key file behind <see cref="Cmek"/> for a directory store.</summary>
+    public string? KeyPath { get; }
+
+    public bool IsOpen => _memory?.IsOpen ?? _diskStore is not null;
+
+    /// <summary>The open store.</summary>
+    public EncryptedStore Store => _memory?.Store ?? _diskStore ?? throw new InvalidOperationException("the store is closed");
+
+    /// <summary>Closes the store (cleanly).</summary>
+    public void Close()
+    {
+        if (_memory is not null)
+        {
+            _memory.Close();
+        }
+        else
+        {
+            _diskStore?.Dispose();
+            _diskStore = null;
+        }
+    }
+
+    /// <summary>Opens the store; throws <see cref="KeyUnavailableException"/> (and stays closed) when the CMEK is unavailable.</summary>
+    public void Open()
+    {
+        if (_memory is not null)
+        {
+            _memory.Reopen();
+        }
+        else
+        {
+            _diskStore?.Dispose();
+            _diskStore = null;
+            _diskStore = EncryptedStore.Open(Options());
+        }
+    }
+
+    public StoreOptions Options()
+    {
+        var options = new StoreOptions { Path = StorePath ?? string.Empty, Cmek = Cmek };
+        Configure(options);
+        return options;
+    }
+
+    private void Configure(StoreOptions options)
+    {
+        options.CmekCheckInterval = s_noBackgroundChecks;
+        options.KeyCacheTtl = s_noBackgroundChecks;
+        options.FrameSize = Setup.FrameSize;
+        options.AutoUnlock = Setup.AutoUnlock;
+        options.BlockCacheBytes = 1 << 20; // small: most reads go through the plugin's decryption
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _memory?.Dispose();
+        _diskStore?.Dispose();
+        Cmek.Dispose();
+        if (_root is not null)
+        {
+            try
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort.
+            }
+        }
+    }
+}
