@@ -122,6 +122,9 @@ internal static class KeyAssert
         Assert.Equal(scope.Files, scope.Versions.Sum(v => v.Files));
     }
 
-    public static IEnumerable<string> ScopeFiles(EncryptedStore store, ScopeKeyStatus scope) =>
-        ScopeFileList.Of(store.Layout, scope.NamespaceId is uint id ? KeyScope.ForNamespace(id) : KeyScope.System);
+    public static IReadOnlyList<string> ScopeFiles(EncryptedStore store, ScopeKeyStatus scope) => store.Run(s =>
+    {
+        using StoreFileAccess files = StoreFileAccess.Open(s);
+        return files.ScopeFiles(store.Layout, scope.NamespaceId is uint id ? KeyScope.ForNamespace(id) : KeyScope.System);
+    });
 }

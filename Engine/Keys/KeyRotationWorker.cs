@@ -201,18 +201,18 @@ internal sealed class KeyRotationWorker : IDisposable
             done++;
             try
             {
-                if (_store.Run(s => FileHeaderAccess.For(s).Rewrap(file)) == RewrapState.Rewrapped)
+                if (WithFiles(f => f.Rewrap(file)) == RewrapState.Rewrapped)
                 {
                     Interlocked.Increment(ref _filesRewrapped);
                     if (ScrubOldSlot)
                     {
-                        _store.Run(s => FileHeaderAccess.For(s).Rewrap(file));
+                        WithFiles(f => f.Rewrap(file));
                     }
                 }
             }
             catch (EngineException e) when (e is not StoreLockedException)
             {
-                if (File.Exists(file))
+                if (WithFiles(f => f.Exists(file)))
                 {
                     problems++;
                     Volatile.Write(ref _lastProblem, $"{scope}: cannot re-wrap {file}: {e.Message}");
@@ -256,7 +256,7 @@ internal sealed class KeyRotationWorker : IDisposable
     {
         string? problem = null;
         FileHeaderInfo info = default;
-        HeaderState state = _store.Run(s => FileHeaderAccess.For(s).Read(file, out info, out problem));
+        HeaderState state = WithFiles(f => f.ReadHeader(file, out info, out problem));
         switch (state)
         {
             case HeaderState.Ok when info.Scope == chain.Scope:
@@ -265,7 +265,7 @@ internal sealed class KeyRotationWorker : IDisposable
                 problems++;
                 Volatile.Write(ref _lastProblem, $"{file} names scope {info.Scope} but lies in {chain.Scope}");
                 return false;
-            case HeaderState.Unreadable when File.Exists(file):
+            case HeaderState.Unreadable when WithFiles(f => f.Exists(file)):
                 problems++;
                 Volatile.Write(ref _lastProblem, $"{file}: {problem}");
                 return false;
@@ -274,7 +274,14 @@ internal sealed class KeyRotationWorker : IDisposable
         }
     }
 
-    private IEnumerable<string> ScopeFiles(KeyScope scope) => ScopeFileList.Of(_store.Layout, scope);
+    private IReadOnlyList<string> ScopeFiles(KeyScope scope) => WithFiles(f => f.ScopeFiles(_store.Layout, scope));
+
+    /// <summary>One step inside the store's gate (so locks and closes wait for it, and it sees the live session).</summary>
+    private T WithFiles<T>(Func<StoreFileAccess, T> step) => _store.Run(s =>
+    {
+        using StoreFileAccess files = StoreFileAccess.Open(s);
+        return step(files);
+    });
 
     private void CompleteWaiters()
     {

@@ -7,7 +7,7 @@ internal static class KeyStatusReader
 {
     public static KeyStatusReport Read(StoreSession session, StoreLayout layout)
     {
-        IFileHeaders headers = FileHeaderAccess.For(session);
+        using StoreFileAccess files = StoreFileAccess.Open(session);
         var scopes = new List<ScopeKeyStatus>();
         foreach (KekChainInfo chain in session.Registry.Chains)
         {
@@ -19,35 +19,35 @@ internal static class KeyStatusReader
                 name = session.Registry.TryGetNamespace(chain.Scope.NamespaceId, out NamespaceInfo? ns) ? ns.Name : $"#{id}";
             }
 
-            scopes.Add(ReadScope(headers, layout, chain, name, id));
+            scopes.Add(ReadScope(files, layout, chain, name, id));
         }
 
         return new KeyStatusReport(session.Registry.CmekUri, scopes);
     }
 
-    private static ScopeKeyStatus ReadScope(IFileHeaders headers, StoreLayout layout, KekChainInfo chain, string name, uint? id)
+    private static ScopeKeyStatus ReadScope(StoreFileAccess files, StoreLayout layout, KekChainInfo chain, string name, uint? id)
     {
-        var files = new SortedDictionary<uint, (int Files, long Bytes)>();
+        var usage = new SortedDictionary<uint, (int Files, long Bytes)>();
         foreach (uint version in chain.Versions)
         {
-            files[version] = (0, 0);
+            usage[version] = (0, 0);
         }
 
         int empty = 0;
         int unreadable = 0;
-        foreach (string file in ScopeFileList.Of(layout, chain.Scope))
+        foreach (string file in files.ScopeFiles(layout, chain.Scope))
         {
-            switch (headers.Read(file, out FileHeaderInfo info, out _))
+            switch (files.ReadHeader(file, out FileHeaderInfo info, out _))
             {
                 case HeaderState.Ok when info.Scope == chain.Scope:
-                    long bytes = SizeOf(file);
+                    long bytes = files.SizeOf(file);
                     if (bytes < 0)
                     {
                         break; // deleted after its header was read
                     }
 
-                    (int f, long b) = files.GetValueOrDefault(info.KekVersion);
-                    files[info.KekVersion] = (f + 1, b + bytes);
+                    (int f, long b) = usage.GetValueOrDefault(info.KekVersion);
+                    usage[info.KekVersion] = (f + 1, b + bytes);
                     break;
                 case HeaderState.Empty:
                     empty++;
@@ -60,11 +60,11 @@ internal static class KeyStatusReader
             }
         }
 
-        int totalFiles = files.Values.Sum(v => v.Files);
-        long totalBytes = files.Values.Sum(v => v.Bytes);
-        KekVersionUsage[] usage =
+        int totalFiles = usage.Values.Sum(v => v.Files);
+        long totalBytes = usage.Values.Sum(v => v.Bytes);
+        KekVersionUsage[] versions =
         [
-            .. files.Select(p => new KekVersionUsage(
+            .. usage.Select(p => new KekVersionUsage(
                 p.Key,
                 chain.Versions.Contains(p.Key),
                 p.Value.Files,
@@ -72,12 +72,6 @@ internal static class KeyStatusReader
                 totalFiles == 0 ? 0 : (double)p.Value.Files / totalFiles,
                 totalBytes == 0 ? 0 : (double)p.Value.Bytes / totalBytes)),
         ];
-        return new ScopeKeyStatus(name, id, chain.Current, chain.Versions, usage, empty, unreadable, chain.HasRetirableVersions);
-    }
-
-    private static long SizeOf(string file)
-    {
-        var info = new FileInfo(file);
-        return info.Exists ? info.Length : -1;
+        return new ScopeKeyStatus(name, id, chain.Current, chain.Versions, versions, empty, unreadable, chain.HasRetirableVersions);
     }
 }

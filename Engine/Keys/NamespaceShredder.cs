@@ -70,7 +70,7 @@ internal static class NamespaceShredder
         }
 
         FlushOthers(session);
-        DeleteDirectory(layout.NamespaceDirectory(id));
+        DeleteDirectory(session, layout.NamespaceDirectory(id));
         string marker = MarkerPath(layout, id);
         File.Delete(marker);
         File.Delete(marker + ".tmp");
@@ -94,27 +94,37 @@ internal static class NamespaceShredder
         session.Db.Flush(flush);
     }
 
-    /// <summary>Deletes a directory RocksDB may be deleting files from at the same time.</summary>
-    private static void DeleteDirectory(string dir)
+    /// <summary>
+    /// Deletes a namespace directory in the env's file system (the disk, or an in-memory store's),
+    /// while RocksDB may be deleting the same files (a missing file is fine), then what is left on disk.
+    /// </summary>
+    private static void DeleteDirectory(StoreSession session, string dir)
     {
-        if (!Directory.Exists(dir))
+        using (StoreFileAccess files = StoreFileAccess.Open(session))
         {
-            return;
-        }
+            foreach (string name in files.List(dir))
+            {
+                files.Delete(dir + "/" + name);
+            }
 
-        foreach (string file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToList())
-        {
-            File.Delete(file); // no error when already gone
+            files.DeleteDirectory(dir);
         }
 
         try
         {
-            Directory.Delete(dir, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
         catch (DirectoryNotFoundException)
         {
         }
 
-        DurableIo.SyncDirectory(Path.GetDirectoryName(dir)!);
+        string parent = Path.GetDirectoryName(dir)!;
+        if (Directory.Exists(parent))
+        {
+            DurableIo.SyncDirectory(parent);
+        }
     }
 }

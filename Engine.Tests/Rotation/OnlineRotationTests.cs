@@ -1,0 +1,144 @@
+using Engine.Crypto;
+using Engine.Testing;
+using Engine.Tests.Crypto;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Rotation;
+
+/// <summary>Rotations while the store serves traffic, locks and unlocks, or lives in memory.</summary>
+public sealed class OnlineRotationTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly TestStoreDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// Writers, flushes and compactions run throughout (RocksDB creates and deletes files under the
+    /// worker's feet) while every kind of rotation runs; afterwards every acknowledged write is there,
+    /// every file is under the current version and the old versions are gone.
+    /// </summary>
+    [Fact]
+    public async Task Every_rotation_runs_online_under_writes_flushes_and_compactions()
+    {
+        using EncryptedStore store = _dir.Open();
+        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        var model = new StoreModel();
+        foreach (string ns in new[] { "a", "b" })
+        {
+            model.Write(store, ns, 300);
+            store.Flush();
+        }
+
+        using var stop = new CancellationTokenSource();
+        var modelLock = new Lock();
+        Task traffic = Task.Run(() =>
+        {
+            for (int round = 0; !stop.IsCancellationRequested; round++)
+            {
+                lock (modelLock)
+                {
+                    model.Write(store, round % 2 == 0 ? "a" : "b", 60);
+                }
+
+                if (round % 3 == 0)
+                {
+                    store.Flush();
+                }
+
+                if (round % 10 == 9)
+                {
+                    store.Compact();
+                }
+            }
+        });
+
+        store.KeyRotationFilesPerSecond = 200;
+        KekRotation a = store.RotateNamespaceKey("a");
+        KekRotation system = store.RotateSystemKey();
+        store.RotateRootKey();
+        store.RotateCmek("file:" + _dir.CreateOtherKey("next.key"));
+        KekRotation again = store.RotateNamespaceKey("a"); // a second rotation before the first finished
+        IReadOnlyList<DataKeyRotationProgress> data = store.RotateDataKeys("b", new DataKeyRotationOptions { BytesPerSecond = 4 << 20 });
+        await Task.WhenAll(a.Completion, system.Completion, again.Completion).WaitAsync(Patience);
+        await stop.CancelAsync();
+        await traffic.WaitAsync(Patience);
+
+        Assert.Equal(3u, again.NewVersion);
+        Assert.True(data.Single().NewFiles > 0);
+        lock (modelLock)
+        {
+            model.Check(store);
+        }
+
+        await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+        KeyAssert.AllCurrent(store, bothSlots: false); // files written meanwhile have slot A only
+        Assert.Equal([3u], store.KeyStatus().Scopes.Single(s => s.Name == "a").RegistryVersions);
+        store.Verify();
+    }
+
+    [Fact]
+    public async Task A_lock_pauses_the_rewrap_and_the_unlock_resumes_it()
+    {
+        using EncryptedStore store = _dir.Open();
+        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        var model = new StoreModel();
+        model.Write(store, "a", 300);
+        store.Flush();
+        store.KeyRotationFilesPerSecond = 2;
+
+        KekRotation rotation = store.RotateSystemKey();
+        store.Lock("test lock during a rotation");
+        Assert.False(rotation.Completion.IsCompleted);
+        store.Unlock();
+        store.KeyRotationFilesPerSecond = 0;
+        await rotation.Completion.WaitAsync(Patience);
+
+        KeyAssert.AllCurrent(store);
+        model.Check(store);
+    }
+
+    [Fact]
+    public async Task An_in_memory_store_rotates_the_files_it_keeps_in_memory()
+    {
+        using InMemoryStore memory = InMemoryStore.Open();
+        EncryptedStore store = memory.Store;
+        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        var model = new StoreModel();
+        model.Write(store, "a", 300);
+        store.Flush();
+        model.Write(store, "a", 100);
+        Assert.True(store.KeyStatus().Scopes.Single(s => s.Name == "a").Files >= 1);
+
+        await store.RotateNamespaceKey("a").Completion.WaitAsync(Patience);
+        await store.RotateSystemKey().Completion.WaitAsync(Patience);
+
+        KeyAssert.AllCurrent(store, bothSlots: false); // the files are not on disk
+        model.Check(store);
+        store.DeleteNamespace("a");
+        Assert.Empty(store.ListNamespaces());
+        memory.Reopen();
+        Assert.Empty(memory.Store.ListNamespaces());
+    }
+
+    [Fact]
+    public async Task The_issuance_barrier_waits_for_key_calls_that_started_before_it()
+    {
+        using var f = new RegistryFixture();
+        using var inside = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var keys = new FileKeyService(f.Registry, path =>
+        {
+            inside.Set();
+            release.Wait();
+            return KeyScope.System;
+        });
+        Task issuing = Task.Run(() => keys.NewFileKey("/store/000001.log", new byte[40], new byte[32], new byte[FileKeyService.EnvelopeSize]));
+        Assert.True(inside.Wait(Patience));
+
+        Assert.False(keys.WaitForIssuedKeys(TimeSpan.FromMilliseconds(100)));
+        release.Set();
+        Assert.True(keys.WaitForIssuedKeys(Patience));
+        await issuing.WaitAsync(Patience);
+    }
+}
