@@ -110,6 +110,8 @@ public sealed partial class EncryptedStore : IDisposable
                 Directory.CreateDirectory(layout.Root);
             }
             CleanTempDirectory(layout);
+            // Staging directories of a bulk import that crashed before its ingest: never visible data.
+            Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             session = StoreSession.Open(layout, options, cmek, create: !exists);
             return new EncryptedStore(options, layout, cmek, ownsCmek, session);
         }
