@@ -77,8 +77,8 @@ int32_t CreateEnv(const ekv_callbacks* callbacks, const ekv_env_options* options
   if (!ekv::ValidFrameSize(frame_size)) {
     return Fail(
         EKV_INVALID_ARGUMENT,
-        "frame_size must be a power of two in 512..1048576, got " + std::to_string(frame_size),
-        msg, msg_cap);
+        "frame_size must be a power of two in 512..1048576, got " + std::to_string(frame_size), msg,
+        msg_cap);
   }
   std::unique_ptr<ekv_env> env(new ekv_env());
   std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default();

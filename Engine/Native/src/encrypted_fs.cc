@@ -35,12 +35,12 @@ rocksdb::IOStatus EncryptedFileSystem::NewSequentialFile(
     const std::string& fname, const rocksdb::FileOptions& opts,
     std::unique_ptr<rocksdb::FSSequentialFile>* result, rocksdb::IODebugContext* /*dbg*/) {
   result->reset();
-  return Guarded(fname, "NewSequentialFile", [&] {
+  return HardenForRecovery(Guarded(fname, "NewSequentialFile", [&] {
     std::unique_ptr<FrameReader> reader;
     rocksdb::IOStatus s = OpenReader(fname, opts, &reader);
     if (s.ok()) result->reset(new EncryptedSequentialFile(std::move(reader)));
     return s;
-  });
+  }));
 }
 
 rocksdb::IOStatus EncryptedFileSystem::NewRandomAccessFile(
@@ -225,11 +225,10 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
     return rocksdb::IOStatus::OK();
   }
   FrameMap map(slot.frame_size);
-  uint64_t torn = 0;
   RawReader read = [&](uint64_t off, size_t n, char* buf, rocksdb::Slice* out) {
     return file->Read(off, n, rocksdb::IOOptions(), out, buf, nullptr);
   };
-  s = WalkFrames(read, slot.file_id, physical, &map, &torn);
+  s = WalkFrames(read, slot.file_id, physical, &map);
   if (!s.ok()) return Annotate(s, fname, "walk frame headers");
   *logical = map.logical_size();
   return rocksdb::IOStatus::OK();

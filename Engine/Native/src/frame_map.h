@@ -55,11 +55,25 @@ class FrameMap {
 using RawReader =
     std::function<rocksdb::IOStatus(uint64_t offset, size_t n, char* buf, rocksdb::Slice* got)>;
 
-// Extends `map` by walking frame headers from map->PhysicalEnd() up to `physical_size`. The walk
-// stops at the first header whose check fails, whose length exceeds the frame size, or whose
-// frame would extend past the end of the file; that frame and everything after it are a torn
-// remainder (*torn_bytes = physical_size - map->PhysicalEnd() afterwards). Needs no key.
+// Why a walk ended before the end of the file.
+enum class WalkStop {
+  kEnd,        // at the end of the file
+  kHeaderCut,  // fewer than 12 bytes left
+  kBadHeader,  // a complete header whose check fails or whose length exceeds the frame size
+  kPastEnd,    // a valid header whose frame would extend past the end of the file
+};
+
+// Extends `map` by walking frame headers from map->PhysicalEnd() up to `physical_size`; the
+// walk ends at the first header that is cut, bad, or whose frame extends past the end. That
+// frame and everything after it are a damaged remainder. Needs no key.
 rocksdb::IOStatus WalkFrames(const RawReader& read, const uint8_t file_id[kFileIdSize],
-                             uint64_t physical_size, FrameMap* map, uint64_t* torn_bytes);
+                             uint64_t physical_size, FrameMap* map, WalkStop* stop = nullptr);
+
+// True if some position in buf (file bytes starting at physical `start`) holds a frame header
+// whose check is valid for a frame index in [first_index, first_index + span] and whose frame
+// fits before `physical_size`: a frame that a torn write cannot have left behind.
+bool HasLaterFrameHeader(const uint8_t* buf, size_t len, uint64_t start,
+                         const uint8_t file_id[kFileIdSize], uint32_t frame_size,
+                         uint64_t first_index, uint64_t span, uint64_t physical_size);
 
 }  // namespace ekv

@@ -174,19 +174,20 @@ rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
   // Frames before stable_ were authenticated by an earlier resolution and cannot change; the
   // walk (which needs no key) continues after them.
   map_.Resize(stable_);
-  uint64_t torn_bytes = 0;
+  WalkStop stop = WalkStop::kEnd;
   RawReader read = [this](uint64_t off, size_t n, char* buf, rocksdb::Slice* got) {
     rocksdb::IOStatus s = target_->Read(off, n, rocksdb::IOOptions(), got, buf, nullptr);
     return s.ok() ? s : Annotate(s, path_, "read frame headers");
   };
-  rocksdb::IOStatus s = WalkFrames(read, slot_.file_id, physical_size, &map_, &torn_bytes);
+  rocksdb::IOStatus s = WalkFrames(read, slot_.file_id, physical_size, &map_, &stop);
   if (!s.ok()) return s;
+  const uint64_t walk_end = map_.PhysicalEnd();
 
   // Authenticate the last walked frame; if it fails it is part of the damaged tail.
   std::vector<uint8_t> plain;
   uint64_t n = map_.count();
   bool have_plain = false;
-  uint64_t damaged_from = map_.PhysicalEnd();
+  uint64_t damaged_from = walk_end;
   if (n > stable_) {
     uint32_t distance = 0;
     FrameCipher::OpenResult r = TryOpen(n - 1, false, &plain, &distance, &s);
@@ -201,23 +202,54 @@ rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
   }
   map_.Resize(n);
   if (physical_size > damaged_from) {
-    // A crash tears at most one write of the tail frame region: the damage then spans at most
-    // one frame (F + 40 bytes) at the end. Anything larger is not a torn write.
-    const uint64_t damaged = physical_size - damaged_from;
-    if (damaged > uint64_t{slot_.frame_size} + kFrameOverhead) {
-      ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-      return IntegrityError(path_, std::to_string(damaged) + " bytes from file offset " +
-                                       std::to_string(damaged_from) + " (frame " +
-                                       std::to_string(n) +
-                                       " on) do not form authentic frames (too long for a torn "
-                                       "write)");
-    }
+    s = CheckTornTail(damaged_from, walk_end, stop, physical_size);
+    if (!s.ok()) return s;
     torn_ = true;
   }
   // The last frame may still be rewritten in place by a live writer (an unsynced tail).
   stable_ = n > 0 ? n - 1 : 0;
   if (have_plain) SetCache(n - 1, &plain);
   return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus FrameReader::CheckTornTail(uint64_t damaged_from, uint64_t walk_end,
+                                             WalkStop stop, uint64_t physical_size) {
+  // A torn write (docs/format.md, "Crash guarantees") damages one frame at the end: less than
+  // F + 40 bytes, a frame header it leaves complete and inside one 512-byte sector is a valid
+  // (old or new) header, and nothing after the damaged frame is a later frame.
+  const uint64_t damaged = physical_size - damaged_from;
+  const uint64_t n = map_.count();  // index of the first damaged frame
+  std::string why;
+  if (damaged > uint64_t{slot_.frame_size} + kFrameOverhead) {
+    why = "too long for a torn write";
+  } else {
+    std::vector<uint8_t> rest(static_cast<size_t>(damaged));
+    rocksdb::Slice got;
+    rocksdb::IOStatus s = target_->Read(damaged_from, rest.size(), rocksdb::IOOptions(), &got,
+                                        reinterpret_cast<char*>(rest.data()), nullptr);
+    if (!s.ok()) return Annotate(s, path_, "read damaged tail");
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(got.data());
+    // An all-zero header is unwritten space (a power failure can expose zeros past the old end
+    // of the file), not a damaged header.
+    const uint64_t h = walk_end - damaged_from;
+    bool zero_header = h + kFrameHeaderSize <= got.size();
+    for (uint64_t i = h; zero_header && i < h + kFrameHeaderSize; ++i) zero_header = p[i] == 0;
+    const uint64_t span = std::min<uint64_t>(got.size() / kFrameOverhead + 1, 256);
+    if (stop == WalkStop::kBadHeader && !zero_header &&
+        walk_end / 512 == (walk_end + kFrameHeaderSize - 1) / 512) {
+      why = "frame header at file offset " + std::to_string(walk_end) + " is damaged";
+    } else if (got.size() > 1 &&
+               HasLaterFrameHeader(p + 1, got.size() - 1, damaged_from + 1, slot_.file_id,
+                                   slot_.frame_size, n, span, physical_size)) {
+      why = "a later frame follows the damaged one";
+    }
+  }
+  if (why.empty()) return rocksdb::IOStatus::OK();
+  ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+  return IntegrityError(path_, std::to_string(damaged) + " bytes from file offset " +
+                                   std::to_string(damaged_from) + " (frame " + std::to_string(n) +
+                                   " on) do not form authentic frames and are not a torn write (" +
+                                   why + ")");
 }
 
 rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,

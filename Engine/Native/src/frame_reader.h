@@ -62,6 +62,10 @@ class FrameReader {
   // Log-like files: walk the frame headers and authenticate the last frame. A damaged end of
   // at most one frame is a torn tail; anything longer is an integrity error.
   rocksdb::IOStatus ResolveWalked(uint64_t physical_size);
+  // Decides whether the damaged end [damaged_from, physical_size) can be a torn write; an
+  // integrity error if not. walk_end/stop: where and why the header walk ended.
+  rocksdb::IOStatus CheckTornTail(uint64_t damaged_from, uint64_t walk_end, WalkStop stop,
+                                  uint64_t physical_size);
   // Authenticates frame i (final = 0) into `plain`; kAuthFailed/kError as FrameCipher::Open.
   FrameCipher::OpenResult TryOpen(uint64_t i, bool final_frame, std::vector<uint8_t>* plain,
                                   uint32_t* sync_distance, rocksdb::IOStatus* io);

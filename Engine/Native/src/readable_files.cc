@@ -4,21 +4,19 @@
 
 namespace ekv {
 
-namespace {
-
 // Sequential reads serve WAL and MANIFEST recovery. Under RocksDB's default WAL recovery mode
 // (kPointInTimeRecovery) a Corruption status while reading a WAL silently ends the replay, as a
 // CRC mismatch would, so a tampered frame would drop acknowledged writes without an error. An
 // IOError instead fails the recovery ("loss of synced WAL"), so authentication failures reach
-// RocksDB as IOError here; the [ekv:integrity] tag still tells the engine what happened.
+// RocksDB as IOError here; the [ekv:integrity] tag still tells the engine what happened. Opening
+// a sequential file does the same: RocksDB asserts that reading IDENTITY fails only with an
+// IOError (DBImpl::SetupDBId), and Debian's librocksdb keeps its asserts.
 rocksdb::IOStatus HardenForRecovery(rocksdb::IOStatus s) {
   if (s.IsCorruption()) {
     return rocksdb::IOStatus::IOError(s.getState() != nullptr ? s.getState() : "[ekv:integrity]");
   }
   return s;
 }
-
-}  // namespace
 
 rocksdb::IOStatus EncryptedSequentialFile::Read(size_t n, const rocksdb::IOOptions& /*options*/,
                                                 rocksdb::Slice* result, char* scratch,

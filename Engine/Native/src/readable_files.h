@@ -8,6 +8,10 @@
 
 namespace ekv {
 
+// Turns Corruption into IOError (keeping the message and its [ekv:integrity] tag) for everything
+// RocksDB reads sequentially; see readable_files.cc.
+rocksdb::IOStatus HardenForRecovery(rocksdb::IOStatus s);
+
 // Sequential reads (WAL, MANIFEST, CURRENT, OPTIONS, ...). When a read reaches the end known so
 // far, the physical size is re-examined once, so a reader that tails a live WAL sees new data.
 class EncryptedSequentialFile : public rocksdb::FSSequentialFile {

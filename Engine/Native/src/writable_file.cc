@@ -288,11 +288,10 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
     // back, authenticate it and make its prefix the new tail. This rewrites a frame that may
     // have been synced: a crash during Truncate can lose that frame (docs/format.md).
     FrameMap map(st_.frame_size);
-    uint64_t torn = 0;
     RawReader read = [this](uint64_t off, size_t n, char* buf, rocksdb::Slice* got) {
       return st_.target->Read(off, n, rocksdb::IOOptions(), got, buf, nullptr);
     };
-    s = WalkFrames(read, st_.cipher->file_id(), TailOffset(), &map, &torn);
+    s = WalkFrames(read, st_.cipher->file_id(), TailOffset(), &map);
     if (!s.ok()) return Annotate(s, st_.path, "walk frames for truncate");
     if (map.count() != st_.tail_index || map.logical_size() != st_.tail_start) {
       return InternalError(st_.path, "frames on disk do not match the writer's view (truncate)");
