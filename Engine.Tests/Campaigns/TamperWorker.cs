@@ -36,6 +36,7 @@ internal static class TamperWorker
         var mutator = new TamperMutator(fixture);
         fixture.Restore();
         using var plugin = new PluginFiles(fixture.Work, fixture.CmekUri);
+        int kept = 0;
         for (int i = first; i < end; i++)
         {
             MutationKind kind = TamperMutator.Kinds[i % TamperMutator.Kinds.Length];
@@ -62,7 +63,7 @@ internal static class TamperWorker
                 o = new Outcome($"FAIL harness: {ex.GetType().Name}", ex.ToString());
             }
             string detail = o.Detail;
-            if (o.Verdict.StartsWith("FAIL", StringComparison.Ordinal))
+            if (o.Verdict.StartsWith("FAIL", StringComparison.Ordinal) && kept++ < 10) // a few post-mortems, not a disk full of them
             {
                 detail += $" (store kept at {CampaignLog.Preserve(fixture.Work, fixture.KeyPath, $"tamper-{seed}-{i}")})";
             }
