@@ -68,6 +68,26 @@ public sealed class CryptoShredTests : IDisposable
     }
 
     [Fact]
+    public void Wal_files_holding_the_deleted_namespace_s_last_writes_become_obsolete()
+    {
+        using EncryptedStore store = OpenWithData(); // the last writes of every namespace are only in the WAL
+        string[] walsBefore = [.. Directory.EnumerateFiles(_dir.StorePath, "*.log")];
+        Assert.NotEmpty(walsBefore);
+
+        store.DeleteNamespace("beta");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (walsBefore.Any(File.Exists) && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.All(walsBefore, f => Assert.False(File.Exists(f), $"{f} outlived the deletion"));
+        _model.Drop("beta");
+        _model.Check(store);
+    }
+
+    [Fact]
     public void Using_a_deleted_namespace_handle_fails_clearly()
     {
         using EncryptedStore store = OpenWithData();
