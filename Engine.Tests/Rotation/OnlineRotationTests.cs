@@ -99,6 +99,42 @@ public sealed class OnlineRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task Rotations_racing_with_locks_and_unlocks_neither_deadlock_nor_lose_data()
+    {
+        using EncryptedStore store = _dir.Open();
+        var model = new StoreModel();
+        model.Write(store, "a", 200);
+        store.Flush();
+        for (int i = 0; i < 8; i++)
+        {
+            Task rotations = Task.Run(() =>
+            {
+                for (int r = 0; r < 3; r++)
+                {
+                    try
+                    {
+                        store.RotateRootKey();
+                        store.RotateNamespaceKey("a");
+                    }
+                    catch (StoreLockedException)
+                    {
+                        // the lock won the race: fine
+                    }
+                }
+            });
+            await Task.Delay(i * 3);
+            store.Lock("racing a rotation");
+            store.Unlock();
+            await rotations.WaitAsync(Patience);
+        }
+
+        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+        KeyAssert.AllCurrent(store);
+        model.Check(store);
+    }
+
+    [Fact]
     public async Task An_in_memory_store_rotates_the_files_it_keeps_in_memory()
     {
         using InMemoryStore memory = InMemoryStore.Open();

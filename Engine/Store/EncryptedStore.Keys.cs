@@ -71,7 +71,12 @@ public sealed partial class EncryptedStore
     /// <exception cref="IOException">The registry could not be written; the old root still opens it.</exception>
     public void RotateRootKey()
     {
-        WithKeyOperation(() => Run(s => s.Registry.RotateRootKekAsync(CurrentCmek).GetAwaiter().GetResult()));
+        WithKeyOperation(() =>
+        {
+            // Read before entering the gate: Lock holds _lifecycle while it waits for the gate to drain.
+            ICmekProvider cmek = CurrentCmek;
+            Run(s => s.Registry.RotateRootKekAsync(cmek).GetAwaiter().GetResult());
+        });
     }
 
     /// <summary>
