@@ -19,11 +19,23 @@ public sealed partial class EncryptedStore
         {
             var checkedFiles = new List<VerifiedFile>();
             var failures = new List<(string Path, EngineException Error)>();
+            // Only SSTs RocksDB counts as live: a compaction output still being written has no
+            // final frame yet, and an obsolete SST awaiting deletion holds nothing RocksDB reads.
+            HashSet<string> liveSsts = LiveSstNames(session);
             foreach (string file in StoreFiles())
             {
+                bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
+                if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
+                {
+                    continue;
+                }
                 try
                 {
                     checkedFiles.Add(VerifyFile(session.Env, file));
+                }
+                catch (IntegrityException ex) when (isSst && !LiveSstNames(session).Contains(System.IO.Path.GetFileName(file)))
+                {
+                    _ = ex; // compacted away while we read it: no longer live
                 }
                 catch (IntegrityException ex)
                 {
@@ -56,6 +68,9 @@ public sealed partial class EncryptedStore
             _ => throw NativeErrors.ToException(status, NativeErrors.ReadMessage(msg), file),
         };
     }
+
+    private static HashSet<string> LiveSstNames(StoreSession session) =>
+        session.Db.GetLiveFileNames().Select(n => System.IO.Path.GetFileName(n)).ToHashSet(StringComparer.Ordinal);
 
     private static bool IsImmutableFile(string file) => file.EndsWith(".sst", StringComparison.Ordinal) || file.EndsWith(".blob", StringComparison.Ordinal);
 
