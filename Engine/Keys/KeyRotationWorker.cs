@@ -34,7 +34,7 @@ internal sealed class KeyRotationWorker : IDisposable
     public double FilesPerSecond { get; set; } = 200;
 
     /// <summary>How long after the issuance barrier the final inventory waits for headers in flight.</summary>
-    public TimeSpan SettleDelay { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan SettleDelay { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long to wait before retrying a scope that had unreadable files or errors.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
