@@ -74,7 +74,8 @@ internal static class ChartReport
         plot.Grid.XAxisStyle.MajorLineStyle.Width = 0;
 
         MachineInfo m = report.Machine;
-        plot.Title($"Throughput relative to plain RocksDB (higher is better), {report.Settings.GetValueOrDefault("num")} entries x {report.Settings.GetValueOrDefault("value_size")} B values", 20);
+        string entries = long.TryParse(report.Settings.GetValueOrDefault("num"), out long n) ? n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "?";
+        plot.Title($"Throughput relative to plain RocksDB (higher is better), {entries} entries x {report.Settings.GetValueOrDefault("value_size")} B values", 20);
         plot.YLabel("ops/s ÷ plain ops/s (median of paired rounds)", 16);
         plot.XLabel($"{m.Nproc} cores {m.CpuModel}, {m.LibRocksDb}, {report.StartedUtc:yyyy-MM-dd}", 14);
         plot.SavePng(path, 1600, 900);

@@ -54,7 +54,7 @@ internal sealed record MachineInfo(
     private static string OpenSslVersion()
     {
         string? lib = Directory.Exists("/usr/lib/x86_64-linux-gnu")
-            ? Directory.EnumerateFiles("/usr/lib/x86_64-linux-gnu", "libcrypto.so.*").Order(StringComparer.Ordinal).FirstOrDefault()
+            ? Directory.EnumerateFiles("/usr/lib/x86_64-linux-gnu", "libcrypto.so.*").Where(f => !f.EndsWith(".so", StringComparison.Ordinal)).Order(StringComparer.Ordinal).FirstOrDefault()
             : null;
         return lib is null ? "unknown" : Path.GetFileName(lib);
     }
