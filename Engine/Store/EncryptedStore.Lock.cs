@@ -61,7 +61,8 @@ public sealed partial class EncryptedStore
             StoreState before = _state;
             _lockReason = reason;
             _lockedAt = DateTimeOffset.UtcNow;
-            _state = StoreState.Locked; // visible at once: no second lock, no new calls
+            // State reads Locked only once everything is closed and zeroed; new calls are refused
+            // from here on by the closed gate, and a second Lock waits on _lifecycle.
             DateTimeOffset lockedAt = _lockedAt;
             _gate.CloseAndDrain(() => new StoreLockedException(reason, lockedAt));
             CloseSession();
