@@ -33,7 +33,7 @@ public sealed class InMemoryStore : IDisposable
 {
     private readonly MemoryFileSystemHandle _files;
     private readonly Action<StoreOptions>? _configure;
-    private readonly bool _ownsCmek;
+    private readonly ICmekProvider? _ownedCmek;
     private readonly Lock _sync = new();
     private EncryptedStore? _store;
     private bool _disposed;
@@ -41,7 +41,7 @@ public sealed class InMemoryStore : IDisposable
     private InMemoryStore(ICmekProvider cmek, bool ownsCmek, Action<StoreOptions>? configure)
     {
         Cmek = cmek;
-        _ownsCmek = ownsCmek;
+        _ownedCmek = ownsCmek ? cmek : null;
         _configure = configure;
         RegistryDirectory = CreatePrivateDirectory();
         _files = MemoryFileSystemHandle.Create();
@@ -98,8 +98,27 @@ public sealed class InMemoryStore : IDisposable
         }
     }
 
-    /// <summary>The CMEK every open uses (the <see cref="TestCmek"/> created by <see cref="Open"/> when none was given).</summary>
-    public ICmekProvider Cmek { get; }
+    /// <summary>
+    /// The CMEK every open uses (the <see cref="TestCmek"/> created by <see cref="Open"/> when none was
+    /// given; the one passed to <see cref="UseCmek"/> after a CMEK rotation).
+    /// </summary>
+    public ICmekProvider Cmek { get; private set; }
+
+    /// <summary>
+    /// Makes later opens (<see cref="Reopen"/>) use <paramref name="cmek"/>: call it after rotating the
+    /// store to another CMEK with <see cref="EncryptedStore.RotateCmek(ICmekProvider)"/>, whose root key
+    /// the old CMEK no longer unwraps. The caller keeps ownership of <paramref name="cmek"/>.
+    /// </summary>
+    /// <param name="cmek">The store's CMEK from now on.</param>
+    public void UseCmek(ICmekProvider cmek)
+    {
+        ArgumentNullException.ThrowIfNull(cmek);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Cmek = cmek; // a replaced CMEK created by Open is still disposed with this object
+        }
+    }
 
     /// <summary>The private directory holding the key registry; deleted by <see cref="Dispose"/>.</summary>
     public string RegistryDirectory { get; }
@@ -155,10 +174,7 @@ public sealed class InMemoryStore : IDisposable
             _store?.Dispose();
             _store = null;
             _files.Dispose();
-            if (_ownsCmek)
-            {
-                Cmek.Dispose();
-            }
+            _ownedCmek?.Dispose();
             try
             {
                 Directory.Delete(RegistryDirectory, recursive: true);

@@ -21,6 +21,8 @@ internal sealed record CrashScript(string StorePath, string CmekUri, int FrameSi
         {
             w.Write((byte)step.Kind);
             w.Write(step.Sync);
+            w.Write(step.Name is not null);
+            w.Write(step.Name ?? string.Empty);
             IReadOnlyList<BatchOperation> ops = step.Batch?.Operations ?? [];
             w.Write(ops.Count);
             foreach (BatchOperation op in ops)
@@ -50,6 +52,8 @@ internal sealed record CrashScript(string StorePath, string CmekUri, int FrameSi
         {
             var kind = (CrashStepKind)r.ReadByte();
             bool sync = r.ReadBoolean();
+            bool hasName = r.ReadBoolean();
+            string name = r.ReadString();
             var ops = new BatchOperation[r.ReadInt32()];
             for (int j = 0; j < ops.Length; j++)
             {
@@ -58,7 +62,7 @@ internal sealed record CrashScript(string StorePath, string CmekUri, int FrameSi
                 byte[]? value = r.ReadBoolean() ? r.ReadBytes(r.ReadInt32()) : null;
                 ops[j] = new BatchOperation(ns, key, value);
             }
-            steps[i] = new CrashStep(kind, kind == CrashStepKind.Write ? new WriteBatchSpec(ops) : null, sync);
+            steps[i] = new CrashStep(kind, kind == CrashStepKind.Write ? new WriteBatchSpec(ops) : null, sync, hasName ? name : null);
         }
         return new CrashScript(store, uri, frame, seed, steps);
     }
@@ -145,9 +149,9 @@ internal sealed class CrashChild : IDisposable
                 ModelCheck.That(acked == steps, $"the crash child reached the barrier after {acked} of {steps} steps");
                 return;
             }
-            if (line.StartsWith('A'))
+            if (line.StartsWith('A') || line.StartsWith('X'))
             {
-                acked++;
+                acked++; // X: a key step the child refused (its namespace is gone); the model ignores it too
             }
         }
     }
@@ -205,20 +209,8 @@ internal sealed class CrashChild : IDisposable
         Emit("R");
         for (int i = 0; i < script.Steps.Count; i++)
         {
-            CrashStep step = script.Steps[i];
-            switch (step.Kind)
-            {
-                case CrashStepKind.Flush:
-                    store.Flush();
-                    break;
-                case CrashStepKind.Compact:
-                    store.Compact();
-                    break;
-                default:
-                    Write(store, step.Batch!, step.Sync);
-                    break;
-            }
-            Emit(string.Create(CultureInfo.InvariantCulture, $"A {i}"));
+            bool done = Perform(store, script.Steps[i]);
+            Emit(string.Create(CultureInfo.InvariantCulture, $"{(done ? 'A' : 'X')} {i}"));
         }
         StoreNamespace scratch = store.GetNamespace(CrashOp.ScratchNamespace);
         scratch.Put("barrier"u8, [], sync: true); // fsyncs the WAL: every earlier write is durable
@@ -236,6 +228,43 @@ internal sealed class CrashChild : IDisposable
             }
         }
 #pragma warning restore CA5394
+    }
+
+    /// <summary>Performs one step; false when a key step was refused because its namespace does not exist.</summary>
+    private static bool Perform(EncryptedStore store, CrashStep step)
+    {
+        try
+        {
+            switch (step.Kind)
+            {
+                case CrashStepKind.Flush:
+                    store.Flush();
+                    break;
+                case CrashStepKind.Compact:
+                    store.Compact();
+                    break;
+                case CrashStepKind.DeleteNamespace:
+                    store.DeleteNamespace(step.Name!);
+                    break;
+                case CrashStepKind.RotateKek when step.Name is null:
+                    store.RotateSystemKey(); // the re-wrap runs in the background: the kill interrupts it
+                    break;
+                case CrashStepKind.RotateKek:
+                    store.RotateNamespaceKey(step.Name);
+                    break;
+                case CrashStepKind.RotateDataKeys:
+                    store.RotateDataKeys(step.Name);
+                    break;
+                default:
+                    Write(store, step.Batch!, step.Sync);
+                    break;
+            }
+            return true;
+        }
+        catch (ArgumentException) when (step.Kind is CrashStepKind.DeleteNamespace or CrashStepKind.RotateKek or CrashStepKind.RotateDataKeys)
+        {
+            return false;
+        }
     }
 
     private static void Write(EncryptedStore store, WriteBatchSpec batch, bool sync)

@@ -6,14 +6,26 @@ using FsCheck.Fluent;
 
 namespace Engine.Tests.Model;
 
-/// <summary>One write (or flush, or compaction) a crash child performs before it is killed.</summary>
-internal sealed record CrashStep(CrashStepKind Kind, WriteBatchSpec? Batch, bool Sync)
+/// <summary>One step a crash child performs before it is killed: a write, flush, compaction or key operation.</summary>
+/// <param name="Kind">What to do.</param>
+/// <param name="Batch">The write (Write only).</param>
+/// <param name="Sync">Sync the write.</param>
+/// <param name="Name">The namespace of a key operation (null: the system scope, or all namespaces).</param>
+internal sealed record CrashStep(CrashStepKind Kind, WriteBatchSpec? Batch, bool Sync, string? Name = null)
 {
+    public StoreModel ApplyTo(StoreModel m) => Kind switch
+    {
+        CrashStepKind.Write => m.Apply(Batch!),
+        CrashStepKind.DeleteNamespace when m.HasNamespace(Name!) => m.WithoutNamespace(Name!),
+        _ => m, // flush, compaction and key rotations change no data; a refused step changes nothing
+    };
+
     public override string ToString() => Kind switch
     {
         CrashStepKind.Write when Batch!.Operations.Count == 1 => $"{Batch.Operations[0]}{(Sync ? " sync" : string.Empty)}",
         CrashStepKind.Write => $"batch {Batch}{(Sync ? " sync" : string.Empty)}",
-        _ => Kind.ToString(),
+        CrashStepKind.Flush or CrashStepKind.Compact => Kind.ToString(),
+        _ => $"{Kind}({(Name is null ? "all/system" : Show.Name(Name))})",
     };
 }
 
@@ -22,12 +34,18 @@ internal enum CrashStepKind : byte
     Write = 1,
     Flush = 2,
     Compact = 3,
+    DeleteNamespace = 4,
+    RotateKek = 5,
+    RotateDataKeys = 6,
 }
 
 /// <summary>
 /// Crash and reopen (directory stores): the test closes its store, a child process opens it, performs
-/// <c>steps</c> (writes mostly not synced), one synced barrier write, then keeps writing junk of all
-/// sizes (and flushing) to a scratch namespace until it is killed with SIGKILL <c>killAfterMs</c> later.
+/// <c>steps</c> (writes mostly not synced, flushes, compactions, namespace deletions, KEK rotations whose
+/// background re-wrap the kill interrupts, data key rotations), one synced barrier write, then keeps
+/// writing junk of all sizes (and flushing) to a scratch namespace until it is killed with SIGKILL
+/// <c>killAfterMs</c> later. A key step naming a namespace that no longer exists (after shrinking) is
+/// refused by the child and ignored by the model.
 /// Reopened, the store must hold exactly the model: every step acknowledged before the barrier, and the
 /// scratch namespace, whose contents the model does not track.
 /// </summary>
@@ -38,32 +56,46 @@ internal sealed class CrashOp(IReadOnlyList<CrashStep> steps, int killAfterMs, i
     public override bool Pre(StoreModel model) =>
         model.Setup.Backend == StoreBackend.Directory && model.Serving && model.Cmek == TestCmekAvailability.Available;
 
-    public static Gen<Operation<StoreHarness, StoreModel>> Generate(StoreModel m, Func<string, Gen<byte[]>> key, Gen<string> ns)
+    /// <param name="m">The model before the crash.</param>
+    /// <param name="key">Keys for a namespace, given the model.</param>
+    /// <param name="ns">Namespace names, given the model.</param>
+    public static Gen<Operation<StoreHarness, StoreModel>> Generate(StoreModel m, Func<StoreModel, string, Gen<byte[]>> key, Func<StoreModel, Gen<string>> ns) =>
+        Gen.Choose(0, 12).SelectMany(n => Steps(m, n, key, ns))
+            .SelectMany(s => Gen.Choose(0, 400).SelectMany(kill => Gen.Choose(0, int.MaxValue)
+                .Select(seed => (Operation<StoreHarness, StoreModel>)new CrashOp(s, kill, seed))));
+
+    /// <summary><paramref name="count"/> steps, each generated from the model as the previous ones left it.</summary>
+    private static Gen<CrashStep[]> Steps(StoreModel m, int count, Func<StoreModel, string, Gen<byte[]>> key, Func<StoreModel, Gen<string>> ns)
     {
-        Gen<CrashStep> write = ns.SelectMany(n => key(n).Where(k => !StoreModel.KeyTooLong(k)).SelectMany(k => Gen.Frequency(
+        if (count == 0)
+        {
+            return Gen.Constant(Array.Empty<CrashStep>());
+        }
+        Gen<CrashStep> write = ns(m).SelectMany(n => key(m, n).Where(k => !StoreModel.KeyTooLong(k)).SelectMany(k => Gen.Frequency(
                 (3, EngineArbitraries.Values().Select(v => new WriteBatchSpec([new BatchOperation(n, k, v)]))),
                 (1, Gen.Constant(new WriteBatchSpec([new BatchOperation(n, k, null)]))),
                 (1, EngineArbitraries.WriteBatches([n])))))
             .SelectMany(batch => Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))).Select(sync => new CrashStep(CrashStepKind.Write, batch, sync)));
-        Gen<CrashStep> step = Gen.Frequency(
-            (12, write),
+        var choices = new List<(int, Gen<CrashStep>)>
+        {
+            (16, write),
             (1, Gen.Constant(new CrashStep(CrashStepKind.Flush, null, false))),
-            (1, Gen.Constant(new CrashStep(CrashStepKind.Compact, null, false))));
-        return Gen.Choose(0, 12).SelectMany(n => Gen.ArrayOf(step, n))
-            .SelectMany(s => Gen.Choose(0, 400).SelectMany(kill => Gen.Choose(0, int.MaxValue)
-                .Select(seed => (Operation<StoreHarness, StoreModel>)new CrashOp(s, kill, seed))));
+            (1, Gen.Constant(new CrashStep(CrashStepKind.Compact, null, false))),
+            (1, Gen.Constant(new CrashStep(CrashStepKind.RotateKek, null, false))),
+        };
+        if (!m.Namespaces.IsEmpty)
+        {
+            Gen<string> existing = Gen.Elements(m.Namespaces.Keys.ToArray());
+            choices.Add((1, existing.Select(n => new CrashStep(CrashStepKind.DeleteNamespace, null, false, n))));
+            choices.Add((2, existing.Select(n => new CrashStep(CrashStepKind.RotateKek, null, false, n))));
+            choices.Add((1, existing.Select(n => new CrashStep(CrashStepKind.RotateDataKeys, null, false, n))));
+        }
+        return Gen.Frequency([.. choices]).SelectMany(step => Steps(step.ApplyTo(m), count - 1, key, ns).Select(rest => (CrashStep[])[step, .. rest]));
     }
 
     protected override StoreModel Next(StoreModel model)
     {
-        StoreModel m = model;
-        foreach (CrashStep step in steps)
-        {
-            if (step.Kind == CrashStepKind.Write)
-            {
-                m = m.Apply(step.Batch!);
-            }
-        }
+        StoreModel m = steps.Aggregate(model, (current, step) => step.ApplyTo(current));
         return (m with { State = ModelState.Open, OpaqueNamespaces = m.OpaqueNamespaces.Add(ScratchNamespace) }).TouchedAll();
     }
 

@@ -176,3 +176,40 @@ internal sealed class CreateNamespacesOp(string prefix, int count) : StoreOp
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"CreateNamespaces({Show.Name(prefix)}#000..#{count - 1:D3})");
 }
+
+/// <summary>
+/// Bulk import into one namespace: atomic, last entry of a key wins, existing values replaced. A small
+/// memory budget makes larger imports spill sorted runs to encrypted temp files.
+/// </summary>
+internal sealed class BulkImportOp(string ns, IReadOnlyList<KeyValuePair<byte[], byte[]>> entries, bool smallBudget) : StoreOp
+{
+    protected override StoreModel Next(StoreModel model) =>
+        !model.Serving ? model
+        : entries.Aggregate(model.WithNamespace(ns), (m, e) => m.Put(ns, e.Key, e.Value)).TouchedOnly(ns);
+
+    protected override void Execute(StoreHarness harness, StoreModel expected)
+    {
+        var options = new BulkImportOptions { MemoryBudgetBytes = smallBudget ? BulkImportOptions.MinMemoryBudgetBytes : BulkImportOptions.DefaultMemoryBudgetBytes };
+        ModelCheck.Call(expected, ToString(), () => harness.Store.GetNamespace(ns).BulkImport(entries, options));
+    }
+
+    public override IEnumerable<StoreOp> Shrink()
+    {
+        if (entries.Count > 1)
+        {
+            yield return new BulkImportOp(ns, [.. entries.Take(entries.Count / 2)], smallBudget);
+            yield return new BulkImportOp(ns, [.. entries.Skip(entries.Count / 2)], smallBudget);
+        }
+        if (smallBudget)
+        {
+            yield return new BulkImportOp(ns, entries, false);
+        }
+    }
+
+    public override string ToString()
+    {
+        string shown = string.Join("; ", entries.Take(4).Select(e => $"{Show.Bytes(e.Key)}={Show.Bytes(e.Value)}"));
+        string more = entries.Count > 4 ? string.Create(CultureInfo.InvariantCulture, $"; +{entries.Count - 4} more") : string.Empty;
+        return $"BulkImport({Show.Name(ns)}, [{shown}{more}]{(smallBudget ? ", 256 KiB budget" : string.Empty)})";
+    }
+}

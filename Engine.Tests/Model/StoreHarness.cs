@@ -14,6 +14,8 @@ internal sealed class StoreHarness : IDisposable
 
     private readonly InMemoryStore? _memory;
     private readonly string? _root;
+    private readonly List<TestCmek> _oldCmeks = [];
+    private int _cmekGeneration = 1;
     private EncryptedStore? _diskStore;
     private bool _disposed;
 
@@ -38,13 +40,35 @@ internal sealed class StoreHarness : IDisposable
 
     public StoreSetup Setup { get; }
 
-    public TestCmek Cmek { get; }
+    /// <summary>The store's CMEK (changes with <see cref="Adopt"/> after a CMEK rotation).</summary>
+    public TestCmek Cmek { get; private set; }
 
     /// <summary>Directory of a <see cref="StoreBackend.Directory"/> store; null in memory.</summary>
     public string? StorePath { get; }
 
     /// <summary>Key file behind <see cref="Cmek"/> for a directory store.</summary>
-    public string? KeyPath { get; }
+    public string? KeyPath { get; private set; }
+
+    /// <summary>A new CMEK to rotate to: in memory a fresh <see cref="TestCmek"/>, on disk a new key file behind one.</summary>
+    public (TestCmek Cmek, string? KeyPath) NewCmek()
+    {
+        int generation = ++_cmekGeneration;
+        if (_root is null)
+        {
+            return (new TestCmek("model-" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture)), null);
+        }
+        string path = Path.Combine(_root, "cmek-" + generation.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".key");
+        return (new TestCmek(LocalKeyFileCmek.Create(path)), path);
+    }
+
+    /// <summary>The store rotated to <paramref name="cmek"/>: later opens, checks and crash children use it.</summary>
+    public void Adopt(TestCmek cmek, string? keyPath)
+    {
+        _oldCmeks.Add(Cmek);
+        Cmek = cmek;
+        KeyPath = keyPath ?? KeyPath;
+        _memory?.UseCmek(cmek);
+    }
 
     public bool IsOpen => _memory?.IsOpen ?? _diskStore is not null;
 
@@ -106,6 +130,10 @@ internal sealed class StoreHarness : IDisposable
         _memory?.Dispose();
         _diskStore?.Dispose();
         Cmek.Dispose();
+        foreach (TestCmek old in _oldCmeks)
+        {
+            old.Dispose();
+        }
         if (_root is not null)
         {
             try

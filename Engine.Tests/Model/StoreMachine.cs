@@ -54,6 +54,7 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
             (cmekDown || m.State != ModelState.Open ? 6 : 2, Op(new CheckCmekOp())),
             (m.State == ModelState.Locked ? 3 : 1, Op(new UnlockOp())),
         };
+        choices.AddRange(KeyCommands(m));
         if (m.State == ModelState.Open && !cmekDown)
         {
             choices.Add((1, Namespace(m).Select(ns => Cast(new ScanAcrossLockOp(ns)))));
@@ -68,7 +69,7 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
             choices.Add((1, Op(new VerifyOp())));
             if (crashes && m.Serving && !cmekDown)
             {
-                choices.Add((2, CrashOp.Generate(m, ns => Key(m, ns), Namespace(m))));
+                choices.Add((2, CrashOp.Generate(m, Key, Namespace)));
             }
         }
         return Gen.Frequency([.. choices]);
@@ -97,6 +98,23 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
                 }
             }
         }
+    }
+
+    /// <summary>Bulk import, namespace deletion and the key rotation verbs.</summary>
+    private static IEnumerable<(int, Gen<Operation<StoreHarness, StoreModel>>)> KeyCommands(StoreModel m)
+    {
+        Gen<KeyValuePair<byte[], byte[]>> entry(string ns) => Key(m, ns).Where(k => !StoreModel.KeyTooLong(k))
+            .SelectMany(k => EngineArbitraries.Values().Select(v => KeyValuePair.Create(k, v)));
+        yield return (3, Namespace(m).SelectMany(ns => Gen.Choose(0, 40).SelectMany(n => Gen.ArrayOf(entry(ns), n))
+            .SelectMany(entries => Gen.Elements(true, false).Select(small => Cast(new BulkImportOp(ns, entries, small))))));
+        yield return (2, Gen.Frequency((6, ExistingNamespace(m)), (1, EngineArbitraries.NamespaceNames())).Select(ns => Cast(new DeleteNamespaceOp(ns))));
+        yield return (1, Op(new RotateCmekOp()));
+        yield return (1, Op(new RotateRootKeyOp()));
+        yield return (2, Gen.Frequency((3, ExistingNamespace(m).Select(ns => (string?)ns)), (1, Gen.Constant<string?>(null)))
+            .SelectMany(ns => Gen.Frequency((7, Gen.Constant(false)), (1, Gen.Constant(true))).Select(wait => Cast(new RotateKekOp(ns, wait)))));
+        yield return (1, Gen.Frequency((3, ExistingNamespace(m).Select(ns => (string?)ns)), (1, Gen.Constant<string?>(null)))
+            .Select(ns => Cast(new RotateDataKeysOp(ns))));
+        yield return (1, Op(new KeyStatusOp()));
     }
 
     private static Operation<StoreHarness, StoreModel> Cast(StoreOp op) => op;

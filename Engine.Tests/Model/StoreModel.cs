@@ -60,6 +60,9 @@ internal sealed record StoreModel
 
     public TestCmekAvailability Cmek { get; init; } = TestCmekAvailability.Available;
 
+    /// <summary>The last command must be refused with <see cref="ArgumentException"/> (it named no existing namespace).</summary>
+    public bool Refused { get; init; }
+
     /// <summary>Namespaces the last command may have changed, checked after it; null: check every namespace.</summary>
     public ImmutableSortedSet<string>? Touched { get; init; }
 
@@ -73,6 +76,12 @@ internal sealed record StoreModel
     public static StoreModel Initial(StoreSetup setup) => new() { Setup = setup };
 
     public ImmutableSortedDictionary<byte[], byte[]> Entries(string ns) => Namespaces.GetValueOrDefault(ns) ?? EmptyNamespace;
+
+    public bool HasNamespace(string ns) => Namespaces.ContainsKey(ns) || OpaqueNamespaces.Contains(ns);
+
+    /// <summary>The namespace is gone (its key shredded); a later GetNamespace creates a new, empty one.</summary>
+    public StoreModel WithoutNamespace(string ns) =>
+        this with { Namespaces = Namespaces.Remove(ns), OpaqueNamespaces = OpaqueNamespaces.Remove(ns) };
 
     /// <summary>The namespace exists afterwards (GetNamespace creates it on first use).</summary>
     public StoreModel WithNamespace(string ns) => Namespaces.ContainsKey(ns) || OpaqueNamespaces.Contains(ns)

@@ -14,7 +14,7 @@ internal abstract class StoreOp : Operation<StoreHarness, StoreModel>
     /// <summary>Data commands need an open store (serving or locked); see <see cref="ModelCheck.Call"/>.</summary>
     public override bool Pre(StoreModel model) => model.State != ModelState.Closed;
 
-    public sealed override StoreModel Run(StoreModel model) => Next(model with { Touched = StoreModel.NoNamespaces });
+    public sealed override StoreModel Run(StoreModel model) => Next(model with { Touched = StoreModel.NoNamespaces, Refused = false });
 
     public sealed override Property Check(StoreHarness harness, StoreModel expected)
     {
