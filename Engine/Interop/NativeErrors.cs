@@ -18,6 +18,9 @@ internal static partial class NativeErrors
 
     public static EngineException ToException(NativeStatus status, string message, string? path) => status switch
     {
+        // Keep the plugin's own sentence, without RocksDB's "Corruption: " prefix and the tag.
+        NativeStatus.Integrity when message.Contains(IntegrityTag, StringComparison.Ordinal)
+            => new IntegrityException(message[(message.IndexOf(IntegrityTag, StringComparison.Ordinal) + IntegrityTag.Length)..].Trim(), path ?? PathOf(message)),
         NativeStatus.Integrity or NativeStatus.TornTail => new IntegrityException(message, path ?? PathOf(message)),
         NativeStatus.KeyUnavailable => new KeyUnavailableException(message),
         NativeStatus.NotFound => new EngineException($"{path}: file not found. {message}"),
