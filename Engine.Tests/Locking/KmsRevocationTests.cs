@@ -10,6 +10,7 @@ namespace Engine.Tests.Locking;
 /// while writers run locks the store within one check interval (+1 s), enabling it unlocks, and a
 /// stopped endpoint degrades, then locks at the key cache TTL, then recovers.
 /// </summary>
+[Collection(LockTimingGroup.Name)]
 public sealed class KmsRevocationTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(500);

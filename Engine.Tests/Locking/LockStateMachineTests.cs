@@ -6,6 +6,7 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Locking;
 
 /// <summary>Revocation locks the store within one check interval; restoring the key brings the same data back.</summary>
+[Collection(LockTimingGroup.Name)]
 public sealed class LockStateMachineTests : IDisposable
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromMilliseconds(300);

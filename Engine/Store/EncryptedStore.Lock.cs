@@ -200,29 +200,33 @@ public sealed partial class EncryptedStore
         {
             return;
         }
-        TimeSpan remaining;
         lock (_lifecycle)
         {
-            if (_disposed)
-            {
-                return;
-            }
-            if (_state == StoreState.Open)
+            if (!_disposed && _state == StoreState.Open)
             {
                 SetState(StoreState.Degraded, $"the CMEK has not answered a check for {Seconds(_options.CmekCheckInterval)}; serving from cached keys", StoreState.Open);
             }
-            remaining = _lastSuccessfulCheck + _options.KeyCacheTtl - DateTimeOffset.UtcNow;
         }
-        if (remaining > TimeSpan.Zero
-            && await Task.WhenAny(check, Task.Delay(remaining, ct)).ConfigureAwait(false) == check)
+        while (true)
         {
-            return;
-        }
-        lock (_lifecycle)
-        {
-            if (_state == StoreState.Degraded && DateTimeOffset.UtcNow - _lastSuccessfulCheck >= _options.KeyCacheTtl)
+            TimeSpan remaining;
+            lock (_lifecycle)
             {
-                Lock($"no successful CMEK check for {Seconds(_options.KeyCacheTtl)} (the key cache TTL); a check is still waiting for an answer");
+                if (_disposed || _state != StoreState.Degraded)
+                {
+                    return;
+                }
+                remaining = _lastSuccessfulCheck + _options.KeyCacheTtl - DateTimeOffset.UtcNow;
+                if (remaining <= TimeSpan.Zero)
+                {
+                    Lock($"no successful CMEK check for {Seconds(_options.KeyCacheTtl)} (the key cache TTL); a check is still waiting for an answer");
+                    return;
+                }
+            }
+            // Timers may fire a little early against the wall clock: loop until the TTL has passed.
+            if (await Task.WhenAny(check, Task.Delay(remaining + TimeSpan.FromMilliseconds(5), ct)).ConfigureAwait(false) == check)
+            {
+                return;
             }
         }
     }
