@@ -21,11 +21,15 @@ namespace Engine.Tests.Campaigns;
 /// </remarks>
 public sealed class TamperCampaignTests(ITestOutputHelper output)
 {
+    private const int DefaultSeed = 20261123;
+
     [Fact]
     public void Every_mutation_is_detected_or_provably_inert_and_never_yields_wrong_data()
     {
         int mutations = CampaignSettings.Count("ENGINE_TAMPER_MUTATIONS", 500);
-        int seed = CampaignSettings.Seed("ENGINE_TAMPER_SEED");
+        // The default run (CI) replays one fixed choice of mutations so that its verdict is
+        // reproducible; ENGINE_TAMPER_SEED=random (or any number) explores other choices.
+        int seed = Environment.GetEnvironmentVariable("ENGINE_TAMPER_SEED") is null ? DefaultSeed : CampaignSettings.Seed("ENGINE_TAMPER_SEED");
         output.WriteLine($"tamper campaign: seed {seed} (replay with ENGINE_TAMPER_SEED={seed}), {mutations} mutations");
         var clock = Stopwatch.StartNew();
         List<WorkerCampaign.Result> results = WorkerCampaign.Run(typeof(TamperWorker), seed, mutations, KindAndRole, out int workers);
