@@ -31,7 +31,7 @@ public sealed partial class EncryptedStore
                 }
                 try
                 {
-                    checkedFiles.Add(VerifyFile(session.Env, file));
+                    checkedFiles.Add(isSst ? VerifyFile(session.Env, file) : VerifyGrowingFile(session.Env, file));
                 }
                 catch (IntegrityException ex) when (isSst && !LiveSstNames(session).Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -54,6 +54,29 @@ public sealed partial class EncryptedStore
             }
             return new VerifyReport(checkedFiles);
         });
+    }
+
+    /// <summary>
+    /// Verifies a file RocksDB may be appending to right now (the info LOG, the live WAL, the MANIFEST).
+    /// A read can meet a frame while the writer rewrites it (an unsynced tail frame grows in place) and
+    /// fail to authenticate it, although the writer completes it a moment later; so a failing file is
+    /// read again, and only a failure that persists over several reads is reported. Tampered bytes fail
+    /// every read.
+    /// </summary>
+    private static VerifiedFile VerifyGrowingFile(EncryptedEnvHandle env, string file)
+    {
+        const int Attempts = 10;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return VerifyFile(env, file);
+            }
+            catch (IntegrityException) when (attempt < Attempts)
+            {
+                Thread.Sleep(attempt);
+            }
+        }
     }
 
     private static unsafe VerifiedFile VerifyFile(EncryptedEnvHandle env, string file)
