@@ -98,6 +98,26 @@ public sealed class TamperTests : IDisposable
         Assert.Contains("MANIFEST", error!.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Regression (tamper campaign seed 629361054, mutations #1861 and #2581): a flipped byte in the last
+    /// frame of the MANIFEST read as a torn write, RocksDB dropped the last edit, and keys of a flush whose
+    /// WAL was already deleted vanished without an error. The sync marker frame after every synced edit
+    /// makes that damage an integrity error.
+    /// </summary>
+    [Fact]
+    public void Flipped_byte_in_the_last_manifest_edit_is_an_integrity_error_not_a_lost_edit()
+    {
+        Populate(flush: true);
+        string manifest = SingleFile(n => n.StartsWith("MANIFEST-", StringComparison.Ordinal));
+        var geometry = Campaigns.FileGeometry.Of(manifest, File.ReadAllBytes(manifest));
+        (long offset, int length) = geometry.Frames.Last(f => f.Length > Campaigns.FileGeometry.FrameOverhead);
+        Assert.NotEqual(geometry.Frames[^1].Offset, offset); // a sync marker follows the last edit
+        Bytes.FlipByte(manifest, offset + 24 + ((length - 40) / 2)); // middle of the ciphertext
+        IntegrityException? error = ReadEverything();
+        Assert.NotNull(error);
+        Assert.Contains("MANIFEST", error!.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Flipped_byte_in_a_file_header_is_an_integrity_error()
     {

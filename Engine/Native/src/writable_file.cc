@@ -115,6 +115,7 @@ rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data
       rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
       rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write frames");
+  data_since_marker_ = true;
   st_.tail_index = index;
   st_.tail_start += full_frames * f;
   st_.tail.assign(reinterpret_cast<const char*>(p), left);
@@ -137,9 +138,17 @@ rocksdb::IOStatus EncryptedWritableFile::WriteTail(bool final_frame) {
       rocksdb::Slice(reinterpret_cast<const char*>(seal_buf_.data()), seal_buf_.size()),
       rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write tail frame");
+  data_since_marker_ = true;
   tail_dirty_ = false;
   st_.tail_on_disk_final = final_frame;
   return s;
+}
+
+void EncryptedWritableFile::CloseTailFrame() {
+  if (st_.tail.empty()) return;
+  st_.tail_start += st_.tail.size();
+  st_.tail_index++;
+  Cleanse(&st_.tail);
 }
 
 rocksdb::IOStatus EncryptedWritableFile::FlushLocked() {
@@ -148,6 +157,7 @@ rocksdb::IOStatus EncryptedWritableFile::FlushLocked() {
   if (tail_dirty_) {
     s = WriteTail(false);
     if (!s.ok()) return s;
+    if (!immutable_) CloseTailFrame();
   }
   s = st_.target->Flush(rocksdb::IOOptions(), nullptr);
   return s.ok() ? s : Annotate(s, st_.path, "flush");
@@ -168,14 +178,31 @@ rocksdb::IOStatus EncryptedWritableFile::SyncLocked(bool fsync) {
             : st_.target->Sync(rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, fsync ? "fsync" : "sync");
   (fsync ? fsynced_ : synced_) = true;
-  if (!immutable_ && !st_.tail.empty()) {
-    // The tail frame is now durable: seal it for good. It is never written again; the next
-    // byte starts a new frame, so no later (torn) write can touch synced bytes.
-    st_.tail_start += st_.tail.size();
-    st_.tail_index++;
-    Cleanse(&st_.tail);
-  }
+  // A log-like tail that was on disk but not dirty (reopened, or shortened by Truncate) is
+  // durable now: close it so that no later write touches synced bytes.
+  if (!immutable_) CloseTailFrame();
   st_.durable_frames = st_.tail_index;
+  if (!immutable_ && data_since_marker_) s = WriteSyncMarker();
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::WriteSyncMarker() {
+  // An empty frame sealed with sync distance 0 vouches that every frame before it is durable.
+  // Without it, the last frame of a synced log (typically the last MANIFEST edit) would be
+  // the last frame of the file, and damage to it would read as a torn write: the edit would be
+  // dropped silently although RocksDB had already acted on it (deleted the WAL it replaced).
+  // With it, damage to any synced data frame leaves an authentic frame after it, which is an
+  // integrity error; damage to the marker itself loses no data. The marker is written after the
+  // sync and not synced itself: a crash may drop it, which only takes that protection away.
+  uint8_t frame[kFrameOverhead];
+  rocksdb::IOStatus s = Seal(st_.tail_index, false, nullptr, 0, frame);
+  if (!s.ok()) return s;
+  s = st_.target->Write(TailOffset(),
+                        rocksdb::Slice(reinterpret_cast<const char*>(frame), sizeof(frame)),
+                        rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write sync marker frame");
+  st_.tail_index++;
+  data_since_marker_ = false;
   return s;
 }
 

@@ -14,12 +14,17 @@
 namespace ekv {
 
 // Appends plaintext, buffering the partial tail frame in memory. Full frames are sealed and
-// written at once. Flush seals the partial tail frame (new nonce each time) and writes it in
-// place, so an acknowledged write survives a process kill as in plain RocksDB. Sync/Fsync of a
-// log-like file then seals the tail for good: it is never rewritten, and later data starts a
-// new frame (so a torn write can only hit bytes that were never synced). Immutable files (SST,
-// blob) keep a fixed stride: their tail frame stays open until Close writes it with the final
-// flag and syncs again. See docs/format.md, "Writing".
+// written at once. Flush writes the partial tail frame, so an acknowledged write survives a
+// process kill as in plain RocksDB. For a log-like file (WAL, MANIFEST, LOG) Flush then closes
+// that frame: the bytes appended since the last Flush become one short frame that is never
+// rewritten, and later data starts a new frame. RocksDB flushes the WAL after every write
+// group, so re-sealing and rewriting a growing tail on each Flush cost a seal and a pwrite of
+// up to a whole frame per Put; a short frame costs only the record plus 40 bytes. As a
+// consequence a synced frame is never rewritten either (a torn write can only hit bytes that
+// were never synced), and after each Sync an empty marker frame vouches for the synced frames
+// (WriteSyncMarker). Immutable files (SST, blob) keep a fixed stride: their tail frame is
+// rewritten in place on Flush and stays open until Close writes it with the final flag and
+// syncs again. See docs/format.md, "Writing".
 //
 // All I/O goes through the base file system's FSRandomRWFile, because rewriting the tail frame
 // needs positional writes, which PosixWritableFile cannot do (its fd offset only moves
@@ -62,6 +67,10 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
  private:
   rocksdb::IOStatus AppendLocked(const rocksdb::Slice& data);
   rocksdb::IOStatus FlushLocked();
+  // Log-like files: the tail frame is on disk; later bytes start a new frame.
+  void CloseTailFrame();
+  // Log-like files, after a sync: appends an empty frame vouching for the frames before it.
+  rocksdb::IOStatus WriteSyncMarker();
   rocksdb::IOStatus SyncLocked(bool fsync);
   rocksdb::IOStatus TruncateLocked(uint64_t size);
   // Moves the tail to frame `index` of `map` (frames on disk), keeping its first `keep` bytes
@@ -90,6 +99,7 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   bool synced_ = false;      // the owner has asked for durability (Sync)
   bool fsynced_ = false;     // ... with metadata (Fsync)
   bool closed_ = false;
+  bool data_since_marker_ = false;  // a data frame was written after the last sync marker
   std::vector<uint8_t> seal_buf_;  // sealed frames waiting to be written
   std::string frame_buf_;          // plaintext of a frame assembled from tail + new data
 };

@@ -116,7 +116,9 @@ TEST_P(FsTest, LogicalSizesAroundFrameBoundaries) {
   }
 }
 
-TEST_P(FsTest, FlushedTailIsReadableAndResealedWithNewNonce) {
+TEST_P(FsTest, FlushedBytesOfALogBecomeAShortFrameThatIsNeverRewritten) {
+  // A log-like file closes its tail frame on Flush: the flushed bytes are one short frame, and
+  // later appends start the next frame instead of re-sealing and rewriting it.
   const std::string path = dir_ + "/000001.log";
   std::unique_ptr<rocksdb::FSWritableFile> f;
   ASSERT_TRUE(fs_->NewWritableFile(path, FileOptions(), &f, nullptr).ok());
@@ -124,23 +126,54 @@ TEST_P(FsTest, FlushedTailIsReadableAndResealedWithNewNonce) {
   ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
   IOStatus st;
   EXPECT_EQ(ReadSequential(fs_, path, &st), "hello");  // unclosed file, no final frame
-  std::string frame1, frame2;
   std::unique_ptr<rocksdb::FSRandomAccessFile> raw;
   ASSERT_TRUE(env_->fs->target()->NewRandomAccessFile(path, FileOptions(), &raw, nullptr).ok());
-  char buf[12];
+  char buf[5 + 40];
   Slice got;
-  ASSERT_TRUE(raw->Read(1024, 12, IOOptions(), &got, buf, nullptr).ok());
-  frame1 = got.ToString();
+  ASSERT_TRUE(raw->Read(1024, sizeof(buf), IOOptions(), &got, buf, nullptr).ok());
+  const std::string frame0 = got.ToString();
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());  // nothing new: writes nothing
   ASSERT_TRUE(f->Append(" world", IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Append("!", IOOptions(), nullptr).ok());
   ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
-  ASSERT_TRUE(raw->Read(1024, 12, IOOptions(), &got, buf, nullptr).ok());
-  frame2 = got.ToString();
-  EXPECT_NE(frame1, frame2) << "tail frame must be resealed with a fresh nonce";
-  EXPECT_EQ(ReadSequential(fs_, path, &st), "hello world");
+  ASSERT_TRUE(raw->Read(1024, sizeof(buf), IOOptions(), &got, buf, nullptr).ok());
+  EXPECT_EQ(got.ToString(), frame0) << "a flushed frame must never be written again";
+  EXPECT_EQ(ReadSequential(fs_, path, &st), "hello world!");
   uint64_t size = 0;
   ASSERT_TRUE(fs_->GetFileSize(path, IOOptions(), &size, nullptr).ok());
-  EXPECT_EQ(size, 11u);
+  EXPECT_EQ(size, 12u);
   ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(env_->fs->target()->GetFileSize(path, IOOptions(), &size, nullptr).ok());
+  // three data frames (one per Flush/Sync with new bytes) and the sync marker
+  EXPECT_EQ(size, 1024u + 4 * 40 + 12);
+}
+
+TEST_P(FsTest, FlushedTailOfAnSstIsResealedInPlaceWithANewNonce) {
+  // Immutable files keep a fixed stride: a flushed partial frame is rewritten in place (with a
+  // fresh nonce) when more data arrives, and the file ends in one final frame.
+  const std::string path = dir_ + "/000002.sst";
+  std::unique_ptr<rocksdb::FSWritableFile> f;
+  ASSERT_TRUE(fs_->NewWritableFile(path, FileOptions(), &f, nullptr).ok());
+  ASSERT_TRUE(f->Append("hello", IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
+  std::unique_ptr<rocksdb::FSRandomAccessFile> raw;
+  ASSERT_TRUE(env_->fs->target()->NewRandomAccessFile(path, FileOptions(), &raw, nullptr).ok());
+  char buf[24];
+  Slice got;
+  ASSERT_TRUE(raw->Read(1024, sizeof(buf), IOOptions(), &got, buf, nullptr).ok());
+  const std::string before = got.ToString();
+  ASSERT_TRUE(f->Append(" world", IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(raw->Read(1024, sizeof(buf), IOOptions(), &got, buf, nullptr).ok());
+  EXPECT_NE(got.ToString().substr(12, 12), before.substr(12, 12))
+      << "the rewritten tail frame must carry a fresh nonce";
+  ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  uint64_t size = 0;
+  ASSERT_TRUE(env_->fs->target()->GetFileSize(path, IOOptions(), &size, nullptr).ok());
+  EXPECT_EQ(size, 1024u + 40 + 11);
+  IOStatus st;
+  EXPECT_EQ(ReadSequential(fs_, path, &st), "hello world");
 }
 
 TEST_P(FsTest, ReopenAppendAndTruncate) {
@@ -281,7 +314,13 @@ TEST_F(DiskFsTest, TruncationOfClosedSstIsIntegrityButWalTailIsTorn) {
   const std::string sst = tmp_.path() + "/000030.sst", wal = tmp_.path() + "/000031.log";
   const std::string data = Pattern(2 * kF + 50, 3);
   WriteFile(env_->fs.get(), sst, data);
-  WriteFile(env_->fs.get(), wal, data, /*close=*/false);
+  {
+    // One append and one flush: frames 0 and 1 are full, frame 2 holds the last 50 bytes.
+    std::unique_ptr<rocksdb::FSWritableFile> w;
+    ASSERT_TRUE(env_->fs->NewWritableFile(wal, FileOptions(), &w, nullptr).ok());
+    ASSERT_TRUE(w->Append(data, IOOptions(), nullptr).ok());
+    ASSERT_TRUE(w->Flush(IOOptions(), nullptr).ok());
+  }
   uint64_t size = 0;
   std::string msg;
   // Drop the final frame of the SST: a clean cut at a frame boundary.

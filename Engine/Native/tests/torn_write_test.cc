@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <random>
+#include <vector>
 
 #include "env_handle.h"
 #include "format.h"
@@ -91,9 +92,9 @@ TEST_F(TornWriteTest, SyncedBytesSurviveEveryCutOfTheNextWrite) {
     ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());  // a is durable: frame 0 and a short one
     const std::string synced_state = ReadRaw(path);
     Put(f.get(), b);
-    ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());  // b: frame 2, flushed (not synced)
+    ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());  // b: frame 3, flushed (not synced)
     const std::string before = ReadRaw(path);
-    Put(f.get(), c);  // completes frame 2 in place and writes frames 3..5 in one pwrite
+    Put(f.get(), c);  // frame 3 was closed by the Flush: c fills frames 4..7 in one pwrite
     ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
     const std::string after = ReadRaw(path);
     ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
@@ -101,9 +102,10 @@ TEST_F(TornWriteTest, SyncedBytesSurviveEveryCutOfTheNextWrite) {
 
     // The synced frames are never written again.
     ASSERT_EQ(after.substr(0, synced_state.size()), synced_state);
-    ASSERT_EQ(synced_state.size(), 1024 + (kF + 40) + (1 + shift + 40));
+    // frame 0, a short frame, and the empty sync marker
+    ASSERT_EQ(synced_state.size(), 1024 + (kF + 40) + (1 + shift + 40) + 40);
 
-    // Every sector-aligned cut of the last write, and of the in-place Flush of frame 2.
+    // Every sector-aligned cut of the last write, and of the Flush that wrote frame 3.
     const std::string written = a + b + c;
     for (size_t cut = synced_state.size() / 512 * 512; cut <= after.size(); cut += 512) {
       const size_t at = std::max(cut, synced_state.size());
@@ -122,8 +124,8 @@ TEST_F(TornWriteTest, SyncedBytesSurviveEveryCutOfTheNextWrite) {
 }
 
 TEST_F(TornWriteTest, PowerLossMixesOfTheUnsyncedTailFrameKeepSyncedData) {
-  // The tail frame is rewritten in place by Flush after a Sync; a power failure can persist any
-  // mix of its old and new sectors, and the old or the new file size.
+  // Two flushed, unsynced frames after a Sync; a power failure can persist any mix of old and
+  // new sectors of the unsynced region, and the old or the new file size.
   const std::string path = tmp_.path() + "/MANIFEST-000003";
   const std::string a = Bytes(2 * kF + 5, 4), b = Bytes(100, 5), c = Bytes(kF - 300, 6);
   auto f = Create(path);
@@ -150,6 +152,43 @@ TEST_F(TornWriteTest, PowerLossMixesOfTheUnsyncedTailFrameKeepSyncedData) {
     ExpectSyncedPrefix(path, a + b + c, a.size(), "round " + std::to_string(round));
     if (HasFatalFailure()) return;
   }
+}
+
+TEST_F(TornWriteTest, DamageToTheLastSyncedFrameIsAnIntegrityErrorNotATornTail) {
+  // Regression (tamper campaign seed 629361054, mutations #1861 and #2581): a flipped byte in
+  // the last frame of a synced MANIFEST read as a torn write, so RocksDB dropped the last edit
+  // (a flush whose WAL it had already deleted) and 30 acknowledged keys vanished silently. The
+  // empty marker frame written after each Sync makes the synced frame a non-last frame.
+  const std::string path = tmp_.path() + "/MANIFEST-000007";
+  const std::string a = Bytes(300, 21), b = Bytes(170, 22);
+  auto f = Create(path);
+  Put(f.get(), a);
+  ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+  Put(f.get(), b);
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());  // nothing new: no second marker
+  ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  const std::string raw = ReadRaw(path);
+  // a, marker, b, marker
+  const size_t fa = 1024, fm1 = fa + 300 + 40, fb = fm1 + 40, fm2 = fb + 170 + 40;
+  ASSERT_EQ(raw.size(), fm2 + 40);
+  uint64_t size = 0;
+  char msg[512];
+  for (size_t off : {fb + 12 + 12 + 5, fb + 12 + 12 + 169, fb + 12 + 2, fa + 40}) {
+    std::string bad = raw;
+    bad[off] ^= 0x5a;  // ciphertext, nonce or tag of a synced data frame
+    WriteRaw(path, bad);
+    EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY)
+        << "offset " << off << ": " << msg;
+  }
+  // Damage to the last marker is a torn tail that loses nothing.
+  std::string bad = raw;
+  bad[fm2 + 20] ^= 0x5a;
+  WriteRaw(path, bad);
+  EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_TORN_TAIL) << msg;
+  EXPECT_EQ(size, a.size() + b.size());
+  ExpectSyncedPrefix(path, a + b, a.size() + b.size(), "damaged marker");
 }
 
 TEST_F(TornWriteTest, SstKeepsFixedStrideAcrossSyncAndClose) {
@@ -179,29 +218,39 @@ TEST_F(TornWriteTest, TamperingBeyondOneFrameIsNotATornTail) {
   const std::string raw = ReadRaw(path);
   uint64_t size = 0;
   char msg[512];
-  for (size_t off : {size_t{1024}, size_t{1024 + 5}, size_t{1024 + 140 + 8}}) {
+  // Each record is a data frame followed by the empty sync marker: d0 m0 d1 m1 ... (the data
+  // frame of record i has index 2i).
+  std::vector<size_t> d(6);
+  for (int i = 0, at = 1024; i < 6; ++i) {
+    d[i] = at;
+    at += (100 + 37 * i + 40) + 40;
+  }
+  ASSERT_EQ(raw.size(), d[5] + (100 + 37 * 5 + 40) + 40);
+  for (size_t off : {d[0], d[0] + 5, d[1] + 8}) {
     std::string bad = raw;
-    bad[off] ^= 0x20;  // a header byte of frame 0 or 1
+    bad[off] ^= 0x20;  // a header byte of record 0 or 1
     WriteRaw(path, bad);
     EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY)
         << off << ": " << msg;
   }
   // Swapping or duplicating small synced frames near the end stays within F + 40 bytes, but
   // leaves later frames behind: not a torn write.
-  const size_t f0 = 1024, f1 = f0 + 140, f2 = f1 + 177, f3 = f2 + 214, f4 = f3 + 251;
-  std::string swapped =
-      raw.substr(0, f3) + raw.substr(f4, 288) + raw.substr(f3, 251) + raw.substr(f4 + 288);
+  const size_t len3 = 100 + 37 * 3 + 40, len4 = 100 + 37 * 4 + 40;
+  std::string swapped = raw.substr(0, d[3]) + raw.substr(d[4], len4) +
+                        raw.substr(d[3] + len3, 40) + raw.substr(d[3], len3) +
+                        raw.substr(d[4] + len4);
+  ASSERT_EQ(swapped.size(), raw.size());
   WriteRaw(path, swapped);
   EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY) << msg;
   std::string duplicated = raw;
-  duplicated.replace(f4, 251, raw.substr(f3, 251));  // frame 3 over frame 4 (sizes differ)
+  duplicated.replace(d[4], len3, raw.substr(d[3], len3));  // record 3 over record 4
   WriteRaw(path, duplicated);
   EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY) << msg;
   std::string bad = raw;
-  bad[1024 + 140 + 40 + 3] ^= 1;  // ciphertext of frame 1
+  bad[d[1] + 40 + 3] ^= 1;  // ciphertext of record 1 (frame 2)
   WriteRaw(path, bad);
   EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY) << msg;
-  EXPECT_NE(std::string(msg).find("authentication failed for frame 1"), std::string::npos) << msg;
+  EXPECT_NE(std::string(msg).find("authentication failed for frame 2"), std::string::npos) << msg;
 
   // A one-frame file with the header of another file (same key scope): its only frame header no
   // longer checks out under the spliced file id; a crash cannot produce that.
