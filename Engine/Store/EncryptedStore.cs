@@ -176,6 +176,29 @@ public sealed partial class EncryptedStore : IDisposable
         return true;
     });
 
+    /// <summary>
+    /// <see cref="Run{T}(Func{StoreSession, T})"/> with the state passed explicitly, so hot paths can
+    /// use a static lambda (no closure or delegate allocated per call); the state may be a ref struct
+    /// holding the caller's spans.
+    /// </summary>
+    internal T Run<TState, T>(TState state, Func<StoreSession, TState, T> action)
+        where TState : allows ref struct
+    {
+        _gate.Enter();
+        try
+        {
+            return action(Session, state);
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
     internal WriteOptions WriteOptionsFor(bool? sync) => (sync ?? _options.SyncWrites) ? _syncWrite : _asyncWrite;
 
     internal ReadOptions DefaultReadOptions => _read;
