@@ -199,6 +199,14 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
+    /// <summary>Enters the gate for a caller that runs several steps itself (a scan cursor); pair with <see cref="ExitGate"/>.</summary>
+    internal void EnterGate() => _gate.Enter();
+
+    internal void ExitGate() => _gate.Exit();
+
+    /// <summary>True while the store is locked or closed (a cheap check without entering the gate).</summary>
+    internal bool IsGateClosed => _gate.IsClosed;
+
     internal WriteOptions WriteOptionsFor(bool? sync) => (sync ?? _options.SyncWrites) ? _syncWrite : _asyncWrite;
 
     internal ReadOptions DefaultReadOptions => _read;
@@ -260,6 +268,18 @@ public sealed partial class EncryptedStore : IDisposable
         lock (_namespaceSync)
         {
             _cursors.Add(cursor);
+        }
+    }
+
+    /// <summary>Scans holding a native iterator (tests).</summary>
+    internal int OpenScans
+    {
+        get
+        {
+            lock (_namespaceSync)
+            {
+                return _cursors.Count;
+            }
         }
     }
 

@@ -112,14 +112,15 @@ public sealed partial class StoreNamespace
         {
             throw new ArgumentException("Scan bounds are reversed: from is greater than to.", nameof(from));
         }
-        return ScanCore(from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
+        return new ScanRange(_store, this, from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
     }
 
     /// <summary>Enumerates entries whose keys start with <paramref name="prefix"/>, in key order.</summary>
     public IEnumerable<KeyValuePair<byte[], byte[]>> ScanPrefix(byte[] prefix)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        return ScanCore((byte[])prefix.Clone(), null, (byte[])prefix.Clone());
+        byte[] copy = (byte[])prefix.Clone();
+        return new ScanRange(_store, this, copy, null, copy);
     }
 
     /// <summary>String convenience for <see cref="Scan(byte[], byte[])"/>: UTF-8 keys and values.</summary>
@@ -128,23 +129,6 @@ public sealed partial class StoreNamespace
         foreach (KeyValuePair<byte[], byte[]> kv in Scan(from is null ? null : Encoding.UTF8.GetBytes(from), to is null ? null : Encoding.UTF8.GetBytes(to)))
         {
             yield return new(Encoding.UTF8.GetString(kv.Key), Encoding.UTF8.GetString(kv.Value));
-        }
-    }
-
-    private IEnumerable<KeyValuePair<byte[], byte[]>> ScanCore(byte[]? from, byte[]? to, byte[]? prefix)
-    {
-        using var cursor = new ScanCursor(_store, this, from);
-        while (cursor.MoveNext(out byte[]? key, out byte[]? value))
-        {
-            if (to is not null && key.AsSpan().SequenceCompareTo(to) >= 0)
-            {
-                yield break;
-            }
-            if (prefix is not null && !key.AsSpan().StartsWith(prefix))
-            {
-                yield break;
-            }
-            yield return new(key, value);
         }
     }
 
