@@ -173,6 +173,7 @@ public sealed partial class EncryptedStore
                 {
                     throw new ArgumentException($"The store has no namespace '{name}'.", nameof(name));
                 }
+                ns.Removed = true;
             }
 
             NamespaceShredder.Shred(session, _layout, ns.Info);
@@ -275,7 +276,8 @@ public sealed partial class EncryptedStore
                 {
                     foreach (string name in _namespaces.Where(p => p.Value.Info.Id == id).Select(p => p.Key).ToList())
                     {
-                        _namespaces.Remove(name);
+                        _namespaces.Remove(name, out StoreNamespace? removed);
+                        removed!.Removed = true;
                     }
                 }
 

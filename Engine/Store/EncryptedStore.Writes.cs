@@ -17,7 +17,11 @@ public sealed partial class EncryptedStore
     {
         ArgumentNullException.ThrowIfNull(batch);
         WriteBatch native = batch.Batch;
-        Run(s => s.Db.Write(native, WriteOptionsFor(sync)));
+        Run((Batch: native, Options: WriteOptionsFor(sync)), static (s, a) =>
+        {
+            s.Db.Write(a.Batch, a.Options);
+            return true;
+        });
     }
 
     /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
@@ -48,13 +52,11 @@ public sealed partial class EncryptedStore
         });
     }
 
-    internal bool Owns(StoreNamespace ns)
-    {
-        lock (_namespaceSync)
-        {
-            return _namespaces.TryGetValue(ns.Name, out StoreNamespace? mine) && ReferenceEquals(mine, ns);
-        }
-    }
+    /// <summary>
+    /// True when <paramref name="ns"/> is this store's live instance of its name. Every instance is
+    /// registered in _namespaces when created and flagged when removed, so no lookup is needed.
+    /// </summary>
+    internal bool Owns(StoreNamespace ns) => ReferenceEquals(ns.Store, this) && !ns.Removed;
 
     private StoreNamespace[] SnapshotNamespaces()
     {

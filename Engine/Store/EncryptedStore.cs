@@ -176,6 +176,37 @@ public sealed partial class EncryptedStore : IDisposable
         return true;
     });
 
+    /// <summary>
+    /// <see cref="Run{T}(Func{StoreSession, T})"/> with the state passed explicitly, so hot paths can
+    /// use a static lambda (no closure or delegate allocated per call); the state may be a ref struct
+    /// holding the caller's spans.
+    /// </summary>
+    internal T Run<TState, T>(TState state, Func<StoreSession, TState, T> action)
+        where TState : allows ref struct
+    {
+        _gate.Enter();
+        try
+        {
+            return action(Session, state);
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>Enters the gate for a caller that runs several steps itself (a scan cursor); pair with <see cref="ExitGate"/>.</summary>
+    internal void EnterGate() => _gate.Enter();
+
+    internal void ExitGate() => _gate.Exit();
+
+    /// <summary>True while the store is locked or closed (a cheap check without entering the gate).</summary>
+    internal bool IsGateClosed => _gate.IsClosed;
+
     internal WriteOptions WriteOptionsFor(bool? sync) => (sync ?? _options.SyncWrites) ? _syncWrite : _asyncWrite;
 
     internal ReadOptions DefaultReadOptions => _read;
@@ -237,6 +268,18 @@ public sealed partial class EncryptedStore : IDisposable
         lock (_namespaceSync)
         {
             _cursors.Add(cursor);
+        }
+    }
+
+    /// <summary>Scans holding a native iterator (tests).</summary>
+    internal int OpenScans
+    {
+        get
+        {
+            lock (_namespaceSync)
+            {
+                return _cursors.Count;
+            }
         }
     }
 

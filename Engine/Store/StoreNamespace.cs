@@ -12,6 +12,7 @@ namespace Engine;
 public sealed partial class StoreNamespace
 {
     private readonly EncryptedStore _store;
+    private bool _removed;
 
     internal StoreNamespace(EncryptedStore store, NamespaceInfo info)
     {
@@ -23,6 +24,15 @@ public sealed partial class StoreNamespace
     public string Name => Info.Name;
 
     internal NamespaceInfo Info { get; }
+
+    internal EncryptedStore Store => _store;
+
+    /// <summary>Set (under the store's namespace lock) when the store forgets this instance: deleted, or its deletion resumed at open.</summary>
+    internal bool Removed
+    {
+        get => Volatile.Read(ref _removed);
+        set => Volatile.Write(ref _removed, value);
+    }
 
     /// <summary>The column family of the current session (it changes when the store unlocks); call inside the gate.</summary>
     internal ColumnFamilyHandle HandleIn(StoreSession session) => session.HandleOf(Info);
@@ -38,18 +48,11 @@ public sealed partial class StoreNamespace
     {
         CheckKey(key);
         CheckValue(value);
-        unsafe
+        _store.Run(new PointArgs(this, key, value, _store.WriteOptionsFor(sync)), static (s, a) =>
         {
-            fixed (byte* k = key)
-            fixed (byte* v = value)
-            {
-                byte* kp = k;
-                byte* vp = v;
-                int kl = key.Length;
-                int vl = value.Length;
-                _store.Run(s => s.Db.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), HandleIn(s), _store.WriteOptionsFor(sync)));
-            }
-        }
+            s.Db.Put(a.Key, a.Value, a.Ns.HandleIn(s), a.Write);
+            return true;
+        });
     }
 
     /// <summary>Stores a UTF-8 encoded string value under a UTF-8 encoded string key.</summary>
@@ -67,15 +70,7 @@ public sealed partial class StoreNamespace
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
         CheckKey(key);
-        unsafe
-        {
-            fixed (byte* k = key)
-            {
-                byte* kp = k;
-                int kl = key.Length;
-                return _store.Run(s => s.Db.Get(new ReadOnlySpan<byte>(kp, kl), HandleIn(s), _store.DefaultReadOptions));
-            }
-        }
+        return _store.Run(new PointArgs(this, key, default, null), static (s, a) => s.Db.Get(a.Key, a.Ns.HandleIn(s), a.Ns._store.DefaultReadOptions));
     }
 
     /// <summary>Returns the UTF-8 string stored under a UTF-8 string key, or null when there is none.</summary>
@@ -91,15 +86,11 @@ public sealed partial class StoreNamespace
     public void Delete(ReadOnlySpan<byte> key, bool? sync = null)
     {
         CheckKey(key);
-        unsafe
+        _store.Run(new PointArgs(this, key, default, _store.WriteOptionsFor(sync)), static (s, a) =>
         {
-            fixed (byte* k = key)
-            {
-                byte* kp = k;
-                int kl = key.Length;
-                _store.Run(s => s.Db.Remove(new ReadOnlySpan<byte>(kp, kl), HandleIn(s), _store.WriteOptionsFor(sync)));
-            }
-        }
+            s.Db.Remove(a.Key, a.Ns.HandleIn(s), a.Write);
+            return true;
+        });
     }
 
     /// <summary>Removes a UTF-8 string key.</summary>
@@ -121,14 +112,15 @@ public sealed partial class StoreNamespace
         {
             throw new ArgumentException("Scan bounds are reversed: from is greater than to.", nameof(from));
         }
-        return ScanCore(from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
+        return new ScanRange(_store, this, from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
     }
 
     /// <summary>Enumerates entries whose keys start with <paramref name="prefix"/>, in key order.</summary>
     public IEnumerable<KeyValuePair<byte[], byte[]>> ScanPrefix(byte[] prefix)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        return ScanCore((byte[])prefix.Clone(), null, (byte[])prefix.Clone());
+        byte[] copy = (byte[])prefix.Clone();
+        return new ScanRange(_store, this, copy, null, copy);
     }
 
     /// <summary>String convenience for <see cref="Scan(byte[], byte[])"/>: UTF-8 keys and values.</summary>
@@ -140,21 +132,13 @@ public sealed partial class StoreNamespace
         }
     }
 
-    private IEnumerable<KeyValuePair<byte[], byte[]>> ScanCore(byte[]? from, byte[]? to, byte[]? prefix)
+    /// <summary>The arguments of a point operation, handed to a static lambda inside the gate (no closure per call).</summary>
+    private readonly ref struct PointArgs(StoreNamespace ns, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteOptions? write)
     {
-        using var cursor = new ScanCursor(_store, this, from);
-        while (cursor.MoveNext(out byte[]? key, out byte[]? value))
-        {
-            if (to is not null && key.AsSpan().SequenceCompareTo(to) >= 0)
-            {
-                yield break;
-            }
-            if (prefix is not null && !key.AsSpan().StartsWith(prefix))
-            {
-                yield break;
-            }
-            yield return new(key, value);
-        }
+        public readonly StoreNamespace Ns = ns;
+        public readonly ReadOnlySpan<byte> Key = key;
+        public readonly ReadOnlySpan<byte> Value = value;
+        public readonly WriteOptions? Write = write;
     }
 
     private void CheckKey(ReadOnlySpan<byte> key)

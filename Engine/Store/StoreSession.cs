@@ -13,6 +13,9 @@ internal sealed class StoreSession : IDisposable
 {
     private readonly StoreLayout _layout;
     private readonly Dictionary<uint, ColumnFamilyHandle> _handles = [];
+    // Every call looks its column family up: it reads this immutable copy of _handles without the
+    // lock; changes (under _sync) publish a new copy.
+    private Dictionary<uint, ColumnFamilyHandle> _published = [];
     private readonly HashSet<uint> _dropped = [];
     private readonly Lock _sync = new();
     private readonly Cache _blockCache;
@@ -113,11 +116,16 @@ internal sealed class StoreSession : IDisposable
         {
             _handles[ns.Id] = _db.GetColumnFamily(StoreLayout.ColumnFamilyName(ns.Id));
         }
+        PublishHandles();
     }
 
     /// <summary>The column family of a namespace; created when the registry has it but RocksDB not yet.</summary>
     public ColumnFamilyHandle HandleOf(NamespaceInfo ns)
     {
+        if (Volatile.Read(ref _published).TryGetValue(ns.Id, out ColumnFamilyHandle? known))
+        {
+            return known;
+        }
         lock (_sync)
         {
             if (_handles.TryGetValue(ns.Id, out ColumnFamilyHandle? handle))
@@ -135,9 +143,12 @@ internal sealed class StoreSession : IDisposable
                 handle = Db.CreateColumnFamily(NewColumnFamilyOptions(ns.Id), cf);
             }
             _handles[ns.Id] = handle;
+            PublishHandles();
             return handle;
         }
     }
+
+    private void PublishHandles() => Volatile.Write(ref _published, new Dictionary<uint, ColumnFamilyHandle>(_handles));
 
     /// <summary>
     /// Drops the column family of a namespace being deleted (durable in the MANIFEST when this returns)
@@ -153,6 +164,7 @@ internal sealed class StoreSession : IDisposable
                 return;
             }
             _handles.Remove(namespaceId);
+            PublishHandles();
             if (Db.TryGetColumnFamily(StoreLayout.ColumnFamilyName(namespaceId), out ColumnFamilyHandle? handle))
             {
                 Native.Instance.rocksdb_drop_column_family(Db.Handle, handle.Handle);
@@ -193,6 +205,7 @@ internal sealed class StoreSession : IDisposable
         _db?.Dispose();
         _db = null;
         _handles.Clear();
+        PublishHandles();
         _blockCache.SetCapacity(0); // evicts every cached plaintext block now, not at finalization
         if (!Env.IsClosed)
         {

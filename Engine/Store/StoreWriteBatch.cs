@@ -25,21 +25,13 @@ public sealed class StoreWriteBatch : IDisposable
     {
         CheckNamespace(ns);
         ns.CheckEntry(key, value);
-        WriteBatch batch = Batch;
-        unsafe
+        // The column family handle exists only inside the gate; the batch records its id,
+        // which stays valid across a lock and unlock.
+        _store.Run(new BatchArgs(Batch, ns, key, value), static (s, a) =>
         {
-            // The column family handle exists only inside the gate; the batch records its id,
-            // which stays valid across a lock and unlock.
-            fixed (byte* k = key)
-            fixed (byte* v = value)
-            {
-                byte* kp = k;
-                byte* vp = v;
-                int kl = key.Length;
-                int vl = value.Length;
-                _store.Run(s => batch.Put(new ReadOnlySpan<byte>(kp, kl), new ReadOnlySpan<byte>(vp, vl), ns.HandleIn(s)));
-            }
-        }
+            a.Batch.Put(a.Key, a.Value, a.Ns.HandleIn(s));
+            return true;
+        });
         Count++;
         return this;
     }
@@ -58,16 +50,11 @@ public sealed class StoreWriteBatch : IDisposable
     {
         CheckNamespace(ns);
         ns.CheckEntry(key, []);
-        WriteBatch batch = Batch;
-        unsafe
+        _store.Run(new BatchArgs(Batch, ns, key, default), static (s, a) =>
         {
-            fixed (byte* k = key)
-            {
-                byte* kp = k;
-                int kl = key.Length;
-                _store.Run(s => batch.Delete(new ReadOnlySpan<byte>(kp, kl), ns.HandleIn(s)));
-            }
-        }
+            a.Batch.Delete(a.Key, a.Ns.HandleIn(s));
+            return true;
+        });
         Count++;
         return this;
     }
@@ -86,6 +73,15 @@ public sealed class StoreWriteBatch : IDisposable
         {
             throw new ArgumentException($"Namespace '{ns.Name}' belongs to another store.", nameof(ns));
         }
+    }
+
+    /// <summary>One batch operation, handed to a static lambda inside the gate (no closure per call).</summary>
+    private readonly ref struct BatchArgs(WriteBatch batch, StoreNamespace ns, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        public readonly WriteBatch Batch = batch;
+        public readonly StoreNamespace Ns = ns;
+        public readonly ReadOnlySpan<byte> Key = key;
+        public readonly ReadOnlySpan<byte> Value = value;
     }
 
     /// <inheritdoc />
