@@ -52,11 +52,12 @@ internal static partial class PbtRunner
     /// <param name="output">Test output.</param>
     public static void Run(string name, Machine<StoreHarness, StoreModel> machine, int defaultRuns, double runsShare, int maxCommands, ITestOutputHelper output)
     {
+        var stats = new PbtStats();
+        using IDisposable scope = PbtStats.Use(stats);
         PbtBudget budget = PbtBudget.FromEnvironment();
         int runs = budget.Runs is int r ? Math.Max(1, (int)(r * runsShare)) : defaultRuns;
         Property property = machine.ToProperty();
         var clock = Stopwatch.StartNew();
-        long commandsBefore = PbtStats.Commands;
 
         if (budget.Replay is var (replaySeed, replayGamma, size))
         {
@@ -81,7 +82,7 @@ internal static partial class PbtRunner
             {
                 // Long mode: progress on disk as it happens (test output only appears at the end).
                 File.AppendAllText(Path.Combine(ReportDirectory(), name + "-progress.log"), string.Create(CultureInfo.InvariantCulture,
-                    $"{DateTime.UtcNow:O} {line}; so far {PbtStats.Commands} commands, {PbtStats.DistinctStates} distinct states{Environment.NewLine}"));
+                    $"{DateTime.UtcNow:O} {line}; so far {stats.Commands} commands, {stats.DistinctStates} distinct states{Environment.NewLine}"));
             }
             Config config = Config.QuickThrowOnFailure.WithQuietOnSuccess(true).WithMaxTest(runs).WithEndSize(endSize).WithReplay(seed, gamma);
             CheckOne(name, config, property, seed, gamma);
@@ -90,12 +91,12 @@ internal static partial class PbtRunner
         while (DateTime.UtcNow < deadline);
 
         string summary = string.Create(CultureInfo.InvariantCulture,
-            $"{name}: {batches} batch(es) of {runs} runs, {PbtStats.Commands - commandsBefore} commands in {clock.Elapsed.TotalSeconds:0.0} s");
+            $"{name}: {batches} batch(es) of {runs} runs, {stats.Commands} commands in {clock.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine(summary);
-        output.WriteLine(PbtStats.Summary());
+        output.WriteLine(stats.Summary());
         if (budget.Minutes is not null)
         {
-            output.WriteLine("report: " + WriteReport(name, summary + Environment.NewLine + PbtStats.Summary()));
+            output.WriteLine("report: " + WriteReport(name, summary + Environment.NewLine + stats.Summary()));
         }
     }
 

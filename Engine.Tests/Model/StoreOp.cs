@@ -31,7 +31,7 @@ internal abstract class StoreOp : Operation<StoreHarness, StoreModel>
                 ? new ModelMismatchException($"{this}: {ex.Message}", ex)
                 : new ModelMismatchException($"{this} threw {ex.GetType().Name}: {ex.Message}", ex);
         }
-        PbtStats.Record(Kind, expected, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        PbtStats.Current.Record(Kind, expected, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return Prop.ToProperty(true);
     }
 
