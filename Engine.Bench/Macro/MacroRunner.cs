@@ -50,7 +50,7 @@ internal static class MacroRunner
             }
             AddNotes(recorder, systems, options);
             recorder.Notes.Add($"Load average (1/5/15 min) at start {loadAtStart}, at end {LoadAverage()} on {Environment.ProcessorCount} cores: " +
-                "other processes shared the machine, which is why rounds are interleaved and ratios paired.");
+                "a load above the bench's own (about 1-2) means other processes shared the machine; rounds are interleaved and ratios paired either way.");
         }
         finally
         {
