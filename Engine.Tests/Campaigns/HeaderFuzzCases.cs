@@ -111,18 +111,18 @@ internal static class HeaderFuzzCases
                 byte[] withMagic = [.. "EKVFILE1"u8, .. r.Bytes];
                 return withMagic;
             case MutatedHeaderCase m:
-            {
-                byte[] b = m.KeepFrames ? (byte[])source.Clone() : source[..FileGeometry.HeaderRegion];
-                foreach (FieldEdit e in m.Edits)
                 {
-                    Apply(b, e);
+                    byte[] b = m.KeepFrames ? (byte[])source.Clone() : source[..FileGeometry.HeaderRegion];
+                    foreach (FieldEdit e in m.Edits)
+                    {
+                        Apply(b, e);
+                    }
+                    if (m.FixChecksum && m.Edits.All(e => e.Field != HeaderField.Checksum))
+                    {
+                        FileGeometry.FixSlotChecksum(b, 0);
+                    }
+                    return b;
                 }
-                if (m.FixChecksum && m.Edits.All(e => e.Field != HeaderField.Checksum))
-                {
-                    FileGeometry.FixSlotChecksum(b, 0);
-                }
-                return b;
-            }
             default:
                 throw new ArgumentException(c.GetType().Name);
         }

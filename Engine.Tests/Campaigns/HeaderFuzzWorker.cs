@@ -87,55 +87,55 @@ internal static class HeaderFuzzWorker
         switch (v.Status)
         {
             case NativeStatus.Integrity or NativeStatus.KeyUnavailable:
-            {
-                EngineException e = v.ToException(path);
-                if (!e.Message.Contains(name, StringComparison.Ordinal))
                 {
-                    return ("FAIL error does not name the file", $"{e.GetType().Name}: {e.Message}");
+                    EngineException e = v.ToException(path);
+                    if (!e.Message.Contains(name, StringComparison.Ordinal))
+                    {
+                        return ("FAIL error does not name the file", $"{e.GetType().Name}: {e.Message}");
+                    }
+                    if (readError is null)
+                    {
+                        return ("FAIL verify and read disagree", $"verify: {e.Message}; but the read returned {read!.Length} bytes");
+                    }
+                    if (!readError.Message.Contains(name, StringComparison.Ordinal) || readError is not (IntegrityException or KeyUnavailableException))
+                    {
+                        return ("FAIL read error unclear", $"{readError.GetType().Name}: {readError.Message}");
+                    }
+                    return (e is IntegrityException ? Integrity : KeyUnavailable, e.Message);
                 }
-                if (readError is null)
-                {
-                    return ("FAIL verify and read disagree", $"verify: {e.Message}; but the read returned {read!.Length} bytes");
-                }
-                if (!readError.Message.Contains(name, StringComparison.Ordinal) || readError is not (IntegrityException or KeyUnavailableException))
-                {
-                    return ("FAIL read error unclear", $"{readError.GetType().Name}: {readError.Message}");
-                }
-                return (e is IntegrityException ? Integrity : KeyUnavailable, e.Message);
-            }
             case NativeStatus.Ok or NativeStatus.TornTail:
-            {
-                if (readError is not null)
                 {
-                    return ("FAIL verify and read disagree", $"verify: {v.Status}; read: {readError.Message}");
+                    if (readError is not null)
+                    {
+                        return ("FAIL verify and read disagree", $"verify: {v.Status}; read: {readError.Message}");
+                    }
+                    if (v.Status == NativeStatus.TornTail && FileGeometry.IsImmutable(path))
+                    {
+                        return ("FAIL torn tail on an immutable file", v.Message);
+                    }
+                    if (read!.Length != v.LogicalBytes)
+                    {
+                        return ("FAIL verify and read disagree", $"verify counts {v.LogicalBytes} bytes, the read returned {read.Length}");
+                    }
+                    bool fromSource = c is not RandomBytesCase;
+                    if (bytes.Length == 0 && read.Length == 0 && !FileGeometry.IsImmutable(path))
+                    {
+                        return (Empty, v.Message);
+                    }
+                    if (!fromSource || !src.Plain.AsSpan().StartsWith(read))
+                    {
+                        return ("FAIL wrong plaintext", $"{read.Length} bytes read back that are not {(fromSource ? "a prefix of the original" : "expected from random bytes")}: {Hex(read)}");
+                    }
+                    if (v.Status == NativeStatus.TornTail)
+                    {
+                        return (TornPrefix, $"{read.Length} of {src.Plain.Length} bytes");
+                    }
+                    if (c is MutatedHeaderCase { KeepFrames: true } && read.Length != src.Plain.Length)
+                    {
+                        return ("FAIL silent truncation", $"the header stayed valid and every frame is there, yet only {read.Length} of {src.Plain.Length} bytes read back");
+                    }
+                    return read.Length == src.Plain.Length ? (ReadsOriginal, v.Message) : (ReadsPrefix, $"{read.Length} of {src.Plain.Length} bytes");
                 }
-                if (v.Status == NativeStatus.TornTail && FileGeometry.IsImmutable(path))
-                {
-                    return ("FAIL torn tail on an immutable file", v.Message);
-                }
-                if (read!.Length != v.LogicalBytes)
-                {
-                    return ("FAIL verify and read disagree", $"verify counts {v.LogicalBytes} bytes, the read returned {read.Length}");
-                }
-                bool fromSource = c is not RandomBytesCase;
-                if (bytes.Length == 0 && read.Length == 0 && !FileGeometry.IsImmutable(path))
-                {
-                    return (Empty, v.Message);
-                }
-                if (!fromSource || !src.Plain.AsSpan().StartsWith(read))
-                {
-                    return ("FAIL wrong plaintext", $"{read.Length} bytes read back that are not {(fromSource ? "a prefix of the original" : "expected from random bytes")}: {Hex(read)}");
-                }
-                if (v.Status == NativeStatus.TornTail)
-                {
-                    return (TornPrefix, $"{read.Length} of {src.Plain.Length} bytes");
-                }
-                if (c is MutatedHeaderCase { KeepFrames: true } && read.Length != src.Plain.Length)
-                {
-                    return ("FAIL silent truncation", $"the header stayed valid and every frame is there, yet only {read.Length} of {src.Plain.Length} bytes read back");
-                }
-                return read.Length == src.Plain.Length ? (ReadsOriginal, v.Message) : (ReadsPrefix, $"{read.Length} of {src.Plain.Length} bytes");
-            }
             default:
                 return ($"FAIL unexpected status {v.Status}", v.Message);
         }

@@ -110,149 +110,149 @@ internal sealed class TamperMutator(TamperFixture fixture)
         switch (kind)
         {
             case MutationKind.FlipHeaderByte:
-            {
-                int roll = rng.Next(4);
-                int offset = roll switch
                 {
-                    0 => rng.Next(0, 48),                        // fixed fields: magic .. reserved
-                    1 => rng.Next(48, 48 + 70),                  // key envelope
-                    2 => rng.Next(0, FileGeometry.SlotSize),     // anywhere in slot A
-                    _ => rng.Next(FileGeometry.SlotSize, FileGeometry.HeaderRegion), // slot B
-                };
-                byte mask = (byte)rng.Next(1, 256);
-                content2[offset] ^= mask;
-                desc = F($"byte {offset} ^= 0x{mask:x2}");
-                lowest = offset;
-                break;
-            }
+                    int roll = rng.Next(4);
+                    int offset = roll switch
+                    {
+                        0 => rng.Next(0, 48),                        // fixed fields: magic .. reserved
+                        1 => rng.Next(48, 48 + 70),                  // key envelope
+                        2 => rng.Next(0, FileGeometry.SlotSize),     // anywhere in slot A
+                        _ => rng.Next(FileGeometry.SlotSize, FileGeometry.HeaderRegion), // slot B
+                    };
+                    byte mask = (byte)rng.Next(1, 256);
+                    content2[offset] ^= mask;
+                    desc = F($"byte {offset} ^= 0x{mask:x2}");
+                    lowest = offset;
+                    break;
+                }
             case MutationKind.FlipFrameByte:
-            {
-                long offset;
-                if (g.Frames.Count > 0 && rng.Next(3) == 0)
                 {
-                    (long o, int len) = g.Frames[rng.Next(g.Frames.Count)];
-                    offset = o + rng.Next(Math.Min(FileGeometry.FrameHeaderSize, len)); // a frame header (length, sync distance, check)
+                    long offset;
+                    if (g.Frames.Count > 0 && rng.Next(3) == 0)
+                    {
+                        (long o, int len) = g.Frames[rng.Next(g.Frames.Count)];
+                        offset = o + rng.Next(Math.Min(FileGeometry.FrameHeaderSize, len)); // a frame header (length, sync distance, check)
+                    }
+                    else
+                    {
+                        offset = FileGeometry.HeaderRegion + (long)(rng.NextDouble() * (original.Length - FileGeometry.HeaderRegion));
+                    }
+                    byte mask = (byte)rng.Next(1, 256);
+                    content2[offset] ^= mask;
+                    desc = F($"byte {offset} (frame {g.FrameAt(offset)} of {g.Frames.Count}) ^= 0x{mask:x2}");
+                    lowest = offset;
+                    break;
                 }
-                else
-                {
-                    offset = FileGeometry.HeaderRegion + (long)(rng.NextDouble() * (original.Length - FileGeometry.HeaderRegion));
-                }
-                byte mask = (byte)rng.Next(1, 256);
-                content2[offset] ^= mask;
-                desc = F($"byte {offset} (frame {g.FrameAt(offset)} of {g.Frames.Count}) ^= 0x{mask:x2}");
-                lowest = offset;
-                break;
-            }
             case MutationKind.SwapFrames:
-            {
-                List<(int A, int B)> pairs = EqualLengthPairs(g);
-                (int a, int b) = pairs[rng.Next(pairs.Count)];
-                (long oa, int la) = g.Frames[a];
-                (long ob, _) = g.Frames[b];
-                original.AsSpan((int)ob, la).CopyTo(content2.AsSpan((int)oa));
-                original.AsSpan((int)oa, la).CopyTo(content2.AsSpan((int)ob));
-                desc = F($"frames {a} and {b} of {g.Frames.Count} swapped ({la} bytes each)");
-                lowest = Math.Min(oa, ob);
-                break;
-            }
+                {
+                    List<(int A, int B)> pairs = EqualLengthPairs(g);
+                    (int a, int b) = pairs[rng.Next(pairs.Count)];
+                    (long oa, int la) = g.Frames[a];
+                    (long ob, _) = g.Frames[b];
+                    original.AsSpan((int)ob, la).CopyTo(content2.AsSpan((int)oa));
+                    original.AsSpan((int)oa, la).CopyTo(content2.AsSpan((int)ob));
+                    desc = F($"frames {a} and {b} of {g.Frames.Count} swapped ({la} bytes each)");
+                    lowest = Math.Min(oa, ob);
+                    break;
+                }
             case MutationKind.DuplicateFrame:
-            {
-                List<(int A, int B)> pairs = EqualLengthPairs(g);
-                (int a, int b) = pairs[rng.Next(pairs.Count)];
-                if (rng.Next(2) == 0)
                 {
-                    (a, b) = (b, a);
+                    List<(int A, int B)> pairs = EqualLengthPairs(g);
+                    (int a, int b) = pairs[rng.Next(pairs.Count)];
+                    if (rng.Next(2) == 0)
+                    {
+                        (a, b) = (b, a);
+                    }
+                    (long from, int len) = g.Frames[a];
+                    (long over, _) = g.Frames[b];
+                    original.AsSpan((int)from, len).CopyTo(content2.AsSpan((int)over));
+                    desc = F($"frame {a} copied over frame {b} of {g.Frames.Count}");
+                    lowest = over;
+                    break;
                 }
-                (long from, int len) = g.Frames[a];
-                (long over, _) = g.Frames[b];
-                original.AsSpan((int)from, len).CopyTo(content2.AsSpan((int)over));
-                desc = F($"frame {a} copied over frame {b} of {g.Frames.Count}");
-                lowest = over;
-                break;
-            }
             case MutationKind.TruncateSstAtFrameBoundary:
-            {
-                int keep = rng.Next(g.Frames.Count); // keep frames [0, keep): drops at least the final frame
-                long length = keep == 0 ? FileGeometry.HeaderRegion : g.Frames[keep - 1].Offset + g.Frames[keep - 1].Length;
-                content2 = original[..(int)length];
-                desc = F($"cut to {length} bytes: frames {keep}..{g.Frames.Count - 1} removed");
-                lowest = length;
-                break;
-            }
-            case MutationKind.TruncateSstMidFrame:
-            {
-                var boundaries = new HashSet<long>(g.Frames.Select(f => f.Offset)) { original.Length };
-                long length;
-                do
                 {
-                    length = rng.Next(10) == 0 ? rng.Next(0, FileGeometry.HeaderRegion) : rng.NextInt64(FileGeometry.HeaderRegion + 1, original.Length);
+                    int keep = rng.Next(g.Frames.Count); // keep frames [0, keep): drops at least the final frame
+                    long length = keep == 0 ? FileGeometry.HeaderRegion : g.Frames[keep - 1].Offset + g.Frames[keep - 1].Length;
+                    content2 = original[..(int)length];
+                    desc = F($"cut to {length} bytes: frames {keep}..{g.Frames.Count - 1} removed");
+                    lowest = length;
+                    break;
                 }
-                while (boundaries.Contains(length));
-                content2 = original[..(int)length];
-                desc = F($"cut to {length} of {original.Length} bytes (inside frame {g.FrameAt(length)})");
-                lowest = length;
-                break;
-            }
+            case MutationKind.TruncateSstMidFrame:
+                {
+                    var boundaries = new HashSet<long>(g.Frames.Select(f => f.Offset)) { original.Length };
+                    long length;
+                    do
+                    {
+                        length = rng.Next(10) == 0 ? rng.Next(0, FileGeometry.HeaderRegion) : rng.NextInt64(FileGeometry.HeaderRegion + 1, original.Length);
+                    }
+                    while (boundaries.Contains(length));
+                    content2 = original[..(int)length];
+                    desc = F($"cut to {length} of {original.Length} bytes (inside frame {g.FrameAt(length)})");
+                    lowest = length;
+                    break;
+                }
             case MutationKind.SpliceFrameSameScope:
             case MutationKind.SpliceFrameOtherScope:
-            {
-                bool same = kind == MutationKind.SpliceFrameSameScope;
-                List<string> sources = SourcesFor(target, files, same);
-                int j = rng.Next(g.Frames.Count);
-                (long to, int toLen) = g.Frames[j];
-                // Prefer a source frame of the same stored length (the layout stays intact), else any frame.
-                var matches = new List<(string Src, long Offset, int Length)>();
-                var any = new List<(string Src, long Offset, int Length)>();
-                foreach (string src in sources)
                 {
-                    byte[] sc = File.ReadAllBytes(Path.Combine(root, src));
-                    foreach ((long o, int l) in FileGeometry.Of(src, sc).Frames)
+                    bool same = kind == MutationKind.SpliceFrameSameScope;
+                    List<string> sources = SourcesFor(target, files, same);
+                    int j = rng.Next(g.Frames.Count);
+                    (long to, int toLen) = g.Frames[j];
+                    // Prefer a source frame of the same stored length (the layout stays intact), else any frame.
+                    var matches = new List<(string Src, long Offset, int Length)>();
+                    var any = new List<(string Src, long Offset, int Length)>();
+                    foreach (string src in sources)
                     {
-                        (l == toLen ? matches : any).Add((src, o, l));
+                        byte[] sc = File.ReadAllBytes(Path.Combine(root, src));
+                        foreach ((long o, int l) in FileGeometry.Of(src, sc).Frames)
+                        {
+                            (l == toLen ? matches : any).Add((src, o, l));
+                        }
                     }
+                    List<(string Src, long Offset, int Length)> pool = matches.Count > 0 ? matches : any;
+                    if (pool.Count == 0)
+                    {
+                        return null;
+                    }
+                    (string s, long so, int sl) = pool[rng.Next(pool.Count)];
+                    byte[] sourceBytes = File.ReadAllBytes(Path.Combine(root, s)).AsSpan((int)so, sl).ToArray();
+                    content2 = [.. original.AsSpan(0, (int)to), .. sourceBytes, .. original.AsSpan((int)(to + toLen))];
+                    desc = F($"frame {j} of {g.Frames.Count} ({toLen} bytes) replaced by a frame of {s} ({sl} bytes at {so})");
+                    lowest = to;
+                    break;
                 }
-                List<(string Src, long Offset, int Length)> pool = matches.Count > 0 ? matches : any;
-                if (pool.Count == 0)
-                {
-                    return null;
-                }
-                (string s, long so, int sl) = pool[rng.Next(pool.Count)];
-                byte[] sourceBytes = File.ReadAllBytes(Path.Combine(root, s)).AsSpan((int)so, sl).ToArray();
-                content2 = [.. original.AsSpan(0, (int)to), .. sourceBytes, .. original.AsSpan((int)(to + toLen))];
-                desc = F($"frame {j} of {g.Frames.Count} ({toLen} bytes) replaced by a frame of {s} ({sl} bytes at {so})");
-                lowest = to;
-                break;
-            }
             case MutationKind.SpliceHeaderSameScope:
             case MutationKind.SpliceHeaderOtherScope:
-            {
-                List<string> sources = SourcesFor(target, files, kind == MutationKind.SpliceHeaderSameScope);
-                string s = sources[rng.Next(sources.Count)];
-                byte[] sc = File.ReadAllBytes(Path.Combine(root, s));
-                sc.AsSpan(0, FileGeometry.HeaderRegion).CopyTo(content2);
-                desc = F($"header region replaced by the header of {s}");
-                lowest = 0;
-                break;
-            }
+                {
+                    List<string> sources = SourcesFor(target, files, kind == MutationKind.SpliceHeaderSameScope);
+                    string s = sources[rng.Next(sources.Count)];
+                    byte[] sc = File.ReadAllBytes(Path.Combine(root, s));
+                    sc.AsSpan(0, FileGeometry.HeaderRegion).CopyTo(content2);
+                    desc = F($"header region replaced by the header of {s}");
+                    lowest = 0;
+                    break;
+                }
             case MutationKind.ReplayOlderHeader:
-            {
-                var olds = OlderHeaders(target, original);
-                (string from, byte[] old) = olds[rng.Next(olds.Count)];
-                old.CopyTo(content2, 0);
-                desc = $"header region replaced by {from}";
-                lowest = 0;
-                break;
-            }
+                {
+                    var olds = OlderHeaders(target, original);
+                    (string from, byte[] old) = olds[rng.Next(olds.Count)];
+                    old.CopyTo(content2, 0);
+                    desc = $"header region replaced by {from}";
+                    lowest = 0;
+                    break;
+                }
             case MutationKind.AppendTrailingBytes:
-            {
-                int n = rng.Next(4) == 0 ? rng.Next(1, FileGeometry.FrameOverhead) : rng.Next(1, g.MaxTornBytes + 1);
-                byte[] junk = new byte[n];
-                rng.NextBytes(junk);
-                content2 = [.. original, .. junk];
-                desc = F($"{n} random bytes appended after {original.Length}");
-                lowest = original.Length;
-                break;
-            }
+                {
+                    int n = rng.Next(4) == 0 ? rng.Next(1, FileGeometry.FrameOverhead) : rng.Next(1, g.MaxTornBytes + 1);
+                    byte[] junk = new byte[n];
+                    rng.NextBytes(junk);
+                    content2 = [.. original, .. junk];
+                    desc = F($"{n} random bytes appended after {original.Length}");
+                    lowest = original.Length;
+                    break;
+                }
             default:
                 throw new InvalidOperationException(kind.ToString());
         }
