@@ -100,10 +100,12 @@ internal static class KeyAssert
                         continue; // deleted meanwhile, or 0 bytes
                     }
 
-                    Assert.Equal(scope.CurrentVersion, active.Value.KekVersion);
+                    Assert.True(scope.CurrentVersion == active.Value.KekVersion,
+                        $"{file}: the active header slot names {scope.Name} KEK version {active.Value.KekVersion}, the current one is {scope.CurrentVersion} ({new FileInfo(file).Length} bytes)");
                     if (other is FileHeaderInfo o)
                     {
-                        Assert.Equal(scope.CurrentVersion, o.KekVersion);
+                        Assert.True(scope.CurrentVersion == o.KekVersion,
+                            $"{file}: the other header slot names {scope.Name} KEK version {o.KekVersion}, the current one is {scope.CurrentVersion}");
                     }
                 }
             }
