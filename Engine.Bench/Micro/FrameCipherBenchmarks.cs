@@ -6,10 +6,11 @@ namespace Engine.Bench.Micro;
 
 /// <summary>
 /// Sealing and opening one frame with AES-256-GCM: .NET's AesGcm (one instance reused, as a frame
-/// cipher would hold it per file) against OpenSSL EVP on one reused context (libbenchctr's reference,
-/// the same library calls the plugin makes). The plugin's own frame path is not reachable from
-/// managed code: ekvfs.h exposes whole-file read/write only (see the bench report for the entry
-/// point this needs). Associated data is 32 bytes, the size of a frame's binding (file id, index, flags).
+/// cipher would hold it per file), OpenSSL EVP on one reused context (libbenchctr's reference, the
+/// same library calls the plugin makes; 32 bytes of associated data), and the plugin's own
+/// FrameCipher through <c>ekv_bench_seal</c>/<c>ekv_bench_open</c>: the object the file system seals
+/// frames with, including the frame header, the 37-byte frame AAD and the nonce draw. The plugin entry
+/// points key a cipher per call, so each invocation runs 64 frames and reports the time per frame.
 /// </summary>
 [MemoryDiagnoser]
 public partial class FrameCipherBenchmarks : IDisposable
@@ -24,6 +25,10 @@ public partial class FrameCipherBenchmarks : IDisposable
     private byte[] _plain = [];
     private byte[] _sealed = [];
     private byte[] _output = [];
+    private byte[] _pluginKey = [];
+    private byte[] _pluginFrame = [];
+    private byte[] _pluginOutput = [];
+    private const int PluginFramesPerCall = 64;
 
     [Params(4096, 16384, 65536)]
     public int FrameBytes { get; set; }
@@ -40,6 +45,19 @@ public partial class FrameCipherBenchmarks : IDisposable
         _aes = new AesGcm(key, TagSize);
         _aes.Encrypt(_nonce, _plain, _sealed, _sealedTag, _aad);
         _openssl = GcmNew(key);
+        _pluginKey = (byte[])key.Clone();
+        _pluginFrame = new byte[FrameBytes + 40];
+        _pluginOutput = new byte[FrameBytes + 40];
+        unsafe
+        {
+            fixed (byte* k = _pluginKey, input = _plain, frame = _pluginFrame)
+            {
+                if (Engine.Interop.NativeMethods.BenchSeal(k, input, (nuint)_plain.Length, frame, 1) != 0)
+                {
+                    throw new InvalidOperationException("ekv_bench_seal failed");
+                }
+            }
+        }
         CryptographicOperations.ZeroMemory(key);
         if (_openssl == IntPtr.Zero)
         {
@@ -72,9 +90,29 @@ public partial class FrameCipherBenchmarks : IDisposable
         }
     }
 
+    [Benchmark(Description = "seal, plugin FrameCipher", OperationsPerInvoke = PluginFramesPerCall)]
+    public unsafe int PluginSeal()
+    {
+        fixed (byte* k = _pluginKey, input = _plain, output = _pluginOutput)
+        {
+            return Engine.Interop.NativeMethods.BenchSeal(k, input, (nuint)_plain.Length, output, PluginFramesPerCall);
+        }
+    }
+
+    [Benchmark(Description = "open, plugin FrameCipher", OperationsPerInvoke = PluginFramesPerCall)]
+    public unsafe int PluginOpen()
+    {
+        fixed (byte* k = _pluginKey, frame = _pluginFrame, output = _pluginOutput)
+        {
+            int status = Engine.Interop.NativeMethods.BenchOpen(k, frame, (nuint)_pluginFrame.Length, output, PluginFramesPerCall);
+            return status == 0 ? status : throw new CryptographicException("plugin frame open failed");
+        }
+    }
+
     [GlobalCleanup]
     public void Dispose()
     {
+        CryptographicOperations.ZeroMemory(_pluginKey);
         _aes?.Dispose();
         _aes = null;
         if (_openssl != IntPtr.Zero)
