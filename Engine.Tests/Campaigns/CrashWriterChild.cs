@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Campaigns;
 
@@ -13,15 +13,10 @@ namespace Engine.Tests.Campaigns;
 /// <remarks>
 /// The child is a separate project (a test assembly has no usable entry point). It must run against the
 /// very same engine and native plugin as this test assembly, or the campaign would test a stale build:
-/// <see cref="Locate"/> compares the engine binaries of both output directories and rebuilds the child
-/// when they differ.
+/// <see cref="Locate"/> rebuilds it when needed (<see cref="ChildProgramBuild"/>).
 /// </remarks>
 internal sealed class CrashWriterChild : IDisposable
 {
-    private static readonly string[] s_sharedBinaries = ["Engine.dll", "Engine.Crypto.dll", "libekvfs.so"];
-    private static readonly Lock s_locateSync = new();
-    private static string? s_located;
-
     private readonly Process _process;
     private readonly Thread _reader;
     private readonly BlockingCollection<string> _lines = [];
@@ -85,7 +80,7 @@ internal sealed class CrashWriterChild : IDisposable
     private static CrashWriterChild StartWith(IEnumerable<string> args)
     {
         string dll = Locate();
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(ChildProgramBuild.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -204,102 +199,7 @@ internal sealed class CrashWriterChild : IDisposable
         _lines.Dispose();
     }
 
-    private static string DotnetHost()
-    {
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
-
     /// <summary>Path of the child's dll, built against the same engine binaries as this test assembly.</summary>
-    internal static string Locate()
-    {
-        lock (s_locateSync)
-        {
-            if (s_located is not null)
-            {
-                return s_located;
-            }
-            string testBin = AppContext.BaseDirectory;
-            string repo = FindRepoRoot(testBin);
-            string? parent = new DirectoryInfo(testBin).Parent?.Name;
-            string configuration = parent is "Debug" or "Release" ? parent : "Release";
-            string project = Path.Combine(repo, "Engine.Tests.CrashWriter", "Engine.Tests.CrashWriter.csproj");
-            string childBin = Path.Combine(repo, "Engine.Tests.CrashWriter", "bin", configuration, "net10.0");
-            string dll = Path.Combine(childBin, "Engine.Tests.CrashWriter.dll");
-            string? stale = Staleness(repo, testBin, childBin, dll);
-            if (stale is not null)
-            {
-                Build(project, configuration, stale);
-                stale = Staleness(repo, testBin, childBin, dll);
-                if (stale is not null)
-                {
-                    throw new InvalidOperationException($"the crash writer at {dll} still differs from the test build after rebuilding it: {stale}");
-                }
-            }
-            s_located = dll;
-            return dll;
-        }
-    }
-
-    private static string? Staleness(string repo, string testBin, string childBin, string dll)
-    {
-        if (!File.Exists(dll))
-        {
-            return "not built";
-        }
-        DateTime built = File.GetLastWriteTimeUtc(dll);
-        foreach (string source in new[] { Path.Combine(repo, "Engine.Tests", "Campaigns", "CrashWorkload.cs"), Path.Combine(repo, "Engine.Tests.CrashWriter", "Program.cs") })
-        {
-            if (File.Exists(source) && File.GetLastWriteTimeUtc(source) > built)
-            {
-                return $"{source} is newer than the build";
-            }
-        }
-        foreach (string name in s_sharedBinaries)
-        {
-            string mine = Path.Combine(testBin, name);
-            string theirs = Path.Combine(childBin, name);
-            if (!File.Exists(theirs) || (File.Exists(mine) && !FileHash(mine).SequenceEqual(FileHash(theirs))))
-            {
-                return $"{name} differs from the test assembly's copy";
-            }
-        }
-        return null;
-    }
-
-    private static byte[] FileHash(string path) => SHA256.HashData(File.ReadAllBytes(path));
-
-    private static void Build(string project, string configuration, string reason)
-    {
-        var psi = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { "build", project, "-c", configuration, "-nologo", "-v", "q" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"building the crash writer ({reason}) failed:\n{output}\n{err.Result}");
-        }
-    }
-
-    private static string FindRepoRoot(string start)
-    {
-        for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Storage.sln")))
-            {
-                return d.FullName;
-            }
-        }
-        throw new InvalidOperationException($"no Storage.sln above {start}");
-    }
+    internal static string Locate() => ChildProgramBuild.Locate("Engine.Tests.CrashWriter", "crash writer", repo =>
+        [Path.Combine(repo, "Engine.Tests", "Campaigns", "CrashWorkload.cs"), Path.Combine(repo, "Engine.Tests.CrashWriter", "Program.cs")]);
 }

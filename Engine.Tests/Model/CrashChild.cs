@@ -115,9 +115,7 @@ internal sealed class CrashChild : IDisposable
         string scriptPath = Path.Combine(Path.GetDirectoryName(script.StorePath)!, "crash-script.bin");
         script.Save(scriptPath);
         string assembly = typeof(CrashChild).Assembly.Location;
-        string? self = Environment.ProcessPath;
-        string host = self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var psi = new ProcessStartInfo(host)
+        var psi = new ProcessStartInfo(Support.ChildProgramBuild.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

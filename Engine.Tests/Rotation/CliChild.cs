@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Rotation;
 
@@ -12,10 +12,6 @@ namespace Engine.Tests.Rotation;
 /// </summary>
 internal sealed class CliChild : IDisposable
 {
-    private static readonly string[] SharedBinaries = ["Engine.dll", "Engine.Crypto.dll", "libekvfs.so"];
-    private static readonly Lock LocateSync = new();
-    private static string? s_dll;
-
     private readonly Process _process;
     private readonly BlockingCollection<string> _lines = [];
     private readonly StringBuilder _stderr = new();
@@ -57,7 +53,7 @@ internal sealed class CliChild : IDisposable
 
     public static CliChild Start(params string[] args)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(ChildProgramBuild.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -127,102 +123,8 @@ internal sealed class CliChild : IDisposable
         _lines.Dispose();
     }
 
-    private static string DotnetHost()
-    {
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-    }
-
     /// <summary>The CLI's dll, (re)built in the test's configuration when stale.</summary>
-    private static string Locate()
-    {
-        lock (LocateSync)
-        {
-            if (s_dll is not null)
-            {
-                return s_dll;
-            }
-
-            string testBin = AppContext.BaseDirectory;
-            string repo = RepoRoot(testBin);
-            string? parent = new DirectoryInfo(testBin).Parent?.Name;
-            string configuration = parent is "Debug" or "Release" ? parent : "Release";
-            string project = Path.Combine(repo, "tools", "Engine.Cli");
-            string bin = Path.Combine(project, "bin", configuration, "net10.0");
-            string dll = Path.Combine(bin, "Engine.Cli.dll");
-            if (Staleness(project, testBin, bin, dll) is string reason)
-            {
-                Build(Path.Combine(project, "Engine.Cli.csproj"), configuration, reason);
-                if (Staleness(project, testBin, bin, dll) is string still)
-                {
-                    throw new InvalidOperationException($"the CLI at {dll} still differs from the test build after rebuilding it: {still}");
-                }
-            }
-
-            s_dll = dll;
-            return dll;
-        }
-    }
-
-    private static string? Staleness(string project, string testBin, string bin, string dll)
-    {
-        if (!File.Exists(dll))
-        {
-            return "not built";
-        }
-
-        DateTime built = File.GetLastWriteTimeUtc(dll);
-        if (Directory.EnumerateFiles(project, "*.cs", SearchOption.AllDirectories).Any(f => !f.Contains("/obj/", StringComparison.Ordinal) && File.GetLastWriteTimeUtc(f) > built))
-        {
-            return "a CLI source is newer than the build";
-        }
-
-        foreach (string name in SharedBinaries)
-        {
-            string mine = Path.Combine(testBin, name);
-            string theirs = Path.Combine(bin, name);
-            if (!File.Exists(theirs) || (File.Exists(mine) && !SHA256.HashData(File.ReadAllBytes(mine)).SequenceEqual(SHA256.HashData(File.ReadAllBytes(theirs)))))
-            {
-                return $"{name} differs from the test assembly's copy";
-            }
-        }
-
-        return null;
-    }
-
-    private static void Build(string project, string configuration, string reason)
-    {
-        var psi = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { "build", project, "-c", configuration, "-nologo", "-v", "q" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"building the CLI ({reason}) failed:\n{output}\n{err.Result}");
-        }
-    }
-
-    private static string RepoRoot(string start)
-    {
-        for (DirectoryInfo? d = new(start); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "Storage.sln")))
-            {
-                return d.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Storage.sln above {start}");
-    }
+    private static string Locate() => ChildProgramBuild.Locate(Path.Combine("tools", "Engine.Cli"), "CLI", repo =>
+        Directory.EnumerateFiles(Path.Combine(repo, "tools", "Engine.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal)));
 }
