@@ -38,6 +38,17 @@ internal sealed class KmsTestServer : IAsyncDisposable
 
     public static BasicAWSCredentials Credentials { get; } = new("AKIDLOCALTEST", "local-secret-not-checked");
 
+    /// <summary>
+    /// Puts <see cref="Credentials"/> into the environment, where the AWS SDK's default chain finds them,
+    /// as it would in production: a CMEK URI never holds credentials.
+    /// </summary>
+    public static void ExportCredentialsToEnvironment()
+    {
+        ImmutableCredentials c = Credentials.GetCredentials();
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", c.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", c.SecretKey);
+    }
+
     public static async Task<KmsTestServer> StartAsync()
     {
         string root = Directory.CreateTempSubdirectory("ekv-kms-").FullName;

@@ -19,8 +19,7 @@ public sealed class KmsRevocationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _kms = await KmsTestServer.StartAsync();
-        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", KmsTestServer.Credentials.GetCredentials().AccessKey);
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", KmsTestServer.Credentials.GetCredentials().SecretKey);
+        KmsTestServer.ExportCredentialsToEnvironment();
         Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
     }
 

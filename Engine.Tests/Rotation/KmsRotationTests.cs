@@ -14,8 +14,7 @@ public sealed class KmsRotationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _kms = await KmsTestServer.StartAsync();
-        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", KmsTestServer.Credentials.GetCredentials().AccessKey);
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", KmsTestServer.Credentials.GetCredentials().SecretKey);
+        KmsTestServer.ExportCredentialsToEnvironment();
     }
 
     public async Task DisposeAsync() => await _kms.DisposeAsync();
