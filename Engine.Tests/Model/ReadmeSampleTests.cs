@@ -55,24 +55,3 @@ public sealed class ProfileServiceProperties
     }
 }
 // README-SAMPLE-END
-
-/// <summary>The README shows the sample above verbatim.</summary>
-public sealed class ReadmeSampleTests
-{
-    [Fact]
-    public void Readme_shows_this_sample_verbatim()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Storage.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-        Assert.True(dir is not null, "run from the repository (README.md not found above " + AppContext.BaseDirectory + ")");
-        string source = File.ReadAllText(Path.Combine(dir, "Engine.Tests", "Model", "ReadmeSampleTests.cs"));
-        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
-        int begin = source.IndexOf("// README-SAMPLE-BEGIN\n", StringComparison.Ordinal) + "// README-SAMPLE-BEGIN\n".Length;
-        int end = source.IndexOf("// README-SAMPLE-END", StringComparison.Ordinal);
-        string sample = source[begin..end];
-        Assert.Contains("```csharp\n" + sample + "```", readme, StringComparison.Ordinal);
-    }
-}

@@ -124,6 +124,9 @@ internal sealed class CliChild : IDisposable
     }
 
     /// <summary>The CLI's dll, (re)built in the test's configuration when stale.</summary>
+    /// <summary>The CLI's dll, built and current in the test's configuration (the packaging tests pack it).</summary>
+    internal static string LocateBuiltCli() => Locate();
+
     private static string Locate() => ChildProgramBuild.Locate(Path.Combine("tools", "Engine.Cli"), "CLI", repo =>
         Directory.EnumerateFiles(Path.Combine(repo, "tools", "Engine.Cli"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains("/obj/", StringComparison.Ordinal)));

@@ -21,4 +21,19 @@ public sealed class NativeLibraryTests
         Assert.Equal("librocksdb.so." + headerVersion, Path.GetFileName(expected));
         Assert.Equal(NativeMethods.ExpectedAbiVersion, NativeMethods.AbiVersion());
     }
+
+    [Fact]
+    public void A_missing_system_library_is_an_error_naming_the_debian_package_to_install()
+    {
+        // The same check the first open runs for librocksdb.so.7.8 and libcrypto.so.3, on a library no machine has.
+        var e = Assert.Throws<EngineException>(() => NativeLibraryCheck.RequireSystemLibrary("librocksdb.so.0.0.404", "librocksdb0.0"));
+        Assert.Contains("librocksdb.so.0.0.404", e.Message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install librocksdb0.0", e.Message, StringComparison.Ordinal);
+        // And the real ones are present here, under the package names the message would give.
+        Assert.Contains(NativeLibraryCheck.SystemLibraries, l => l is ("librocksdb.so.7.8", "librocksdb7.8"));
+        foreach ((string soName, string package) in NativeLibraryCheck.SystemLibraries)
+        {
+            NativeLibraryCheck.RequireSystemLibrary(soName, package);
+        }
+    }
 }

@@ -17,8 +17,35 @@ internal static class NativeLibraryCheck
     /// <exception cref="EngineException">The plugin is missing or mismatched, or librocksdb is loaded twice.</exception>
     public static string EnsureLoaded() => s_rocksDbLibrary.Value;
 
+    /// <summary>The shared libraries the plugin links against, with the Debian 12 package that ships each.</summary>
+    internal static readonly (string SoName, string DebianPackage)[] SystemLibraries =
+    [
+        ("librocksdb.so.7.8", "librocksdb7.8"),
+        ("libcrypto.so.3", "libssl3"),
+    ];
+
+    /// <summary>
+    /// Fails with a message naming the Debian package when a shared library the plugin needs is not
+    /// installed: the loader's own error for the plugin would only say "one of its dependencies".
+    /// </summary>
+    /// <exception cref="EngineException">The library cannot be loaded.</exception>
+    internal static void RequireSystemLibrary(string soName, string debianPackage)
+    {
+        if (!NativeLibrary.TryLoad(soName, out nint handle))
+        {
+            throw new EngineException(
+                $"The engine needs the system library {soName}, which is not installed: on Debian 12 run " +
+                $"'apt-get install {debianPackage}' (the engine runs on Debian's RocksDB 7.8 and OpenSSL 3, linux-x64).");
+        }
+        NativeLibrary.Free(handle);
+    }
+
     private static unsafe string Check()
     {
+        foreach ((string soName, string package) in SystemLibraries)
+        {
+            RequireSystemLibrary(soName, package);
+        }
         uint abi;
         try
         {
@@ -27,8 +54,9 @@ internal static class NativeLibraryCheck
         catch (DllNotFoundException ex)
         {
             throw new EngineException(
-                "The encrypted file system plugin libekvfs.so was not found next to the engine assembly. " +
-                "Build the Engine project (it compiles the plugin with cmake; librocksdb-dev, libssl-dev, cmake and g++ are required).", ex);
+                "The encrypted file system plugin libekvfs.so could not be loaded: it ships in the Ekv.Engine package under " +
+                "runtimes/linux-x64/native/ (linux-x64 only), or is built by the Engine project from source (cmake, g++, " +
+                "librocksdb-dev and libssl-dev required).", ex);
         }
         if (abi != NativeMethods.ExpectedAbiVersion)
         {
