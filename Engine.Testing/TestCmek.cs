@@ -23,6 +23,14 @@ public enum TestCmekAvailability
     /// has succeeded for <see cref="StoreOptions.KeyCacheTtl"/>.
     /// </summary>
     Transient = 2,
+
+    /// <summary>
+    /// Every call waits, without answering, until the caller's cancellation token fires (then it fails
+    /// with <see cref="OperationCanceledException"/>): a key service that accepts the connection and never
+    /// answers. A store degrades after one check interval and locks when <see cref="StoreOptions.KeyCacheTtl"/>
+    /// runs out, without waiting for the hanging check.
+    /// </summary>
+    Hanging = 3,
 }
 
 /// <summary>
@@ -127,6 +135,9 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
     /// <summary>Number of <see cref="CheckAsync"/> calls: the store's periodic health checks.</summary>
     public long CheckCount => Interlocked.Read(ref _checks);
 
+    /// <summary>Every call made: wraps, unwraps and checks (what a KMS would bill).</summary>
+    public long CallCount => WrapCount + UnwrapCount + CheckCount;
+
     /// <summary>Number of calls that failed because the key was revoked, transient-failing or too slow.</summary>
     public long FailureCount => Interlocked.Read(ref _failures);
 
@@ -143,6 +154,12 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
     /// </summary>
     /// <param name="errorCode">The KMS error name reported in <see cref="KeyUnavailableException.CmekErrorCode"/>.</param>
     public void MakeTransient(string errorCode = "ServiceUnavailable") => Set(TestCmekAvailability.Transient, errorCode);
+
+    /// <summary>
+    /// Makes every call hang until its caller's cancellation token fires (<see cref="TestCmekAvailability.Hanging"/>),
+    /// until <see cref="Restore"/>.
+    /// </summary>
+    public void Hang() => Set(TestCmekAvailability.Hanging, string.Empty);
 
     /// <summary>Makes the key available again (latency is kept; see <see cref="ClearLatency"/>).</summary>
     public void Restore() => Set(TestCmekAvailability.Available, string.Empty);
@@ -310,6 +327,10 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
             case TestCmekAvailability.Transient:
                 Interlocked.Increment(ref _failures);
                 throw new KeyUnavailableException($"the CMEK {Uri} is unreachable ({code})", CmekFailureKind.Transient, code);
+            case TestCmekAvailability.Hanging:
+                Interlocked.Increment(ref _failures);
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
+                break;
             default:
                 break;
         }

@@ -1,4 +1,5 @@
 using Engine.Crypto;
+using Engine.Testing;
 
 namespace Engine.Bench.Systems;
 
@@ -10,13 +11,13 @@ internal sealed class EngineSystem : IKvSystem
 {
     public const string NamespaceName = "bench";
 
-    private readonly CountingCmek _cmek;
+    private readonly TestCmek _cmek;
 
     /// <param name="keyFile">Path for the CMEK key file; created here.</param>
     /// <param name="frameSize">Plaintext bytes per frame (StoreOptions.FrameSize).</param>
     public EngineSystem(string keyFile, int frameSize)
     {
-        _cmek = new CountingCmek(LocalKeyFileCmek.Create(keyFile));
+        _cmek = new TestCmek(LocalKeyFileCmek.Create(keyFile));
         FrameSize = frameSize;
     }
 
@@ -27,7 +28,7 @@ internal sealed class EngineSystem : IKvSystem
     public int FrameSize { get; }
 
     /// <summary>CMEK wrap/unwrap calls so far, all stores of this system.</summary>
-    public long CmekCalls => _cmek.Calls;
+    public long CmekCalls => _cmek.CallCount;
 
     /// <summary>Plugin counters of the store opened last, read just before it closed.</summary>
     public NativeCounters LastStats { get; private set; }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Engine.Cmek.AwsKms;
 using Engine.Crypto;
 using Engine.KmsLocal;
 

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
+using Engine.Cmek.AwsKms;
 using Engine.Crypto;
 using Engine.KmsLocal;
+using Engine.Testing;
 
 namespace Engine.Tests.Kms;
 
@@ -20,7 +22,7 @@ public sealed class CmekLayerTests : IAsyncLifetime
     {
         var time = new ManualTime(DateTimeOffset.UtcNow);
         AwsKmsCmek kms = _kms.Cmek(_kms.CreateKey().KeyId);
-        using var counting = new CountingCmek(kms);
+        using var counting = new TestCmek(kms);
         using var cache = new CachingCmek(counting, TimeSpan.FromMinutes(15), time);
         byte[] root = RandomNumberGenerator.GetBytes(32);
         byte[] wrapped = await cache.WrapKeyAsync(root, StoreId);
@@ -32,7 +34,7 @@ public sealed class CmekLayerTests : IAsyncLifetime
             CryptographicOperations.ZeroMemory(key);
         }
 
-        Assert.Equal(1, counting.UnwrapCalls);
+        Assert.Equal(1, counting.UnwrapCount);
         Assert.Equal(1, _kms.Server.CountOf("Decrypt"));
         Assert.Equal(2, kms.CallCount);
         Assert.Equal(9_999, cache.Hits);
@@ -40,7 +42,7 @@ public sealed class CmekLayerTests : IAsyncLifetime
         time.Advance(TimeSpan.FromMinutes(15));
         Assert.Equal(root, await cache.UnwrapKeyAsync(wrapped, StoreId));
         Assert.Equal(2, _kms.Server.CountOf("Decrypt"));
-        Assert.Equal(3, counting.Calls);
+        Assert.Equal(3, counting.CallCount);
     }
 
     [Fact]
@@ -66,16 +68,16 @@ public sealed class CmekLayerTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_misses_reach_kms_once_and_invalidate_forgets()
     {
-        using var counting = new CountingCmek(_kms.Cmek(_kms.CreateKey().KeyId));
+        using var counting = new TestCmek(_kms.Cmek(_kms.CreateKey().KeyId));
         using var cache = new CachingCmek(counting);
         byte[] wrapped = await cache.WrapKeyAsync(RandomNumberGenerator.GetBytes(32), StoreId);
 
         await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => cache.UnwrapKeyAsync(wrapped, StoreId))));
-        Assert.Equal(1, counting.UnwrapCalls);
+        Assert.Equal(1, counting.UnwrapCount);
 
         cache.Invalidate();
         _ = await cache.UnwrapKeyAsync(wrapped, StoreId);
-        Assert.Equal(2, counting.UnwrapCalls);
+        Assert.Equal(2, counting.UnwrapCount);
 
         cache.Dispose();
         await Assert.ThrowsAsync<ObjectDisposedException>(() => cache.UnwrapKeyAsync(wrapped, StoreId));

@@ -1,4 +1,6 @@
+using Engine.Cmek.AwsKms;
 using Engine.Crypto;
+using Engine.Testing;
 using Engine.Tests.Support;
 
 namespace Engine.Tests.Kms;
@@ -72,9 +74,9 @@ public sealed class CmekUriAndHealthTests : IDisposable
     public async Task Counting_decorator_forwards_the_check()
     {
         using var dir = new TestStoreDirectory();
-        using var counting = new CountingCmek(CmekProviders.Open(dir.CmekUri));
+        using var counting = new TestCmek(CmekProviders.Open(dir.CmekUri));
         await counting.CheckAsync();
-        Assert.Equal(1, counting.CheckCalls);
-        Assert.Equal(1, counting.Calls);
+        Assert.Equal(1, counting.CheckCount);
+        Assert.Equal(1, counting.CallCount);
     }
 }

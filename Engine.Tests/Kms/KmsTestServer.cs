@@ -1,5 +1,6 @@
 using Amazon.KeyManagementService;
 using Amazon.Runtime;
+using Engine.Cmek.AwsKms;
 using Engine.Crypto;
 using Engine.KmsLocal;
 

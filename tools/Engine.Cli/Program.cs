@@ -2,6 +2,10 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Engine.Cli;
 using Engine.Cli.Commands;
+using Engine.Cmek.AwsKms;
+
+// The tool accepts every CMEK scheme it ships a provider for (file: is built in).
+AwsKmsCmek.Register();
 
 var root = new RootCommand("engine: command-line tool of the encrypted embedded key-value store")
 {

@@ -1,8 +1,9 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Amazon.Runtime;
+using Engine.Crypto;
 
-namespace Engine.Crypto;
+namespace Engine.Cmek.AwsKms;
 
 /// <summary>
 /// Turns what the AWS SDK throws into a <see cref="KeyUnavailableException"/> that names the KMS

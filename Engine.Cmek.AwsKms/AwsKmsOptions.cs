@@ -1,6 +1,7 @@
 using Amazon.Runtime;
+using Engine.Crypto;
 
-namespace Engine.Crypto;
+namespace Engine.Cmek.AwsKms;
 
 /// <summary>
 /// How to reach an AWS KMS key. Every property left null is taken from the CMEK URI

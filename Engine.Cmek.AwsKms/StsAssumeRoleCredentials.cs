@@ -1,8 +1,9 @@
 using Amazon.Runtime;
-using Amazon.SecurityToken;
 using Amazon.SecurityToken.Model;
+using Amazon.SecurityToken;
+using Engine.Crypto;
 
-namespace Engine.Crypto;
+namespace Engine.Cmek.AwsKms;
 
 /// <summary>
 /// Credentials of a role assumed with STS <c>AssumeRole</c> (with the external id the role's
@@ -41,8 +42,10 @@ internal sealed class StsAssumeRoleCredentials : RefreshingAWSCredentials
         base.Dispose(disposing);
     }
 
+    // The KMS client here is only ever called asynchronously, so the SDK asks for credentials through
+    // GenerateNewCredentialsAsync; a synchronous refresh would block a thread on the network.
     protected override CredentialsRefreshState GenerateNewCredentials() =>
-        GenerateNewCredentialsAsync().GetAwaiter().GetResult();
+        throw new NotSupportedException("the assumed-role credentials of an aws-kms: CMEK refresh asynchronously only");
 
     protected override async Task<CredentialsRefreshState> GenerateNewCredentialsAsync()
     {

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
-using Amazon;
-using Amazon.KeyManagementService;
 using Amazon.KeyManagementService.Model;
+using Amazon.KeyManagementService;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
+using Amazon;
+using Engine.Crypto;
 
-namespace Engine.Crypto;
+namespace Engine.Cmek.AwsKms;
 
 /// <summary>
 /// A CMEK held in AWS KMS, used through the AWS SDK: the store's root KEK is wrapped with KMS
@@ -28,6 +29,15 @@ namespace Engine.Crypto;
 /// </remarks>
 public sealed class AwsKmsCmek : ICmekProvider, ICmekHealthCheck
 {
+    /// <summary>The URI scheme of this provider (<c>aws-kms:</c>).</summary>
+    public const string Scheme = "aws-kms";
+
+    /// <summary>
+    /// Lets <see cref="CmekProviders.Open(string)"/> (and so a store reopened from its directory, and
+    /// <c>StoreOptions.CmekUri</c>) open <c>aws-kms:</c> URIs. Call once at start-up; calling again does nothing.
+    /// </summary>
+    public static void Register() => CmekProviders.Register(new AwsKmsCmekProviderFactory());
+
     /// <summary>The encryption-context key that carries the store id (hex).</summary>
     public const string EncryptionContextKey = "ekv-store-id";
 

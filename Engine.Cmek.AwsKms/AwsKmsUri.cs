@@ -1,6 +1,7 @@
 using System.Text;
+using Engine.Crypto;
 
-namespace Engine.Crypto;
+namespace Engine.Cmek.AwsKms;
 
 /// <summary>
 /// Parses and formats <c>aws-kms:KEY?region=R&amp;endpoint=URL&amp;role=ROLE_ARN&amp;external-id=X&amp;sts-endpoint=URL</c>.
@@ -10,7 +11,7 @@ namespace Engine.Crypto;
 /// </summary>
 internal static class AwsKmsUri
 {
-    private const string Prefix = CmekProviders.AwsKmsScheme + ":";
+    private const string Prefix = AwsKmsCmek.Scheme + ":";
 
     public static AwsKmsOptions Parse(string uri)
     {
