@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Amazon.KeyManagementService;
 using Amazon.KeyManagementService.Model;
+using Engine.Cmek.AwsKms;
+using Engine.Crypto;
 using Engine.KmsLocal;
 
 namespace Engine.Tests.Kms;
@@ -223,6 +225,35 @@ public sealed class LocalKmsAliasTests : IAsyncLifetime
         LocalKmsKey other = _kms.CreateKey("other");
         LocalKmsTool.UpdateAlias(_kms.Server.DataDir, "alias/wire", other.KeyId);
         Assert.Equal(other.KeyId, (await client.DescribeKeyAsync(new DescribeKeyRequest { KeyId = "alias/wire" })).KeyMetadata.KeyId);
+    }
+
+    [Fact]
+    public async Task A_cmek_named_by_alias_wraps_unwraps_and_reports_the_alias_re_pointed()
+    {
+        LocalKmsKey first = _kms.CreateKey("first");
+        LocalKmsKey second = _kms.CreateKey("second");
+        LocalKmsTool.CreateAlias(_kms.Server.DataDir, "alias/store", first.KeyId);
+        using AwsKmsCmek cmek = _kms.Cmek("alias/store");
+        byte[] rootKey = new byte[32];
+        rootKey[0] = 42;
+        byte[] storeId = Convert.FromHexString("00112233445566778899aabbccddeeff");
+
+        byte[] wrapped = await cmek.WrapKeyAsync(rootKey, storeId);
+        Assert.Equal(rootKey, await cmek.UnwrapKeyAsync(wrapped, storeId));
+        await cmek.CheckAsync();
+
+        // Re-pointing the alias is a different key for the store: the check and the unwrap both say so.
+        LocalKmsTool.UpdateAlias(_kms.Server.DataDir, "alias/store", second.KeyId);
+        var check = await Assert.ThrowsAsync<KeyUnavailableException>(() => cmek.CheckAsync());
+        Assert.Equal(CmekFailureKind.Revoked, check.FailureKind);
+        Assert.Equal("IncorrectKeyException", check.CmekErrorCode);
+        var unwrap = await Assert.ThrowsAsync<KeyUnavailableException>(() => cmek.UnwrapKeyAsync(wrapped, storeId));
+        Assert.Equal("IncorrectKeyException", unwrap.CmekErrorCode);
+
+        LocalKmsTool.UpdateAlias(_kms.Server.DataDir, "alias/store", first.KeyId);
+        await cmek.CheckAsync();
+        LocalKmsTool.DeleteAlias(_kms.Server.DataDir, "alias/store");
+        Assert.Equal("NotFoundException", (await Assert.ThrowsAsync<KeyUnavailableException>(() => cmek.CheckAsync())).CmekErrorCode);
     }
 
     [Fact]
