@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace Engine.KmsLocal;
 
 /// <summary>
-/// The local KMS's keys, persisted in <c>keys.json</c> in the data directory (mode 0600, replaced
+/// The local KMS's keys and their aliases, persisted in <c>keys.json</c> in the data directory (mode 0600, replaced
 /// atomically: written and fsynced under a temporary name, renamed, directory fsynced). Every
 /// operation re-reads the file when it changed, under an exclusive lock file, so that a running
 /// server and the operator's <c>kms disable-key</c> in another process see each other's changes.
@@ -45,6 +45,7 @@ internal sealed class KmsKeyStore
 
     public string DataDir { get; }
 
+    /// <summary>The region of the ARNs the operator commands see; a request sees its own region's.</summary>
     public string Region { get; }
 
     public DateTimeOffset Now => _time.GetUtcNow();
