@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Installs what building the engine needs on Debian 12 (run as root), and checks for the .NET SDK.
-# Idempotent and silent when everything is already there; apt-get update runs only if something is missing.
+# Installs what building and testing the engine needs on Debian 12 (run as root), and checks for the
+# .NET SDK. Idempotent and silent when everything is already there; when something is missing it says
+# what it installs and why, runs apt-get update only then, and lets apt's progress lines through (on
+# stderr, so callers that keep stdout clean still show them).
 set -euo pipefail
 
-packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config)
+# package -> what needs it (printed when it is installed)
+declare -A why=(
+  [librocksdb-dev]="RocksDB 7.8 library and headers: the engine and its native plugin link against it"
+  [libssl-dev]="OpenSSL headers: the native plugin's AES-256-GCM"
+  [cmake]="builds the native plugin"
+  [g++]="compiles the native plugin"
+  [make]="runs the native plugin's build"
+  [pkg-config]="locates librocksdb and OpenSSL for CMake"
+  [awscli]="the stock AWS CLI: the local KMS endpoint's tests drive it"
+)
+packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -15,13 +27,20 @@ done
 
 if ((${#missing[@]} > 0)); then
   if [[ $EUID -ne 0 ]]; then
-    echo "bootstrap: missing packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+    echo "bootstrap: missing packages: ${missing[*]}; run as root: apt-get install --no-install-recommends ${missing[*]}" >&2
     exit 1
   fi
-  echo "bootstrap: installing ${missing[*]}" >&2
+  echo "bootstrap: installing ${#missing[@]} Debian package(s) with apt-get (with their dependencies; a first install can take a few minutes):" >&2
+  for pkg in "${missing[@]}"; do
+    echo "bootstrap:   $pkg - ${why[$pkg]}" >&2
+  done
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  started=$SECONDS
+  echo "bootstrap: apt-get update ..." >&2
+  apt-get update -q >&2
+  echo "bootstrap: apt-get install ${missing[*]} ..." >&2
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  echo "bootstrap: installed ${missing[*]} in $((SECONDS - started)) s" >&2
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -52,6 +52,12 @@ internal sealed class KmsError : Exception
 
     public static KmsError Validation(string message) => new("ValidationException", 400, message);
 
+    public static KmsError AlreadyExists(string message) => new("AlreadyExistsException", 400, message);
+
+    public static KmsError InvalidAliasName(string message) => new("InvalidAliasNameException", 400, message);
+
+    public static KmsError InvalidMarker(string message) => new("InvalidMarkerException", 400, message);
+
     public static KmsError Throttling(string message) => new("ThrottlingException", 400, message);
 
     public static KmsError Internal(string message) => new("KMSInternalException", 500, message);

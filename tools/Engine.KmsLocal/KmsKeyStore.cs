@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 namespace Engine.KmsLocal;
 
 /// <summary>
-/// The local KMS's keys, persisted in <c>keys.json</c> in the data directory (mode 0600, replaced
+/// The local KMS's keys and their aliases, persisted in <c>keys.json</c> in the data directory (mode 0600, replaced
 /// atomically: written and fsynced under a temporary name, renamed, directory fsynced). Every
 /// operation re-reads the file when it changed, under an exclusive lock file, so that a running
 /// server and the operator's <c>kms disable-key</c> in another process see each other's changes.
@@ -45,6 +45,7 @@ internal sealed class KmsKeyStore
 
     public string DataDir { get; }
 
+    /// <summary>The region of the ARNs the operator commands see; a request sees its own region's.</summary>
     public string Region { get; }
 
     public DateTimeOffset Now => _time.GetUtcNow();
@@ -70,38 +71,58 @@ internal sealed class KmsKeyStore
     /// <summary>Runs a read-only <paramref name="query"/> on the current keys.</summary>
     public T Read<T>(Func<List<KeyRecord>, T> query) => Update(keys => (query(keys), false));
 
-    /// <summary>Finds a live key by id or ARN; aliases are not supported.</summary>
-    public KeyRecord Find(List<KeyRecord> keys, string? keyIdOrArn)
+    /// <summary>
+    /// Finds a live key as AWS identifies one: a key id, a key ARN, and (where AWS accepts them:
+    /// <paramref name="aliases"/>) an alias name <c>alias/NAME</c> or alias ARN. ARNs must name
+    /// <paramref name="region"/> (the request's) and this account, as a key in AWS lives in one region.
+    /// </summary>
+    /// <exception cref="KmsError"><c>ValidationException</c> for a missing id, <c>NotFoundException</c>
+    /// for anything that names no live key (or an alias where only keys are accepted).</exception>
+    public KeyRecord Find(List<KeyRecord> keys, string? keyIdOrArn, string region, bool aliases = false)
     {
         if (string.IsNullOrWhiteSpace(keyIdOrArn))
         {
             throw KmsError.Validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null");
         }
 
-        string id = keyIdOrArn;
-        if (keyIdOrArn.StartsWith("arn:", StringComparison.Ordinal))
+        string resource = keyIdOrArn;
+        bool isArn = keyIdOrArn.StartsWith("arn:", StringComparison.Ordinal);
+        if (isArn)
         {
             string[] parts = keyIdOrArn.Split(':');
-            if (parts.Length != 6 || parts[2] != "kms" || !parts[5].StartsWith("key/", StringComparison.Ordinal))
+            if (parts.Length != 6 || parts[1] != "aws" || parts[2] != "kms"
+                || !(parts[5].StartsWith("key/", StringComparison.Ordinal) || parts[5].StartsWith("alias/", StringComparison.Ordinal)))
             {
                 throw KmsError.NotFound($"Invalid arn {keyIdOrArn}");
             }
 
-            id = parts[5]["key/".Length..];
-        }
-        else if (keyIdOrArn.StartsWith("alias/", StringComparison.Ordinal))
-        {
-            throw KmsError.NotFound($"Alias {keyIdOrArn} is not found.");
-        }
-
-        KeyRecord? key = keys.Find(k => k.KeyId == id && !IsDestroyed(k));
-        if (key is null || (keyIdOrArn.StartsWith("arn:", StringComparison.Ordinal) && key.Arn != keyIdOrArn))
-        {
-            throw KmsError.NotFound($"Key '{ArnOf(id)}' does not exist");
+            resource = parts[5];
+            if (parts[3] != region || parts[4] != Account)
+            {
+                // Another region's or account's key: not visible from here, as in AWS.
+                throw KmsError.NotFound($"{keyIdOrArn} does not exist in {region} of account {Account}");
+            }
         }
 
-        return key;
+        if (resource.StartsWith("alias/", StringComparison.Ordinal))
+        {
+            if (!aliases)
+            {
+                throw KmsError.NotFound($"Invalid keyId {keyIdOrArn}: this operation takes a key id or key ARN, not an alias");
+            }
+
+            return FindByAlias(keys, resource)
+                ?? throw KmsError.NotFound($"Alias {AliasArnOf(resource, region)} is not found.");
+        }
+
+        string id = isArn ? resource["key/".Length..] : resource;
+        return keys.Find(k => k.KeyId == id && !IsDestroyed(k))
+            ?? throw KmsError.NotFound($"Key '{ArnOf(id, region)}' does not exist");
     }
+
+    /// <summary>The live key <paramref name="aliasName"/> points to, or null.</summary>
+    public KeyRecord? FindByAlias(List<KeyRecord> keys, string aliasName) =>
+        keys.Find(k => !IsDestroyed(k) && k.Aliases.Exists(a => a.Name == aliasName));
 
     public KeyRecord NewKey(string description)
     {
@@ -109,7 +130,6 @@ internal sealed class KmsKeyStore
         return new KeyRecord
         {
             KeyId = id,
-            Arn = ArnOf(id),
             State = Enabled,
             Created = Now,
             Description = description,
@@ -117,7 +137,12 @@ internal sealed class KmsKeyStore
         };
     }
 
-    public string ArnOf(string keyId) => $"arn:aws:kms:{Region}:{Account}:key/{keyId}";
+    /// <summary>A key's ARN as seen from <paramref name="region"/>: the local KMS keeps one set of
+    /// keys and names them in the region each request is signed for.</summary>
+    public static string ArnOf(string keyId, string region) => $"arn:aws:kms:{region}:{Account}:key/{keyId}";
+
+    /// <summary>An alias's ARN, <c>arn:aws:kms:REGION:ACCOUNT:alias/NAME</c>.</summary>
+    public static string AliasArnOf(string aliasName, string region) => $"arn:aws:kms:{region}:{Account}:{aliasName}";
 
     public bool IsDestroyed(KeyRecord key) => key.State == PendingDeletion && key.DeletionDate is DateTimeOffset at && at <= Now;
 
@@ -230,8 +255,6 @@ internal sealed class KeyRecord
 {
     public required string KeyId { get; init; }
 
-    public required string Arn { get; init; }
-
     public required string State { get; set; }
 
     public required DateTimeOffset Created { get; init; }
@@ -246,9 +269,28 @@ internal sealed class KeyRecord
     [JsonPropertyName("Material")]
     public required byte[] Material { get; init; }
 
-    public LocalKmsKey ToPublic() => new(KeyId, Arn, State, Created, State == KmsKeyStore.PendingDeletion ? DeletionDate : null, Description);
+    /// <summary>The aliases pointing to this key (an alias points to one key; a key may have many).
+    /// Kept with the key so that destroying the key removes them, as AWS deletes a deleted key's aliases.</summary>
+    public List<AliasRecord> Aliases { get; init; } = [];
 
-    public override string ToString() => $"KeyRecord({Arn}, {State})";
+    public LocalKmsKey ToPublic(string region) =>
+        new(KeyId, KmsKeyStore.ArnOf(KeyId, region), State, Created, State == KmsKeyStore.PendingDeletion ? DeletionDate : null, Description);
+
+    public override string ToString() => $"KeyRecord({KeyId}, {State})";
+}
+
+/// <summary>One alias as persisted with its key.</summary>
+internal sealed class AliasRecord
+{
+    /// <summary>The full name, <c>alias/NAME</c>.</summary>
+    public required string Name { get; init; }
+
+    public required DateTimeOffset Created { get; init; }
+
+    public required DateTimeOffset LastUpdated { get; set; }
+
+    public LocalKmsAlias ToPublic(string targetKeyId, string region) =>
+        new(Name, KmsKeyStore.AliasArnOf(Name, region), targetKeyId, Created, LastUpdated);
 }
 
 /// <summary>The three libc calls needed to fsync a directory.</summary>

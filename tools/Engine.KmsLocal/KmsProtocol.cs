@@ -15,6 +15,7 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
     {
         "CreateKey", "DescribeKey", "ListKeys", "Encrypt", "Decrypt", "GenerateDataKey",
         "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
+        "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
     };
 
     public byte[] Handle(string operation, JsonElement request)
@@ -32,7 +33,7 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
                     WriteMetadata(json, keys.Describe(RequiredString(request, "KeyId")));
                     break;
                 case "ListKeys":
-                    ListKeys(json);
+                    ListKeys(request, json);
                     break;
                 case "Encrypt":
                     Encrypt(request, json);
@@ -54,6 +55,19 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
                     break;
                 case "CancelKeyDeletion":
                     json.WriteString("KeyId", keys.CancelDeletion(RequiredString(request, "KeyId")).Arn);
+                    break;
+                case "CreateAlias":
+                    // AWS answers an empty body for the three alias changes.
+                    keys.CreateAlias(OptionalString(request, "AliasName"), RequiredString(request, "TargetKeyId"));
+                    break;
+                case "UpdateAlias":
+                    keys.UpdateAlias(OptionalString(request, "AliasName"), RequiredString(request, "TargetKeyId"));
+                    break;
+                case "DeleteAlias":
+                    keys.DeleteAlias(OptionalString(request, "AliasName"));
+                    break;
+                case "ListAliases":
+                    ListAliases(request, json);
                     break;
                 default:
                     throw KmsError.UnknownOperation($"operation {operation} is not supported by the local KMS");
@@ -77,10 +91,11 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
         WriteMetadata(json, keys.Create(OptionalString(request, "Description")));
     }
 
-    private void ListKeys(Utf8JsonWriter json)
+    private void ListKeys(JsonElement request, Utf8JsonWriter json)
     {
+        (IReadOnlyList<LocalKmsKey> page, string? next) = keys.ListPage(OptionalInt(request, "Limit"), OptionalString(request, "Marker"));
         json.WriteStartArray("Keys");
-        foreach (LocalKmsKey key in keys.List())
+        foreach (LocalKmsKey key in page)
         {
             json.WriteStartObject();
             json.WriteString("KeyArn", key.Arn);
@@ -89,8 +104,41 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
         }
 
         json.WriteEndArray();
-        json.WriteBoolean("Truncated", false);
+        WritePaging(json, next);
     }
+
+    private void ListAliases(JsonElement request, Utf8JsonWriter json)
+    {
+        (IReadOnlyList<LocalKmsAlias> page, string? next) = keys.ListAliasesPage(
+            OptionalString(request, "KeyId"), OptionalInt(request, "Limit"), OptionalString(request, "Marker"));
+        json.WriteStartArray("Aliases");
+        foreach (LocalKmsAlias alias in page)
+        {
+            json.WriteStartObject();
+            json.WriteString("AliasName", alias.Name);
+            json.WriteString("AliasArn", alias.Arn);
+            json.WriteString("TargetKeyId", alias.TargetKeyId);
+            json.WriteNumber("CreationDate", EpochSeconds(alias.CreationDate));
+            json.WriteNumber("LastUpdatedDate", EpochSeconds(alias.LastUpdatedDate));
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        WritePaging(json, next);
+    }
+
+    /// <summary><c>Truncated</c>, and <c>NextMarker</c> only when there is a next page, as AWS writes them.</summary>
+    private static void WritePaging(Utf8JsonWriter json, string? next)
+    {
+        if (next is not null)
+        {
+            json.WriteString("NextMarker", next);
+        }
+
+        json.WriteBoolean("Truncated", next is not null);
+    }
+
+    private static double EpochSeconds(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / 1000.0;
 
     private void Encrypt(JsonElement request, Utf8JsonWriter json)
     {
@@ -104,7 +152,7 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
 
             CheckAlgorithm(request);
             IReadOnlyDictionary<string, string> context = Context(request);
-            (byte[] blob, string arn) = keys.UseKey(RequiredString(request, "KeyId"), key => (KmsCiphertext.Seal(key, plaintext, context), key.Arn));
+            (byte[] blob, string arn) = keys.UseKey(RequiredString(request, "KeyId"), key => (KmsCiphertext.Seal(key, plaintext, context), KmsKeyStore.ArnOf(key.KeyId, keys.Region)));
             json.WriteBase64String("CiphertextBlob", blob);
             json.WriteString("KeyId", arn);
             json.WriteString("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
@@ -147,7 +195,7 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
         byte[] plaintext = RandomNumberGenerator.GetBytes(size);
         try
         {
-            (byte[] blob, string arn) = keys.UseKey(RequiredString(request, "KeyId"), key => (KmsCiphertext.Seal(key, plaintext, context), key.Arn));
+            (byte[] blob, string arn) = keys.UseKey(RequiredString(request, "KeyId"), key => (KmsCiphertext.Seal(key, plaintext, context), KmsKeyStore.ArnOf(key.KeyId, keys.Region)));
             json.WriteBase64String("CiphertextBlob", blob);
             json.WriteBase64String("Plaintext", plaintext);
             json.WriteString("KeyId", arn);
@@ -222,6 +270,18 @@ internal sealed class KmsProtocol(KmsKeyOperations keys)
 
     private static string RequiredString(JsonElement request, string name) =>
         OptionalString(request, name) ?? throw KmsError.Validation($"1 validation error detected: Value null at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must not be null");
+
+    private static int? OptionalInt(JsonElement request, string name)
+    {
+        if (!request.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int number)
+            ? number
+            : throw KmsError.Serialization($"{name} must be an integer");
+    }
 
     private static string? OptionalString(JsonElement request, string name)
     {

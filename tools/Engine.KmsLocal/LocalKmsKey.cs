@@ -10,3 +10,13 @@ namespace Engine.KmsLocal;
 /// <param name="DeletionDate">When a key pending deletion will be destroyed, else null.</param>
 /// <param name="Description">The operator's description.</param>
 public sealed record LocalKmsKey(string KeyId, string Arn, string State, DateTimeOffset CreationDate, DateTimeOffset? DeletionDate, string Description);
+
+/// <summary>
+/// An alias of a local KMS key, as AWS's <c>ListAliases</c> reports it.
+/// </summary>
+/// <param name="Name">The alias name, <c>alias/NAME</c>.</param>
+/// <param name="Arn">The alias ARN, <c>arn:aws:kms:REGION:ACCOUNT:alias/NAME</c>.</param>
+/// <param name="TargetKeyId">The id of the key the alias points to.</param>
+/// <param name="CreationDate">When the alias was created.</param>
+/// <param name="LastUpdatedDate">When the alias was last pointed to a key (creation or <c>UpdateAlias</c>).</param>
+public sealed record LocalKmsAlias(string Name, string Arn, string TargetKeyId, DateTimeOffset CreationDate, DateTimeOffset LastUpdatedDate);

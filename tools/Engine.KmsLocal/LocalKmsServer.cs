@@ -14,7 +14,9 @@ namespace Engine.KmsLocal;
 /// <summary>Settings of a <see cref="LocalKmsServer"/>.</summary>
 public sealed class LocalKmsServerOptions
 {
-    /// <summary>The region written into key ARNs. Default <c>us-east-1</c>.</summary>
+    /// <summary>The region of the ARNs that the in-process operator API (<see cref="LocalKmsTool"/>,
+    /// tests) writes. Requests over the wire use the region of their own SigV4 credential scope.
+    /// Default <c>us-east-1</c>.</summary>
     public string Region { get; set; } = "us-east-1";
 
     /// <summary>The clock for key creation and deletion dates (tests pass a fake one to let a
@@ -29,8 +31,11 @@ public sealed class LocalKmsServerOptions
 /// <summary>
 /// A local stand-in for AWS KMS on 127.0.0.1: the AWS KMS JSON 1.1 protocol
 /// (<c>POST /</c>, <c>X-Amz-Target: TrentService.&lt;Op&gt;</c>) for CreateKey, DescribeKey,
-/// ListKeys, Encrypt, Decrypt, GenerateDataKey, EnableKey, DisableKey, ScheduleKeyDeletion and
-/// CancelKeyDeletion, AWS's error shapes and HTTP codes, and STS AssumeRole with external ids.
+/// ListKeys, Encrypt, Decrypt, GenerateDataKey, EnableKey, DisableKey, ScheduleKeyDeletion,
+/// CancelKeyDeletion, CreateAlias, UpdateAlias, DeleteAlias and ListAliases (with AWS's paging
+/// and alias rules; <c>alias/NAME</c> and alias ARNs accepted where AWS accepts them), AWS's error
+/// shapes and HTTP codes, and STS AssumeRole with external ids. ARNs carry the region of each
+/// request's SigV4 credential scope.
 /// Keys are real AES-256-GCM keys from the CSPRNG, persisted in <c>keys.json</c> (0600) in the
 /// data directory. The real AWS SDK talks to it with <c>ServiceURL = Endpoint</c>.
 /// </summary>
@@ -46,7 +51,6 @@ public sealed class LocalKmsServer : IAsyncDisposable
     private const long MaxBody = 1 << 20;
 
     private readonly WebApplication _app;
-    private readonly KmsProtocol _protocol;
     private readonly LocalSts _sts;
     private readonly TextWriter? _log;
     private readonly CancellationTokenSource _stopping = new();
@@ -57,7 +61,6 @@ public sealed class LocalKmsServer : IAsyncDisposable
     {
         _app = app;
         Keys = keys;
-        _protocol = new KmsProtocol(keys);
         _sts = sts;
         _log = log;
         _app.Run(HandleAsync);
@@ -192,8 +195,14 @@ public sealed class LocalKmsServer : IAsyncDisposable
             {
                 keyId = id.GetString()!;
             }
+            else if (body.RootElement.TryGetProperty("AliasName", out JsonElement alias) && alias.ValueKind == JsonValueKind.String)
+            {
+                keyId = alias.GetString()!;
+            }
 
-            byte[] answer = _protocol.Handle(operation, body.RootElement);
+            // ARNs are written in, and accepted from, the region the request is signed for, as AWS's
+            // regional endpoints do; the keys themselves are shared by every region.
+            byte[] answer = new KmsProtocol(Keys.InRegion(scope.Region)).Handle(operation, body.RootElement);
             await WriteAsync(response, 200, "application/x-amz-json-1.1", answer).ConfigureAwait(false);
             Log(operation, keyId, 200);
         }

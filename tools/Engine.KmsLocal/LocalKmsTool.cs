@@ -3,7 +3,7 @@ namespace Engine.KmsLocal;
 /// <summary>
 /// What the <c>tools/engine kms ...</c> verbs do, for operators rehearsing a key revocation:
 /// <c>serve</c> runs the local KMS; <c>create-key</c>, <c>disable-key</c>, <c>enable-key</c>,
-/// <c>schedule-deletion</c> and <c>cancel-deletion</c> change the keys in the data directory
+/// <c>schedule-deletion</c>, <c>cancel-deletion</c> and the alias verbs change the keys in the data directory
 /// directly (no server needed; a running server sees the change on its next request).
 /// </summary>
 /// <remarks>Errors are reported as <see cref="InvalidOperationException"/> naming the AWS error
@@ -78,6 +78,41 @@ public static class LocalKmsTool
     /// <param name="dataDir">The local KMS data directory.</param>
     /// <returns>The keys, in creation order.</returns>
     public static IReadOnlyList<LocalKmsKey> ListKeys(string dataDir) => Run(dataDir, null, keys => keys.List());
+
+    /// <summary>Creates an alias for a key, with AWS's rules (<c>alias/NAME</c>, not under
+    /// <c>alias/aws/</c>, unique); the alias then names the key wherever AWS accepts a key id.</summary>
+    /// <param name="dataDir">The local KMS data directory.</param>
+    /// <param name="aliasName">The alias, <c>alias/NAME</c>.</param>
+    /// <param name="keyId">Key id or key ARN (not another alias).</param>
+    /// <param name="region">The region written into the alias ARN.</param>
+    /// <returns>The new alias.</returns>
+    /// <exception cref="InvalidOperationException">A name AWS refuses (<c>ValidationException</c>,
+    /// <c>InvalidAliasNameException</c>), an alias that exists (<c>AlreadyExistsException</c>), no
+    /// such key (<c>NotFoundException</c>), or a key pending deletion (<c>KMSInvalidStateException</c>).</exception>
+    public static LocalKmsAlias CreateAlias(string dataDir, string aliasName, string keyId, string region = "us-east-1") =>
+        Run(dataDir, region, keys => keys.CreateAlias(aliasName, keyId));
+
+    /// <summary>Points an existing alias at another key.</summary>
+    /// <param name="dataDir">The local KMS data directory.</param>
+    /// <param name="aliasName">The alias, <c>alias/NAME</c>.</param>
+    /// <param name="keyId">Key id or key ARN of the new target.</param>
+    /// <returns>The alias after the change.</returns>
+    /// <exception cref="InvalidOperationException">No such alias or key (<c>NotFoundException</c>), or
+    /// a key pending deletion.</exception>
+    public static LocalKmsAlias UpdateAlias(string dataDir, string aliasName, string keyId) =>
+        Run(dataDir, null, keys => keys.UpdateAlias(aliasName, keyId));
+
+    /// <summary>Deletes an alias; the key it named is unaffected.</summary>
+    /// <param name="dataDir">The local KMS data directory.</param>
+    /// <param name="aliasName">The alias, <c>alias/NAME</c>.</param>
+    /// <returns>The alias as it was.</returns>
+    /// <exception cref="InvalidOperationException">No such alias (<c>NotFoundException</c>).</exception>
+    public static LocalKmsAlias DeleteAlias(string dataDir, string aliasName) => Run(dataDir, null, keys => keys.DeleteAlias(aliasName));
+
+    /// <summary>Lists the aliases of keys not yet destroyed.</summary>
+    /// <param name="dataDir">The local KMS data directory.</param>
+    /// <returns>The aliases, by name.</returns>
+    public static IReadOnlyList<LocalKmsAlias> ListAliases(string dataDir) => Run(dataDir, null, keys => keys.ListAliases());
 
     private static T Run<T>(string dataDir, string? region, Func<KmsKeyOperations, T> action)
     {

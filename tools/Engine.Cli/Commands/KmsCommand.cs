@@ -15,9 +15,10 @@ internal static class KmsCommand
     private const string ExitCodeHelp = """
         Exit codes:
           0  done
-          1  no such key (NotFoundException; also a key already destroyed)
+          1  no such key or alias (NotFoundException; also a key already destroyed)
           2  bad usage, a missing data directory, or a change the key's state or AWS's rules do not
-             allow (KMSInvalidStateException, ValidationException)
+             allow (KMSInvalidStateException, ValidationException, InvalidAliasNameException,
+             AlreadyExistsException)
           5  I/O error
         Errors are one line on stderr: engine: <AWS error code>: <message>
         """;
@@ -34,6 +35,9 @@ internal static class KmsCommand
         KeyVerb("cancel-deletion", "Cancel a pending deletion; the key becomes Disabled, as in AWS (enable it to use it again)",
             (data, id) => Describe(LocalKmsTool.CancelDeletion(data, id), "deletion cancelled; enable-key makes it usable again")),
         ListKeys(),
+        CreateAlias(),
+        ListAliases(),
+        DeleteAlias(),
     }.WithHelpNote("""
         The local KMS speaks the AWS KMS JSON protocol on 127.0.0.1; its key material sits in DIR/keys.json.
         The key verbs edit that file directly: they work with or without 'kms serve' running, and a running
@@ -122,6 +126,72 @@ internal static class KmsCommand
                 string deletion = key.DeletionDate is DateTimeOffset at ? at.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "-";
                 Console.WriteLine($"{key.KeyId}\t{key.State}\t{key.Arn}\t{deletion}\t{key.Description.ReplaceLineEndings(" ")}");
             }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Option<string> AliasNameOption() => new("--alias-name")
+    {
+        Description = "The alias: alias/NAME (letters, digits, '/', '_', '-'; not under alias/aws/, which AWS reserves)",
+        Required = true,
+        HelpName = "alias/NAME",
+    };
+
+    private static Command CreateAlias()
+    {
+        Option<string> data = DataOption();
+        Option<string> alias = AliasNameOption();
+        var key = new Option<string>("--key-id") { Description = "Key id or key ARN the alias names", Required = true, HelpName = "K" };
+        var command = new Command("create-alias", "Give a key an alias (as AWS CreateAlias): alias/NAME then names the key wherever a key id is accepted")
+        {
+            data, alias, key,
+        }.WithHelpNote("Output: 'alias: NAME', 'alias-arn: ARN', 'key-id: ID', 'cmek-uri: URI' lines.\n"
+            + "AlreadyExistsException (exit 2) if the alias exists: delete-alias first, or point it elsewhere with the AWS CLI's update-alias.\n" + ExitCodeHelp);
+        command.SetBody(parse => WithKmsErrors(() =>
+        {
+            string dir = RequireDataDirectory(parse.GetRequiredValue(data));
+            LocalKmsAlias created = LocalKmsTool.CreateAlias(dir, parse.GetRequiredValue(alias), parse.GetRequiredValue(key));
+            string region = created.Arn.Split(':')[3];
+            Console.WriteLine($"alias: {created.Name}");
+            Console.WriteLine($"alias-arn: {created.Arn}");
+            Console.WriteLine($"key-id: {created.TargetKeyId}");
+            Console.WriteLine($"cmek-uri: aws-kms:{created.Name}?endpoint={KmsServe.ReadAnnouncedEndpoint(dir) ?? "http://127.0.0.1:PORT"}&region={region}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ListAliases()
+    {
+        Option<string> data = DataOption();
+        var command = new Command("list-aliases", "List the aliases of keys not yet destroyed, one per line, by name")
+        {
+            data,
+        }.WithHelpNote("Output: ALIAS<TAB>KEY_ID<TAB>ALIAS_ARN per alias; nothing when there is none.\n" + ExitCodeHelp);
+        command.SetBody(parse => WithKmsErrors(() =>
+        {
+            foreach (LocalKmsAlias alias in LocalKmsTool.ListAliases(RequireDataDirectory(parse.GetRequiredValue(data))))
+            {
+                Console.WriteLine($"{alias.Name}\t{alias.TargetKeyId}\t{alias.Arn}");
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command DeleteAlias()
+    {
+        Option<string> data = DataOption();
+        Option<string> alias = AliasNameOption();
+        var command = new Command("delete-alias", "Delete an alias; the key it named is unchanged (stores opened by the alias can no longer resolve it)")
+        {
+            data, alias,
+        }.WithHelpNote("Output: 'ALIAS: deleted (was KEY_ID)'.\n" + ExitCodeHelp);
+        command.SetBody(parse => WithKmsErrors(() =>
+        {
+            LocalKmsAlias deleted = LocalKmsTool.DeleteAlias(RequireDataDirectory(parse.GetRequiredValue(data)), parse.GetRequiredValue(alias));
+            Console.WriteLine($"{deleted.Name}: deleted (was {deleted.TargetKeyId})");
             return ExitCodes.Ok;
         }));
         return command;
