@@ -69,6 +69,13 @@ public sealed class StoreOptions
     /// </summary>
     internal Interop.MemoryFileSystemHandle? MemoryFileSystem { get; set; }
 
+    /// <summary>
+    /// A copy for the store to keep: it reads its options for as long as it is open (limits on every
+    /// call, the schedule of CMEK checks, the reopen after an unlock), so the caller's object must not
+    /// reach it. Providers and the in-memory file system are shared, not copied.
+    /// </summary>
+    internal StoreOptions Copy() => (StoreOptions)MemberwiseClone();
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Path))
