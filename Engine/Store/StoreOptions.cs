@@ -42,7 +42,7 @@ public sealed class StoreOptions
     public int MaxKeyBytes { get; set; } = 64 << 10;
 
     /// <summary>
-    /// How often a background task asks the CMEK whether the key is still usable (default 30 s,
+    /// How often the store's monitor thread asks the CMEK whether the key is still usable (default 30 s,
     /// at least 100 ms). A revoked key locks the store at the next check, so this is the bound on
     /// how long data stays readable after a revocation.
     /// </summary>
