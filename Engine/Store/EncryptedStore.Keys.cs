@@ -8,7 +8,6 @@ public sealed partial class EncryptedStore
     // Serializes the operations that change the key hierarchy (the worker's retirements excepted:
     // the registry serializes its own writes).
     private readonly SemaphoreSlim _keyOperations = new(1, 1);
-    private readonly List<ICmekProvider> _replacedCmeks = [];
     private KeyRotationWorker? _keyWorker;
     private string? _keyRecoveryProblem;
 
@@ -73,7 +72,7 @@ public sealed partial class EncryptedStore
     {
         WithKeyOperation(() =>
         {
-            // Read before entering the gate: Lock holds _lifecycle while it waits for the gate to drain.
+            // Read before entering the gate (lock-free anyway: the monitor locks while the gate drains).
             ICmekProvider cmek = CurrentCmek;
             Run(s => s.Registry.RotateRootKekAsync(cmek).GetAwaiter().GetResult());
         });
@@ -204,16 +203,7 @@ public sealed partial class EncryptedStore
         }
     }
 
-    private ICmekProvider CurrentCmek
-    {
-        get
-        {
-            lock (_lifecycle)
-            {
-                return _cmek;
-            }
-        }
-    }
+    private ICmekProvider CurrentCmek => _monitor.Cmek;
 
     private void RotateCmekCore(ICmekProvider cmek, bool owned)
     {
@@ -230,17 +220,8 @@ public sealed partial class EncryptedStore
             throw;
         }
 
-        lock (_lifecycle)
-        {
-            // The old provider may be in use by a CMEK check right now: dispose it with the store.
-            if (_ownsCmek)
-            {
-                _replacedCmeks.Add(_cmek);
-            }
-            _cmek = cmek;
-            _ownsCmek = owned;
-            _cmekUri = cmek.Uri;
-        }
+        // The old provider may be in use by a CMEK check right now: the monitor disposes it with the store.
+        _monitor.ReplaceCmek(cmek, owned);
     }
 
     private KekRotation StartKekRotation(KeyScope scope, string name)
@@ -296,13 +277,5 @@ public sealed partial class EncryptedStore
     private void StopKeyWork()
     {
         _keyWorker?.Dispose();
-        lock (_lifecycle)
-        {
-            foreach (ICmekProvider replaced in _replacedCmeks)
-            {
-                replaced.Dispose();
-            }
-            _replacedCmeks.Clear();
-        }
     }
 }

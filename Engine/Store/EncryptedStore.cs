@@ -1,5 +1,6 @@
 using Engine.Crypto;
 using Engine.Interop;
+using Engine.Locking;
 using RocksDbSharp;
 
 namespace Engine;
@@ -17,45 +18,36 @@ namespace Engine;
 /// </remarks>
 public sealed partial class EncryptedStore : IDisposable
 {
-    private readonly StoreOptions _options;
+    private readonly StoreOptions _options; // a copy taken at open: changing the caller's object changes nothing
     private readonly StoreLayout _layout;
-    private ICmekProvider _cmek;
-    private bool _ownsCmek; // changed by RotateCmek (EncryptedStore.Keys.cs)
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
-    private readonly Lock _lifecycle = new();
     private readonly Dictionary<string, StoreNamespace> _namespaces = new(StringComparer.Ordinal);
     private readonly HashSet<ScanCursor> _cursors = [];
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
     private StoreSession? _session;
-    private bool _disposed;
 
     private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, StoreSession session)
     {
         _options = options;
         _layout = layout;
-        _cmek = cmek;
-        _ownsCmek = ownsCmek;
         _session = session;
-        _cmekUri = session.Registry.CmekUri;
         foreach (NamespaceInfo ns in session.Registry.Namespaces)
         {
             _namespaces[ns.Name] = new StoreNamespace(this, ns);
         }
-        _lastSuccessfulCheck = DateTimeOffset.UtcNow;
-        StartCmekChecks();
+        _monitor = new CmekMonitor(this, this, layout.Root, options, cmek, ownsCmek, session.Registry.CmekUri);
+        _monitor.Start();
         StartKeyWork();
     }
 
     /// <summary>The store directory (absolute).</summary>
     public string Path => _layout.Root;
 
-    private string _cmekUri; // changed by RotateCmek (EncryptedStore.Keys.cs)
-
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
-    public string CmekUri => _cmekUri;
+    public string CmekUri => _monitor.CmekUri;
 
     /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
     /// <exception cref="ArgumentException">The path is empty.</exception>
@@ -67,7 +59,9 @@ public sealed partial class EncryptedStore : IDisposable
     }
 
     /// <summary>
-    /// Opens (or creates) the store at <see cref="StoreOptions.Path"/>.
+    /// Opens (or creates) the store at <see cref="StoreOptions.Path"/>. The store keeps a copy of
+    /// <paramref name="options"/>: changing the object afterwards changes nothing, and an unlock
+    /// reopens with the options given here.
     /// </summary>
     /// <exception cref="ArgumentException">Invalid options.</exception>
     /// <exception cref="KeyUnavailableException">The CMEK is missing, unreadable, or does not unwrap this store's root key; no file is touched.</exception>
@@ -76,6 +70,7 @@ public sealed partial class EncryptedStore : IDisposable
     public static EncryptedStore Open(StoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options = options.Copy(); // validated and used from here on; the caller's object may change
         options.Validate();
         NativeLibraryCheck.EnsureLoaded();
         var layout = new StoreLayout(options.Path);
@@ -219,28 +214,17 @@ public sealed partial class EncryptedStore : IDisposable
     /// </summary>
     public void Dispose()
     {
-        StoreState before;
-        lock (_lifecycle)
+        // Never waits for a CMEK check: one that hangs is abandoned with its thread.
+        if (!_monitor.BeginClose())
         {
-            if (_disposed)
-            {
-                return;
-            }
-            _disposed = true;
-            before = _state;
+            return;
         }
-        StopCmekChecks();
         StopKeyWork();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
-        lock (_lifecycle)
-        {
-            CloseSession();
-            if (_ownsCmek)
-            {
-                _cmek.Dispose();
-            }
-            SetState(StoreState.Closed, "disposed", before);
-        }
+        // No lock needed: after BeginClose the monitor neither locks nor unlocks, so nothing else
+        // touches the session.
+        CloseSession();
+        _monitor.Dispose();
         _gate.Dispose();
     }
 

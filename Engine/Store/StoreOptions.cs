@@ -42,7 +42,7 @@ public sealed class StoreOptions
     public int MaxKeyBytes { get; set; } = 64 << 10;
 
     /// <summary>
-    /// How often a background task asks the CMEK whether the key is still usable (default 30 s,
+    /// How often the store's monitor thread asks the CMEK whether the key is still usable (default 30 s,
     /// at least 100 ms). A revoked key locks the store at the next check, so this is the bound on
     /// how long data stays readable after a revocation.
     /// </summary>
@@ -68,6 +68,13 @@ public sealed class StoreOptions
     /// InMemoryStore). Null: each session gets a private one (its files vanish when it closes).
     /// </summary>
     internal Interop.MemoryFileSystemHandle? MemoryFileSystem { get; set; }
+
+    /// <summary>
+    /// A copy for the store to keep: it reads its options for as long as it is open (limits on every
+    /// call, the schedule of CMEK checks, the reopen after an unlock), so the caller's object must not
+    /// reach it. Providers and the in-memory file system are shared, not copied.
+    /// </summary>
+    internal StoreOptions Copy() => (StoreOptions)MemberwiseClone();
 
     internal void Validate()
     {

@@ -55,9 +55,17 @@ internal sealed class StoreSession : IDisposable
     /// <summary>Unwraps the registry with the CMEK and opens RocksDB; disposes everything on failure.</summary>
     /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root key.</exception>
     /// <exception cref="IntegrityException">The registry or a database file failed authentication.</exception>
-    public static StoreSession Open(StoreLayout layout, StoreOptions options, ICmekProvider cmek, bool create)
+    public static StoreSession Open(StoreLayout layout, StoreOptions options, ICmekProvider cmek, bool create) =>
+        Open(layout, options, create ? KeyRegistry.Create(layout.Root, cmek) : KeyRegistry.Open(layout.Root, cmek));
+
+    /// <summary>
+    /// Opens RocksDB with a registry already unwrapped (an unlock unwraps first, without holding the
+    /// lock state machine's lock); owns <paramref name="registry"/> from here, disposes it on failure.
+    /// </summary>
+    /// <exception cref="IntegrityException">A database file failed authentication.</exception>
+    /// <exception cref="EngineException">RocksDB failed to open.</exception>
+    public static StoreSession Open(StoreLayout layout, StoreOptions options, KeyRegistry registry)
     {
-        KeyRegistry registry = create ? KeyRegistry.Create(layout.Root, cmek) : KeyRegistry.Open(layout.Root, cmek);
         StoreSession? session = null;
         try
         {
