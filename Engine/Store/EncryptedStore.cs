@@ -20,7 +20,7 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly StoreOptions _options;
     private readonly StoreLayout _layout;
     private ICmekProvider _cmek;
-    private bool _ownsCmek; // changed by RotateCmek (EncryptedStore.Keys.cs)
+    private bool _ownsCmek; // changed by a CMEK rotation (ReplaceCmek)
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
     private readonly Lock _lifecycle = new();
@@ -29,6 +29,7 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
+    private readonly StoreKeys _keys;
     private StoreSession? _session;
     private bool _disposed;
 
@@ -45,17 +46,27 @@ public sealed partial class EncryptedStore : IDisposable
             _namespaces[ns.Name] = new StoreNamespace(this, ns);
         }
         _lastSuccessfulCheck = DateTimeOffset.UtcNow;
+        _keys = new StoreKeys(this);
         StartCmekChecks();
-        StartKeyWork();
+        _keys.Start();
     }
 
     /// <summary>The store directory (absolute).</summary>
     public string Path => _layout.Root;
 
-    private string _cmekUri; // changed by RotateCmek (EncryptedStore.Keys.cs)
+    private string _cmekUri; // changed by a CMEK rotation (ReplaceCmek)
 
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
     public string CmekUri => _cmekUri;
+
+    /// <summary>
+    /// The key lifecycle of this store: CMEK, root, namespace and system key rotation, DEK rotation by
+    /// compaction, key status (docs/key-rotation.md). Valid while the store is open; its members throw
+    /// <see cref="StoreLockedException"/> while the store is locked.
+    /// </summary>
+    public StoreKeys Keys => _keys;
+
+    internal StoreLayout Layout => _layout;
 
     /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
     /// <exception cref="ArgumentException">The path is empty.</exception>
@@ -126,6 +137,30 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Destroys the store at <paramref name="path"/> by forgetting its root key: every generation of the
+    /// key registry is overwritten with zeros and deleted, then (unless <paramref name="keepDataFiles"/>)
+    /// the directory. Without the registry no key of the store can be recovered, even with the CMEK.
+    /// The store must not be open (close it first); the CMEK is not needed.
+    /// </summary>
+    /// <exception cref="EngineException">The path is not a store.</exception>
+    /// <exception cref="IOException">A file could not be overwritten or deleted.</exception>
+    public static void Destroy(string path, bool keepDataFiles = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string root = System.IO.Path.GetFullPath(path);
+        if (!KeyRegistry.Exists(root))
+        {
+            throw new EngineException($"{root} is not an encrypted store (no {KeyRegistry.FileName} file).");
+        }
+
+        KeyRegistry.DestroyFiles(root);
+        if (!keepDataFiles)
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static void EnsureCreatable(string root, StoreOptions options)
     {
         if (!options.CreateIfMissing)
@@ -175,6 +210,56 @@ public sealed partial class EncryptedStore : IDisposable
         action(s);
         return true;
     });
+
+    /// <summary>
+    /// <see cref="Run{T}(Func{StoreSession, T})"/> for an asynchronous step (a CMEK call): the gate is
+    /// held until the step completes, so a lock or close waits for it as for a synchronous one.
+    /// </summary>
+    internal async Task RunAsync(Func<StoreSession, Task> action)
+    {
+        _gate.Enter();
+        try
+        {
+            await action(Session).ConfigureAwait(false);
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>The CMEK provider in use (read under the lifecycle lock, never inside the gate).</summary>
+    internal ICmekProvider CurrentCmek
+    {
+        get
+        {
+            lock (_lifecycle)
+            {
+                return _cmek;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Uses <paramref name="cmek"/> from now on, after a CMEK rotation made the registry depend on it.
+    /// </summary>
+    /// <returns>The replaced provider when the store owned it (the caller disposes it at close: a CMEK
+    /// check may be using it right now), else null.</returns>
+    internal ICmekProvider? ReplaceCmek(ICmekProvider cmek, bool owned)
+    {
+        lock (_lifecycle)
+        {
+            ICmekProvider? replaced = _ownsCmek ? _cmek : null;
+            _cmek = cmek;
+            _ownsCmek = owned;
+            _cmekUri = cmek.Uri;
+            return replaced;
+        }
+    }
 
     /// <summary>
     /// <see cref="Run{T}(Func{StoreSession, T})"/> with the state passed explicitly, so hot paths can
@@ -230,7 +315,7 @@ public sealed partial class EncryptedStore : IDisposable
             before = _state;
         }
         StopCmekChecks();
-        StopKeyWork();
+        _keys.Stop();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
         lock (_lifecycle)
         {
