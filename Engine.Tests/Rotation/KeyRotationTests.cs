@@ -79,6 +79,46 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task Async_cmek_and_root_rotations_keep_data_and_the_store_opens_with_the_new_key_only()
+    {
+        EncryptedStore store = OpenWithData();
+        string newKey = _dir.CreateOtherKey("rotated.key");
+        byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+
+        await store.Keys.RotateCmekAsync("file:" + newKey);
+        byte[] afterCmek = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+        await store.Keys.RotateRootKeyAsync();
+
+        Assert.NotEqual(before, afterCmek);
+        Assert.NotEqual(afterCmek, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
+        Assert.Equal("file:" + newKey, store.CmekUri);
+        _model.Check(store);
+        using (store = Reopen(store))
+        {
+            Assert.Equal("file:" + newKey, store.CmekUri);
+            _model.Check(store);
+            KeyAssert.AllCurrent(store);
+        }
+
+        Assert.Throws<KeyUnavailableException>(() => _dir.Open().Dispose());
+    }
+
+    [Fact]
+    public async Task Async_rotation_with_a_cancelled_token_changes_nothing()
+    {
+        using EncryptedStore store = OpenWithData();
+        byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+        string cmekUri = store.CmekUri;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.Keys.RotateRootKeyAsync(new CancellationToken(canceled: true)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.Keys.RotateCmekAsync("file:" + _dir.CreateOtherKey("unused.key"), new CancellationToken(canceled: true)));
+
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
+        Assert.Equal(cmekUri, store.CmekUri);
+        _model.Check(store);
+    }
+
+    [Fact]
     public void Root_rotation_keeps_data()
     {
         EncryptedStore store = OpenWithData();

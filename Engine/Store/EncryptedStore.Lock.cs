@@ -309,7 +309,7 @@ public sealed partial class EncryptedStore
             else
             {
                 // No cheap check: prove the key still unwraps the root key.
-                KeyRegistry.Open(_layout.Root, cmek).Dispose();
+                (await KeyRegistry.OpenAsync(_layout.Root, cmek, timeout.Token).ConfigureAwait(false)).Dispose();
             }
         }
         finally
