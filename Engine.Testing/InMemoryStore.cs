@@ -106,7 +106,7 @@ public sealed class InMemoryStore : IDisposable
 
     /// <summary>
     /// Makes later opens (<see cref="Reopen"/>) use <paramref name="cmek"/>: call it after rotating the
-    /// store to another CMEK with <see cref="EncryptedStore.RotateCmek(ICmekProvider)"/>, whose root key
+    /// store to another CMEK with <see cref="StoreKeys.RotateCmek(ICmekProvider)"/>, whose root key
     /// the old CMEK no longer unwraps. The caller keeps ownership of <paramref name="cmek"/>.
     /// </summary>
     /// <param name="cmek">The store's CMEK from now on.</param>

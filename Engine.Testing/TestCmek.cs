@@ -51,8 +51,8 @@ public enum TestCmekAvailability
 public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
 {
     private const byte WrapVersion = 0x7E;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
+    private const int NonceSize = Aead.NonceSize;
+    private const int TagSize = Aead.TagSize;
     private static readonly byte[] s_aadPrefix = "EKV-TEST-CMEK1"u8.ToArray();
 
     private readonly Lock _sync = new();
@@ -208,12 +208,10 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
         }
         byte[] wrapped = new byte[1 + NonceSize + key.Length + TagSize];
         wrapped[0] = WrapVersion;
-        RandomNumberGenerator.Fill(wrapped.AsSpan(1, NonceSize));
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            using var aes = new AesGcm(_key, TagSize);
-            aes.Encrypt(wrapped.AsSpan(1, NonceSize), key.Span, wrapped.AsSpan(1 + NonceSize, key.Length), wrapped.AsSpan(1 + NonceSize + key.Length), Aad(context.Span));
+            Aead.Seal(_key, wrapped.AsSpan(1, NonceSize), key.Span, wrapped.AsSpan(1 + NonceSize, key.Length), wrapped.AsSpan(1 + NonceSize + key.Length), Aad(context.Span));
         }
         return wrapped;
     }
@@ -236,11 +234,10 @@ public sealed class TestCmek : ICmekProvider, ICmekHealthCheck
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            using var aes = new AesGcm(_key, TagSize);
             try
             {
                 ReadOnlySpan<byte> w = wrapped.Span;
-                aes.Decrypt(w.Slice(1, NonceSize), w.Slice(1 + NonceSize, length), w[^TagSize..], key, Aad(context.Span));
+                Aead.Open(_key, w.Slice(1, NonceSize), w.Slice(1 + NonceSize, length), w[^TagSize..], key, Aad(context.Span));
             }
             catch (AuthenticationTagMismatchException e)
             {

@@ -31,7 +31,7 @@ public class KeyServiceBenchmarks : IDisposable
         _dir = Path.Combine(Path.GetTempPath(), "ekv-micro-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dir);
         _cmek = LocalKeyFileCmek.Create(Path.Combine(_dir, "cmek.key"));
-        _registry = KeyRegistry.Create(Path.Combine(_dir, "store"), _cmek);
+        _registry = BlockingBridge.Wait(ct => KeyRegistry.CreateAsync(Path.Combine(_dir, "store"), _cmek, ct));
         NamespaceInfo ns = _registry.CreateNamespace("bench");
         _scope = KeyScope.ForNamespace(ns.Id);
         _path = Path.Combine(_dir, "store", "ns", ns.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "000001.sst");

@@ -28,7 +28,7 @@ internal sealed class EngineEnvRaw : IKvSystem
     public IKvStore Open(string directory, long blockCacheBytes)
     {
         var layout = new StoreLayout(directory);
-        KeyRegistry registry = KeyRegistry.Exists(layout.Root) ? KeyRegistry.Open(layout.Root, _cmek) : KeyRegistry.Create(layout.Root, _cmek);
+        KeyRegistry registry = BlockingBridge.Wait(ct => KeyRegistry.Exists(layout.Root) ? KeyRegistry.OpenAsync(layout.Root, _cmek, ct) : KeyRegistry.CreateAsync(layout.Root, _cmek, ct));
         FileKeyService? keys = null;
         EncryptedEnvHandle? env = null;
         try

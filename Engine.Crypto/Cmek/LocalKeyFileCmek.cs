@@ -21,8 +21,8 @@ public sealed partial class LocalKeyFileCmek : ICmekProvider, ICmekHealthCheck
     public const int KeyFileSize = 32;
 
     private const byte WrapVersion = 1;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
+    private const int NonceSize = Aead.NonceSize;
+    private const int TagSize = Aead.TagSize;
     private const UnixFileMode ForbiddenModes =
         UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
 
@@ -194,16 +194,13 @@ public sealed partial class LocalKeyFileCmek : ICmekProvider, ICmekHealthCheck
     {
         byte[] wrapped = new byte[1 + NonceSize + key.Length + TagSize];
         wrapped[0] = WrapVersion;
-        Span<byte> nonce = wrapped.AsSpan(1, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
         byte[] aad = Aad(context);
         bool leased = _key.TryLease(out KeyLease lease);
         ObjectDisposedException.ThrowIf(!leased, this);
 
         using (lease)
         {
-            using var aes = new AesGcm(lease.Key, TagSize);
-            aes.Encrypt(nonce, key, wrapped.AsSpan(1 + NonceSize, key.Length), wrapped.AsSpan(1 + NonceSize + key.Length), aad);
+            Aead.Seal(lease.Key, wrapped.AsSpan(1, NonceSize), key, wrapped.AsSpan(1 + NonceSize, key.Length), wrapped.AsSpan(1 + NonceSize + key.Length), aad);
         }
 
         return wrapped;
@@ -224,10 +221,9 @@ public sealed partial class LocalKeyFileCmek : ICmekProvider, ICmekHealthCheck
 
         using (lease)
         {
-            using var aes = new AesGcm(lease.Key, TagSize);
             try
             {
-                aes.Decrypt(wrapped.Slice(1, NonceSize), wrapped.Slice(1 + NonceSize, length), wrapped[^TagSize..], key, aad);
+                Aead.Open(lease.Key, wrapped.Slice(1, NonceSize), wrapped.Slice(1 + NonceSize, length), wrapped[^TagSize..], key, aad);
             }
             catch (AuthenticationTagMismatchException e)
             {

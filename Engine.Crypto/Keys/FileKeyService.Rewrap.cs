@@ -57,22 +57,7 @@ internal sealed partial class FileKeyService
         try
         {
             OpenFileKey(path, oldAad, oldEnvelope, dek);
-            Kek kek = _registry.GetCurrentKek(scope);
-            Span<byte> envelope = newEnvelopeOut[..EnvelopeSize];
-            KeyEnvelope.WriteFields(envelope, scope, kek.Version);
-            Span<byte> nonce = envelope.Slice(KeyEnvelope.NonceOffset, KeyEnvelope.NonceSize);
-            RandomNumberGenerator.Fill(nonce);
-            int aadLength = KeyEnvelope.WrapAadLength(newAad.Length);
-            Span<byte> wrapAad = aadLength <= StackAadLimit ? stackalloc byte[aadLength] : new byte[aadLength];
-            KeyEnvelope.WriteWrapAad(wrapAad, scope, kek.Version, newAad);
-            using KeyLease lease = Lease(kek, path);
-            using var aes = new AesGcm(lease.Key, KeyEnvelope.TagSize);
-            aes.Encrypt(
-                nonce,
-                dek,
-                envelope.Slice(KeyEnvelope.WrappedDekOffset, DekSize),
-                envelope.Slice(KeyEnvelope.TagOffset, KeyEnvelope.TagSize),
-                wrapAad);
+            WrapDek(path, scope, _registry.GetCurrentKek(scope), dek, newAad, newEnvelopeOut[..EnvelopeSize]);
         }
         finally
         {

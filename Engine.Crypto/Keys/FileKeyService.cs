@@ -91,25 +91,10 @@ internal sealed partial class FileKeyService : IDisposable
         };
 
         Span<byte> dek = dekOut[..DekSize];
-        Span<byte> envelope = envelopeOut[..EnvelopeSize];
-        KeyEnvelope.WriteFields(envelope, scope, kek.Version);
-        Span<byte> nonce = envelope.Slice(KeyEnvelope.NonceOffset, KeyEnvelope.NonceSize);
-        RandomNumberGenerator.Fill(nonce);
         RandomNumberGenerator.Fill(dek);
-
-        int aadLength = KeyEnvelope.WrapAadLength(aad.Length);
-        Span<byte> wrapAad = aadLength <= StackAadLimit ? stackalloc byte[aadLength] : new byte[aadLength];
-        KeyEnvelope.WriteWrapAad(wrapAad, scope, kek.Version, aad);
         try
         {
-            using KeyLease lease = Lease(kek, path);
-            using var aes = new AesGcm(lease.Key, KeyEnvelope.TagSize);
-            aes.Encrypt(
-                nonce,
-                dek,
-                envelope.Slice(KeyEnvelope.WrappedDekOffset, DekSize),
-                envelope.Slice(KeyEnvelope.TagOffset, KeyEnvelope.TagSize),
-                wrapAad);
+            WrapDek(path, scope, kek, dek, aad, envelopeOut[..EnvelopeSize]);
         }
         catch
         {
@@ -157,8 +142,8 @@ internal sealed partial class FileKeyService : IDisposable
         try
         {
             using KeyLease lease = Lease(kek, path);
-            using var aes = new AesGcm(lease.Key, KeyEnvelope.TagSize);
-            aes.Decrypt(
+            Aead.Open(
+                lease.Key,
                 envelope.Slice(KeyEnvelope.NonceOffset, KeyEnvelope.NonceSize),
                 envelope.Slice(KeyEnvelope.WrappedDekOffset, DekSize),
                 envelope.Slice(KeyEnvelope.TagOffset, KeyEnvelope.TagSize),
@@ -193,6 +178,28 @@ internal sealed partial class FileKeyService : IDisposable
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture, $"FileKeyService(issued={DeksIssued}, opened={DeksOpened}, boot={BootId:x8})");
+
+    /// <summary>
+    /// The one DEK wrap (new files and header re-wraps): writes the envelope fields for
+    /// <paramref name="kek"/>, a fresh nonce, and <paramref name="dek"/> sealed under the KEK, bound to
+    /// the scope, the KEK version and the header bytes <paramref name="aad"/>.
+    /// </summary>
+    /// <exception cref="KeyUnavailableException">The KEK has been zeroed.</exception>
+    private static void WrapDek(string path, KeyScope scope, Kek kek, ReadOnlySpan<byte> dek, ReadOnlySpan<byte> aad, Span<byte> envelope)
+    {
+        KeyEnvelope.WriteFields(envelope, scope, kek.Version);
+        int aadLength = KeyEnvelope.WrapAadLength(aad.Length);
+        Span<byte> wrapAad = aadLength <= StackAadLimit ? stackalloc byte[aadLength] : new byte[aadLength];
+        KeyEnvelope.WriteWrapAad(wrapAad, scope, kek.Version, aad);
+        using KeyLease lease = Lease(kek, path);
+        Aead.Seal(
+            lease.Key,
+            envelope.Slice(KeyEnvelope.NonceOffset, KeyEnvelope.NonceSize),
+            dek,
+            envelope.Slice(KeyEnvelope.WrappedDekOffset, DekSize),
+            envelope.Slice(KeyEnvelope.TagOffset, KeyEnvelope.TagSize),
+            wrapAad);
+    }
 
     private Kek ResolveKek(string path, KeyScope scope, uint version)
     {

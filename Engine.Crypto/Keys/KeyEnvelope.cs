@@ -9,8 +9,8 @@ namespace Engine.Crypto;
 internal static class KeyEnvelope
 {
     public const byte Version = 1;
-    public const int NonceSize = 12;
-    public const int TagSize = 16;
+    public const int NonceSize = Aead.NonceSize;
+    public const int TagSize = Aead.TagSize;
 
     public const int VersionOffset = 0;
     public const int KindOffset = 1;

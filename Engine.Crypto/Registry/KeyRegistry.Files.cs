@@ -23,11 +23,9 @@ internal sealed partial class KeyRegistry
     }
 
     /// <summary>Creates the registry of a new store: new store id, root KEK wrapped by the CMEK, system KEK v1.</summary>
+    /// <remarks>Synchronous callers wait through <see cref="BlockingBridge"/>.</remarks>
     /// <exception cref="InvalidOperationException">The directory already has a key registry.</exception>
     /// <exception cref="KeyUnavailableException">The CMEK cannot wrap.</exception>
-    public static KeyRegistry Create(string storeDir, ICmekProvider cmek) =>
-        CreateAsync(storeDir, cmek).GetAwaiter().GetResult();
-
     public static async Task<KeyRegistry> CreateAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(storeDir);
@@ -75,14 +73,12 @@ internal sealed partial class KeyRegistry
     }
 
     /// <summary>Opens the registry of an existing store.</summary>
+    /// <remarks>Synchronous callers wait through <see cref="BlockingBridge"/>.</remarks>
     /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root KEK (wrong or revoked key).</exception>
     /// <exception cref="IntegrityException">The registry fails authentication, or neither KEYRING nor
     /// KEYRING.prev is a usable registry (the message says what is wrong with each).</exception>
     /// <exception cref="EngineException">The registry was written in a newer format.</exception>
     /// <exception cref="FileNotFoundException">The directory has no registry.</exception>
-    public static KeyRegistry Open(string storeDir, ICmekProvider cmek) =>
-        OpenAsync(storeDir, cmek).GetAwaiter().GetResult();
-
     public static async Task<KeyRegistry> OpenAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(storeDir);

@@ -28,7 +28,7 @@ internal enum KekLookup
 /// namespace's KEK versions. See docs/format.md, "Key registry".
 /// </summary>
 /// <remarks>
-/// The CMEK is asked once, at <see cref="Create"/> or <see cref="Open"/>. Keys then live in
+/// The CMEK is asked once, at <see cref="CreateAsync"/> or <see cref="OpenAsync"/>. Keys then live in
 /// memory as <see cref="SecretKey"/> handles until <see cref="Dispose"/> zeroes them.
 /// Reads are lock-free over an immutable snapshot; changes are serialized, persisted
 /// atomically (tmp + fsync + rename + directory fsync, previous generation kept as

@@ -66,8 +66,8 @@ internal static class KeyringCodec
     public const ushort FormatVersion = 1;
     public const byte BodyVersion = 1;
     public const int StoreIdSize = 16;
-    public const int NonceSize = 12;
-    public const int TagSize = 16;
+    public const int NonceSize = Aead.NonceSize;
+    public const int TagSize = Aead.TagSize;
     public const int ChecksumSize = 8;
     public const int MaxFileSize = 64 << 20;
     public const int MaxNameBytes = 255;
@@ -93,8 +93,7 @@ internal static class KeyringCodec
         header.U64(generation);
         header.Blob16(uri);
         header.Blob16(wrappedRootKek);
-        Span<byte> nonce = header.Take(NonceSize);
-        RandomNumberGenerator.Fill(nonce);
+        Span<byte> nonce = header.Take(NonceSize); // filled from the CSPRNG by Aead.Seal
         header.U32((uint)bodyLength);
 
         byte[] body = GC.AllocateArray<byte>(bodyLength, pinned: true);
@@ -109,8 +108,7 @@ internal static class KeyringCodec
 
             using (lease)
             {
-                using var aes = new AesGcm(lease.Key, TagSize);
-                aes.Encrypt(nonce, body, raw.AsSpan(headerLength, bodyLength), raw.AsSpan(headerLength + bodyLength, TagSize), raw.AsSpan(0, headerLength));
+                Aead.Seal(lease.Key, nonce, body, raw.AsSpan(headerLength, bodyLength), raw.AsSpan(headerLength + bodyLength, TagSize), raw.AsSpan(0, headerLength));
             }
         }
         finally
@@ -234,10 +232,9 @@ internal static class KeyringCodec
 
             using (lease)
             {
-                using var aes = new AesGcm(lease.Key, TagSize);
                 try
                 {
-                    aes.Decrypt(image.Nonce, image.Ciphertext, image.Tag, body, image.Header);
+                    Aead.Open(lease.Key, image.Nonce, image.Ciphertext, image.Tag, body, image.Header);
                 }
                 catch (AuthenticationTagMismatchException e)
                 {

@@ -18,7 +18,7 @@ internal sealed class PluginFiles : IDisposable
     public PluginFiles(string storeRoot, string cmekUri)
     {
         _cmek = CmekProviders.Open(cmekUri);
-        _registry = KeyRegistry.Open(storeRoot, _cmek);
+        _registry = BlockingBridge.Wait(ct => KeyRegistry.OpenAsync(storeRoot, _cmek, ct));
         _keys = new FileKeyService(_registry, new StoreLayout(storeRoot).ScopeOf);
         _env = EncryptedEnvHandle.Create(_keys, StoreOptions.DefaultFrameSize, inMemory: false);
     }

@@ -235,10 +235,10 @@ internal sealed class TamperFixture : IDisposable
             // KEK rotation of one namespace and of the system scope: the header of every existing file of
             // those scopes is re-wrapped into slot B (generation 2) and the old KEK versions are retired.
             preRotation = PluginFilesOf(store).ToDictionary(rel => rel, rel => File.ReadAllBytes(Path.Combine(store, rel))[..FileGeometry.HeaderRegion]);
-            s.KeyRotationFilesPerSecond = 0;
-            s.RotateNamespaceKey(Namespaces[0]);
-            s.RotateSystemKey();
-            s.WaitForKeyRotationsAsync().GetAwaiter().GetResult();
+            s.Keys.RotationFilesPerSecond = 0;
+            s.Keys.RotateNamespaceKey(Namespaces[0]);
+            s.Keys.RotateSystemKey();
+            s.Keys.WaitForRotationsAsync().GetAwaiter().GetResult();
             for (int n = 0; n < ns.Length; n++)
             {
                 for (int i = 0; i < 30; i++)

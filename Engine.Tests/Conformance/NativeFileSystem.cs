@@ -18,7 +18,7 @@ internal sealed unsafe class NativeFileSystem : IDisposable
 
     public NativeFileSystem(string keyDir, ICmekProvider cmek, bool encrypted)
     {
-        _registry = KeyRegistry.Create(keyDir, cmek);
+        _registry = BlockingBridge.Wait(ct => KeyRegistry.CreateAsync(keyDir, cmek, ct));
         _keys = new FileKeyService(_registry, _ => KeyScope.System);
         _env = EncryptedEnvHandle.Create(_keys, 4096, inMemory: false);
         Check(NativeMethods.FsOpen(_env, encrypted ? 1 : 0, out _fs, Msg, Cap), "fs open");

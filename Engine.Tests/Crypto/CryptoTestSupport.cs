@@ -33,7 +33,7 @@ internal sealed class RegistryFixture : IDisposable
         KeyFile = Dir.File("cmek.key");
         Cmek = LocalKeyFileCmek.Create(KeyFile);
         StoreDir = Dir.File("store");
-        Registry = KeyRegistry.Create(StoreDir, Cmek);
+        Registry = BlockingBridge.Wait(ct => KeyRegistry.CreateAsync(StoreDir, Cmek, ct));
     }
 
     public TempDir Dir { get; } = new();
@@ -53,7 +53,7 @@ internal sealed class RegistryFixture : IDisposable
     public KeyRegistry Reopen()
     {
         Registry.Dispose();
-        Registry = KeyRegistry.Open(StoreDir, Cmek);
+        Registry = BlockingBridge.Wait(ct => KeyRegistry.OpenAsync(StoreDir, Cmek, ct));
         return Registry;
     }
 

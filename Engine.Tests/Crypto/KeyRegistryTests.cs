@@ -52,29 +52,29 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Create_refuses_an_existing_registry()
+    public async Task Create_refuses_an_existing_registry()
     {
-        Assert.Throws<InvalidOperationException>(() => KeyRegistry.Create(_f.StoreDir, _f.Cmek));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => KeyRegistry.CreateAsync(_f.StoreDir, _f.Cmek));
     }
 
     [Fact]
-    public void Open_without_registry_and_ReadCmekUri_of_empty_dir()
+    public async Task Open_without_registry_and_ReadCmekUri_of_empty_dir()
     {
         using var empty = new TempDir();
         Assert.False(KeyRegistry.Exists(empty.Path));
         Assert.Null(KeyRegistry.ReadCmekUri(empty.Path));
-        Assert.Throws<FileNotFoundException>(() => KeyRegistry.Open(empty.Path, _f.Cmek));
+        await Assert.ThrowsAsync<FileNotFoundException>(() => KeyRegistry.OpenAsync(empty.Path, _f.Cmek));
     }
 
     [Fact]
-    public void Wrong_key_file_is_key_unavailable_and_leaves_the_registry_untouched()
+    public async Task Wrong_key_file_is_key_unavailable_and_leaves_the_registry_untouched()
     {
         _f.Registry.CreateNamespace("a"); // so that KEYRING.prev exists too
         byte[] current = File.ReadAllBytes(_f.RegistryPath);
         byte[] previous = File.ReadAllBytes(_f.PreviousPath);
         using var wrong = LocalKeyFileCmek.Create(_f.Dir.File("wrong.key"));
 
-        var e = Assert.Throws<KeyUnavailableException>(() => KeyRegistry.Open(_f.StoreDir, wrong));
+        var e = await Assert.ThrowsAsync<KeyUnavailableException>(() => KeyRegistry.OpenAsync(_f.StoreDir, wrong));
 
         Assert.Contains("does not unwrap", e.Message, StringComparison.Ordinal);
         Assert.Contains(wrong.Uri, e.Message, StringComparison.Ordinal);
@@ -88,7 +88,7 @@ public sealed class KeyRegistryTests : IDisposable
     [InlineData(30)] // generation
     [InlineData(-30)] // body ciphertext
     [InlineData(-12)] // tag
-    public void Tampering_with_an_intact_checksum_is_an_integrity_error(int offset)
+    public async Task Tampering_with_an_intact_checksum_is_an_integrity_error(int offset)
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
@@ -98,7 +98,7 @@ public sealed class KeyRegistryTests : IDisposable
         CryptoTestSupport.FixRegistryChecksum(raw);
         File.WriteAllBytes(_f.RegistryPath, raw);
 
-        EngineException e = Assert.ThrowsAny<EngineException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        EngineException e = await Assert.ThrowsAnyAsync<EngineException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
 
         // A changed store id changes the CMEK wrap context: the CMEK refuses; anything else fails the body.
         if (offset == 20)
@@ -113,7 +113,7 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Tampered_cmek_uri_in_header_fails_authentication()
+    public async Task Tampered_cmek_uri_in_header_fails_authentication()
     {
         _f.Registry.Dispose();
         byte[] raw = File.ReadAllBytes(_f.RegistryPath);
@@ -122,7 +122,7 @@ public sealed class KeyRegistryTests : IDisposable
         CryptoTestSupport.FixRegistryChecksum(raw);
         File.WriteAllBytes(_f.RegistryPath, raw);
 
-        Assert.Throws<IntegrityException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        await Assert.ThrowsAsync<IntegrityException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Flipped_byte_without_checksum_fix_is_treated_as_torn()
+    public async Task Flipped_byte_without_checksum_fix_is_treated_as_torn()
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
@@ -163,7 +163,7 @@ public sealed class KeyRegistryTests : IDisposable
         // With no previous generation to fall back to, it is an integrity error naming the file.
         _f.Registry.Dispose();
         File.Delete(_f.PreviousPath);
-        var e = Assert.Throws<IntegrityException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        var e = await Assert.ThrowsAsync<IntegrityException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
         Assert.Contains(KeyRegistry.FileName, e.Message, StringComparison.Ordinal);
         Assert.Throws<IntegrityException>(() => KeyRegistry.ReadCmekUri(_f.StoreDir));
     }
@@ -182,17 +182,17 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void A_file_that_is_not_a_registry_is_reported_clearly()
+    public async Task A_file_that_is_not_a_registry_is_reported_clearly()
     {
         _f.Registry.Dispose();
         File.WriteAllText(_f.RegistryPath, "hello, I am a text file and not a key registry at all");
 
-        var e = Assert.Throws<IntegrityException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        var e = await Assert.ThrowsAsync<IntegrityException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
         Assert.Contains("magic", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_newer_format_version_is_refused_without_falling_back()
+    public async Task A_newer_format_version_is_refused_without_falling_back()
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
@@ -201,7 +201,7 @@ public sealed class KeyRegistryTests : IDisposable
         CryptoTestSupport.FixRegistryChecksum(raw);
         File.WriteAllBytes(_f.RegistryPath, raw);
 
-        var e = Assert.Throws<EngineException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        var e = await Assert.ThrowsAsync<EngineException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
         Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
     }
 
@@ -290,9 +290,9 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Store_ids_differ_between_stores()
+    public async Task Store_ids_differ_between_stores()
     {
-        using var other = KeyRegistry.Create(_f.Dir.File("store2"), _f.Cmek);
+        using var other = await KeyRegistry.CreateAsync(_f.Dir.File("store2"), _f.Cmek);
         Assert.False(other.StoreId.SequenceEqual(_f.Registry.StoreId));
         Assert.Equal(16, other.StoreId.Length);
     }

@@ -245,13 +245,13 @@ internal sealed class CrashChild : IDisposable
                     store.DeleteNamespace(step.Name!);
                     break;
                 case CrashStepKind.RotateKek when step.Name is null:
-                    store.RotateSystemKey(); // the re-wrap runs in the background: the kill interrupts it
+                    store.Keys.RotateSystemKey(); // the re-wrap runs in the background: the kill interrupts it
                     break;
                 case CrashStepKind.RotateKek:
-                    store.RotateNamespaceKey(step.Name);
+                    store.Keys.RotateNamespaceKey(step.Name);
                     break;
                 case CrashStepKind.RotateDataKeys:
-                    store.RotateDataKeys(step.Name);
+                    store.Keys.RotateDataKeys(step.Name);
                     break;
                 default:
                     Write(store, step.Batch!, step.Sync);

@@ -26,11 +26,11 @@ internal sealed class RotateCmekOp : StoreOp
         (TestCmek cmek, string? keyPath) = harness.NewCmek();
         if (!expected.Serving)
         {
-            ModelCheck.ExpectLocked(() => harness.Store.RotateCmek(cmek), ToString());
+            ModelCheck.ExpectLocked(() => harness.Store.Keys.RotateCmek(cmek), ToString());
             cmek.Dispose();
             return;
         }
-        harness.Store.RotateCmek(cmek);
+        harness.Store.Keys.RotateCmek(cmek);
         harness.Adopt(cmek, keyPath);
         ModelCheck.That(harness.Store.CmekUri == cmek.Uri, $"{this}: the store reports CMEK {harness.Store.CmekUri}, not the new {cmek.Uri}");
     }
@@ -47,12 +47,12 @@ internal sealed class RotateRootKeyOp : StoreOp
     {
         if (expected.Serving && expected.Cmek != TestCmekAvailability.Available)
         {
-            var refused = ModelCheck.Expect<KeyUnavailableException>(harness.Store.RotateRootKey, ToString());
+            var refused = ModelCheck.Expect<KeyUnavailableException>(harness.Store.Keys.RotateRootKey, ToString());
             CmekFailureKind kind = expected.Cmek == TestCmekAvailability.Revoked ? CmekFailureKind.Revoked : CmekFailureKind.Transient;
             ModelCheck.That(refused.FailureKind == kind, $"{this}: refused with failure kind {refused.FailureKind}, expected {kind}");
             return;
         }
-        ModelCheck.Call(expected, ToString(), harness.Store.RotateRootKey);
+        ModelCheck.Call(expected, ToString(), harness.Store.Keys.RotateRootKey);
     }
 
     public override string ToString() => "RotateRootKey";
@@ -73,10 +73,10 @@ internal sealed class RotateKekOp(string? ns, bool wait) : StoreOp
     protected override void Execute(StoreHarness harness, StoreModel expected)
     {
         KekRotation? rotation = null;
-        KeyOps.Call(expected, ToString(), () => rotation = ns is null ? harness.Store.RotateSystemKey() : harness.Store.RotateNamespaceKey(ns));
+        KeyOps.Call(expected, ToString(), () => rotation = ns is null ? harness.Store.Keys.RotateSystemKey() : harness.Store.Keys.RotateNamespaceKey(ns));
         if (rotation is not null && wait)
         {
-            ModelCheck.That(rotation.Completion.Wait(s_timeout), $"{this}: the rotation did not finish within {s_timeout.TotalSeconds} s ({harness.Store.KeyRotationProblem})");
+            ModelCheck.That(rotation.Completion.Wait(s_timeout), $"{this}: the rotation did not finish within {s_timeout.TotalSeconds} s ({harness.Store.Keys.RotationProblem})");
         }
     }
 
@@ -98,11 +98,11 @@ internal sealed class RotateDataKeysOp(string? ns) : StoreOp
         bool nothingToRotate = ns is null && !expected.AllNamespaceNames.Any();
         if (!expected.Serving && nothingToRotate)
         {
-            harness.Store.RotateDataKeys(ns); // no namespace: nothing enters the store, so no lock error either
+            harness.Store.Keys.RotateDataKeys(ns); // no namespace: nothing enters the store, so no lock error either
             return;
         }
         IReadOnlyList<DataKeyRotationProgress> done = [];
-        KeyOps.Call(expected, ToString(), () => done = harness.Store.RotateDataKeys(ns));
+        KeyOps.Call(expected, ToString(), () => done = harness.Store.Keys.RotateDataKeys(ns));
         foreach (DataKeyRotationProgress p in done)
         {
             ModelCheck.That(p.Complete, $"{this}: namespace {Show.Name(p.Namespace)} still has {p.OldFiles} file(s) under old data keys");
@@ -120,7 +120,7 @@ internal sealed class KeyStatusOp : StoreOp
     protected override void Execute(StoreHarness harness, StoreModel expected)
     {
         KeyStatusReport? report = null;
-        ModelCheck.Call(expected, ToString(), () => report = harness.Store.KeyStatus());
+        ModelCheck.Call(expected, ToString(), () => report = harness.Store.Keys.Status());
         if (report is null)
         {
             return;

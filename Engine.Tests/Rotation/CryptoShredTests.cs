@@ -125,7 +125,7 @@ public sealed class CryptoShredTests : IDisposable
         string newKey = _dir.CreateOtherKey("new.key");
         using (EncryptedStore store = _dir.Open(o => o.CmekUri = null))
         {
-            store.RotateCmek("file:" + newKey);
+            store.Keys.RotateCmek("file:" + newKey);
         }
 
         File.WriteAllBytes(_dir.KeyPath, new byte[32]); // the operator destroys the old key
@@ -164,7 +164,7 @@ public sealed class CryptoShredTests : IDisposable
         _model.Drop("beta");
         using (EncryptedStore store = _dir.Open(o => o.CmekUri = null))
         {
-            Assert.Null(store.KeyRotationProblem);
+            Assert.Null(store.Keys.RotationProblem);
             Assert.DoesNotContain("beta", store.ListNamespaces());
             Assert.False(Directory.Exists(store.Layout.NamespaceDirectory(beta)));
             Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.StorePath, "ns"), "*.shred"));

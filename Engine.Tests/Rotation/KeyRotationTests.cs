@@ -31,9 +31,9 @@ public sealed class KeyRotationTests : IDisposable
 
     private static void Fast(EncryptedStore store)
     {
-        store.KeyRotationFilesPerSecond = 0;
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
-        store.KeyWorker.RetryDelay = TimeSpan.FromMilliseconds(200);
+        store.Keys.RotationFilesPerSecond = 0;
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.Worker.RetryDelay = TimeSpan.FromMilliseconds(200);
     }
 
     private EncryptedStore Reopen(EncryptedStore store)
@@ -50,7 +50,7 @@ public sealed class KeyRotationTests : IDisposable
         EncryptedStore store = OpenWithData();
         string newKey = _dir.CreateOtherKey("rotated.key");
 
-        store.RotateCmek("file:" + newKey);
+        store.Keys.RotateCmek("file:" + newKey);
 
         Assert.Equal("file:" + newKey, store.CmekUri);
         _model.Check(store);
@@ -71,11 +71,51 @@ public sealed class KeyRotationTests : IDisposable
         EncryptedStore store = OpenWithData();
         using (store)
         {
-            store.RotateCmek("file:" + _dir.CreateOtherKey("rotated.key"));
+            store.Keys.RotateCmek("file:" + _dir.CreateOtherKey("rotated.key"));
             store.Lock("test");
             store.Unlock();
             _model.Check(store);
         }
+    }
+
+    [Fact]
+    public async Task Async_cmek_and_root_rotations_keep_data_and_the_store_opens_with_the_new_key_only()
+    {
+        EncryptedStore store = OpenWithData();
+        string newKey = _dir.CreateOtherKey("rotated.key");
+        byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+
+        await store.Keys.RotateCmekAsync("file:" + newKey);
+        byte[] afterCmek = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+        await store.Keys.RotateRootKeyAsync();
+
+        Assert.NotEqual(before, afterCmek);
+        Assert.NotEqual(afterCmek, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
+        Assert.Equal("file:" + newKey, store.CmekUri);
+        _model.Check(store);
+        using (store = Reopen(store))
+        {
+            Assert.Equal("file:" + newKey, store.CmekUri);
+            _model.Check(store);
+            KeyAssert.AllCurrent(store);
+        }
+
+        Assert.Throws<KeyUnavailableException>(() => _dir.Open().Dispose());
+    }
+
+    [Fact]
+    public async Task Async_rotation_with_a_cancelled_token_changes_nothing()
+    {
+        using EncryptedStore store = OpenWithData();
+        byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
+        string cmekUri = store.CmekUri;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.Keys.RotateRootKeyAsync(new CancellationToken(canceled: true)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.Keys.RotateCmekAsync("file:" + _dir.CreateOtherKey("unused.key"), new CancellationToken(canceled: true)));
+
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
+        Assert.Equal(cmekUri, store.CmekUri);
+        _model.Check(store);
     }
 
     [Fact]
@@ -84,7 +124,7 @@ public sealed class KeyRotationTests : IDisposable
         EncryptedStore store = OpenWithData();
         byte[] before = File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName));
 
-        store.RotateRootKey();
+        store.Keys.RotateRootKey();
 
         Assert.NotEqual(before, File.ReadAllBytes(Path.Combine(_dir.StorePath, KeyRegistry.FileName)));
         _model.Check(store);
@@ -102,21 +142,21 @@ public sealed class KeyRotationTests : IDisposable
         EncryptedStore store = OpenWithData();
         using (store)
         {
-            string[] old = [.. KeyAssert.ScopeFiles(store, store.KeyStatus().Scopes.Single(s => s.Name == "gamma"))];
+            string[] old = [.. KeyAssert.ScopeFiles(store, store.Keys.Status().Scopes.Single(s => s.Name == "gamma"))];
             Assert.True(old.Length >= 2);
 
-            store.KeyRotationFilesPerSecond = 1;
-            KekRotation rotation = store.RotateNamespaceKey("gamma");
+            store.Keys.RotationFilesPerSecond = 1;
+            KekRotation rotation = store.Keys.RotateNamespaceKey("gamma");
             Assert.Equal(2u, rotation.NewVersion);
             _model.Write(store, "gamma", 50);
             store.Flush(); // a new file: wrapped under version 2 from the start, while version 1 files remain
-            ScopeKeyStatus during = store.KeyStatus().Scopes.Single(s => s.Name == "gamma");
+            ScopeKeyStatus during = store.Keys.Status().Scopes.Single(s => s.Name == "gamma");
             Assert.True(during.RotationInProgress);
             Assert.True(during.Versions.Single(v => v.Version == 2).Files >= 1);
-            store.KeyRotationFilesPerSecond = 0;
+            store.Keys.RotationFilesPerSecond = 0;
             await rotation.Completion.WaitAsync(Patience);
 
-            ScopeKeyStatus after = store.KeyStatus().Scopes.Single(s => s.Name == "gamma");
+            ScopeKeyStatus after = store.Keys.Status().Scopes.Single(s => s.Name == "gamma");
             Assert.Equal(2u, after.CurrentVersion);
             Assert.Equal([2u], after.RegistryVersions);
             Assert.Equal(1.0, after.Versions.Single(v => v.Version == 2).ByteShare, 9);
@@ -139,7 +179,7 @@ public sealed class KeyRotationTests : IDisposable
         EncryptedStore store = OpenWithData();
         using (store)
         {
-            KekRotation rotation = store.RotateSystemKey();
+            KekRotation rotation = store.Keys.RotateSystemKey();
             _model.Write(store, "alpha", 20);
             await rotation.Completion.WaitAsync(Patience);
             KeyAssert.AllCurrent(store);
@@ -149,7 +189,7 @@ public sealed class KeyRotationTests : IDisposable
         using (store = Reopen(store))
         {
             _model.Check(store);
-            Assert.Equal(2u, store.KeyStatus().Scopes[0].CurrentVersion);
+            Assert.Equal(2u, store.Keys.Status().Scopes[0].CurrentVersion);
         }
     }
 
@@ -157,14 +197,14 @@ public sealed class KeyRotationTests : IDisposable
     public async Task An_interrupted_rotation_resumes_at_the_next_open()
     {
         EncryptedStore store = OpenWithData();
-        store.KeyRotationFilesPerSecond = 2; // far too slow to finish before the close
-        store.RotateNamespaceKey("gamma");
-        store.RotateSystemKey();
-        Assert.Contains(store.KeyStatus().Scopes, s => s.RotationInProgress);
+        store.Keys.RotationFilesPerSecond = 2; // far too slow to finish before the close
+        store.Keys.RotateNamespaceKey("gamma");
+        store.Keys.RotateSystemKey();
+        Assert.Contains(store.Keys.Status().Scopes, s => s.RotationInProgress);
 
         using (store = Reopen(store))
         {
-            await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+            await store.Keys.WaitForRotationsAsync().WaitAsync(Patience);
             KeyAssert.AllCurrent(store);
             _model.Check(store);
         }
@@ -178,7 +218,7 @@ public sealed class KeyRotationTests : IDisposable
         var options = new DataKeyRotationOptions { BytesPerSecond = 50L << 20, Progress = new SyncProgress(reports.Add) };
         string[] before = [.. Directory.EnumerateFiles(Path.Combine(_dir.StorePath, "ns"), "*.sst", SearchOption.AllDirectories)];
 
-        IReadOnlyList<DataKeyRotationProgress> result = store.RotateDataKeys(null, options);
+        IReadOnlyList<DataKeyRotationProgress> result = store.Keys.RotateDataKeys(null, options);
 
         Assert.Equal(["alpha", "beta", "gamma"], result.Select(r => r.Namespace));
         Assert.All(result, r =>
@@ -196,12 +236,12 @@ public sealed class KeyRotationTests : IDisposable
     public void Status_reports_every_scope_and_its_shares_add_up()
     {
         using EncryptedStore store = OpenWithData();
-        store.RotateNamespaceKey("alpha");
-        store.KeyRotationFilesPerSecond = 0.5;
+        store.Keys.RotateNamespaceKey("alpha");
+        store.Keys.RotationFilesPerSecond = 0.5;
         _model.Write(store, "alpha", 100);
         store.Flush();
 
-        KeyStatusReport status = store.KeyStatus();
+        KeyStatusReport status = store.Keys.Status();
 
         Assert.Equal(["system", "alpha", "beta", "gamma"], status.Scopes.Select(s => s.Name));
         Assert.All(status.Scopes, KeyAssert.SharesAddUp);

@@ -38,8 +38,8 @@ public sealed class KmsRotationTests : IAsyncLifetime
         long encryptsBefore = _kms.Server.CountOf("Encrypt");
         using (EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = storeDir }))
         {
-            store.RotateCmek(_kms.Uri(second.Arn));
-            store.RotateRootKey();
+            store.Keys.RotateCmek(_kms.Uri(second.Arn));
+            store.Keys.RotateRootKey();
             model.Check(store);
         }
 
@@ -65,7 +65,7 @@ public sealed class KmsRotationTests : IAsyncLifetime
         using EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = storeDir, CmekUri = _kms.Uri(first.Arn) });
         store.GetNamespace("n").Put("k", "v");
 
-        var e = Assert.Throws<KeyUnavailableException>(() => store.RotateCmek(_kms.Uri(disabled.Arn)));
+        var e = Assert.Throws<KeyUnavailableException>(() => store.Keys.RotateCmek(_kms.Uri(disabled.Arn)));
 
         Assert.Equal("DisabledException", e.CmekErrorCode);
         Assert.Contains(first.Arn, store.CmekUri, StringComparison.Ordinal);

@@ -22,7 +22,7 @@ public sealed class OnlineRotationTests : IDisposable
     public async Task Every_rotation_runs_online_under_writes_flushes_and_compactions()
     {
         using EncryptedStore store = _dir.Open();
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
         var model = new StoreModel();
         foreach (string ns in new[] { "a", "b" })
         {
@@ -53,13 +53,13 @@ public sealed class OnlineRotationTests : IDisposable
             }
         });
 
-        store.KeyRotationFilesPerSecond = 200;
-        KekRotation a = store.RotateNamespaceKey("a");
-        KekRotation system = store.RotateSystemKey();
-        store.RotateRootKey();
-        store.RotateCmek("file:" + _dir.CreateOtherKey("next.key"));
-        KekRotation again = store.RotateNamespaceKey("a"); // a second rotation before the first finished
-        IReadOnlyList<DataKeyRotationProgress> data = store.RotateDataKeys("b", new DataKeyRotationOptions { BytesPerSecond = 4 << 20 });
+        store.Keys.RotationFilesPerSecond = 200;
+        KekRotation a = store.Keys.RotateNamespaceKey("a");
+        KekRotation system = store.Keys.RotateSystemKey();
+        store.Keys.RotateRootKey();
+        store.Keys.RotateCmek("file:" + _dir.CreateOtherKey("next.key"));
+        KekRotation again = store.Keys.RotateNamespaceKey("a"); // a second rotation before the first finished
+        IReadOnlyList<DataKeyRotationProgress> data = store.Keys.RotateDataKeys("b", new DataKeyRotationOptions { BytesPerSecond = 4 << 20 });
         await Task.WhenAll(a.Completion, system.Completion, again.Completion).WaitAsync(Patience);
         await stop.CancelAsync();
         await traffic.WaitAsync(Patience);
@@ -71,9 +71,9 @@ public sealed class OnlineRotationTests : IDisposable
             model.Check(store);
         }
 
-        await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+        await store.Keys.WaitForRotationsAsync().WaitAsync(Patience);
         KeyAssert.AllCurrent(store, bothSlots: false); // files written meanwhile have slot A only
-        Assert.Equal([3u], store.KeyStatus().Scopes.Single(s => s.Name == "a").RegistryVersions);
+        Assert.Equal([3u], store.Keys.Status().Scopes.Single(s => s.Name == "a").RegistryVersions);
         store.Verify();
     }
 
@@ -81,17 +81,17 @@ public sealed class OnlineRotationTests : IDisposable
     public async Task A_lock_pauses_the_rewrap_and_the_unlock_resumes_it()
     {
         using EncryptedStore store = _dir.Open();
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
         var model = new StoreModel();
         model.Write(store, "a", 300);
         store.Flush();
-        store.KeyRotationFilesPerSecond = 2;
+        store.Keys.RotationFilesPerSecond = 2;
 
-        KekRotation rotation = store.RotateSystemKey();
+        KekRotation rotation = store.Keys.RotateSystemKey();
         store.Lock("test lock during a rotation");
         Assert.False(rotation.Completion.IsCompleted);
         store.Unlock();
-        store.KeyRotationFilesPerSecond = 0;
+        store.Keys.RotationFilesPerSecond = 0;
         await rotation.Completion.WaitAsync(Patience);
 
         KeyAssert.AllCurrent(store);
@@ -113,8 +113,8 @@ public sealed class OnlineRotationTests : IDisposable
                 {
                     try
                     {
-                        store.RotateRootKey();
-                        store.RotateNamespaceKey("a");
+                        store.Keys.RotateRootKey();
+                        store.Keys.RotateNamespaceKey("a");
                     }
                     catch (StoreLockedException)
                     {
@@ -128,8 +128,8 @@ public sealed class OnlineRotationTests : IDisposable
             await rotations.WaitAsync(Patience);
         }
 
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
-        await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        await store.Keys.WaitForRotationsAsync().WaitAsync(Patience);
         KeyAssert.AllCurrent(store);
         model.Check(store);
     }
@@ -139,15 +139,15 @@ public sealed class OnlineRotationTests : IDisposable
     {
         using InMemoryStore memory = InMemoryStore.Open();
         EncryptedStore store = memory.Store;
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
         var model = new StoreModel();
         model.Write(store, "a", 300);
         store.Flush();
         model.Write(store, "a", 100);
-        Assert.True(store.KeyStatus().Scopes.Single(s => s.Name == "a").Files >= 1);
+        Assert.True(store.Keys.Status().Scopes.Single(s => s.Name == "a").Files >= 1);
 
-        await store.RotateNamespaceKey("a").Completion.WaitAsync(Patience);
-        await store.RotateSystemKey().Completion.WaitAsync(Patience);
+        await store.Keys.RotateNamespaceKey("a").Completion.WaitAsync(Patience);
+        await store.Keys.RotateSystemKey().Completion.WaitAsync(Patience);
 
         KeyAssert.AllCurrent(store, bothSlots: false); // the files are not on disk
         model.Check(store);

@@ -23,8 +23,8 @@ public sealed class RegistryRotationTests : IDisposable
         Assert.Equal(next.Uri, KeyRegistry.ReadCmekUri(_f.StoreDir));
         // Both generations on disk are wrapped by the new CMEK only.
         Assert.Equal(File.ReadAllBytes(_f.RegistryPath), File.ReadAllBytes(_f.PreviousPath));
-        Assert.Throws<KeyUnavailableException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
-        using KeyRegistry reopened = KeyRegistry.Open(_f.StoreDir, next);
+        await Assert.ThrowsAsync<KeyUnavailableException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
+        using KeyRegistry reopened = await KeyRegistry.OpenAsync(_f.StoreDir, next);
         Assert.Equal(kek, CryptoTestSupport.KeyBytes(reopened.GetCurrentKek(KeyScope.ForNamespace(ns.Id))));
     }
 
@@ -82,7 +82,7 @@ public sealed class RegistryRotationTests : IDisposable
     }
 
     [Fact]
-    public void Destroying_the_registry_files_leaves_nothing_to_open()
+    public async Task Destroying_the_registry_files_leaves_nothing_to_open()
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
@@ -90,7 +90,7 @@ public sealed class RegistryRotationTests : IDisposable
         Assert.Equal(2, KeyRegistry.DestroyFiles(_f.StoreDir));
 
         Assert.False(KeyRegistry.Exists(_f.StoreDir));
-        Assert.Throws<FileNotFoundException>(() => KeyRegistry.Open(_f.StoreDir, _f.Cmek));
+        await Assert.ThrowsAsync<FileNotFoundException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
     }
 
     public static TheoryData<string, string> CrashPoints()
@@ -154,7 +154,7 @@ public sealed class RegistryRotationTests : IDisposable
         // The store reopens from its directory alone: the URI comes from whichever generation is used.
         string uri = KeyRegistry.ReadCmekUri(_f.StoreDir)!;
         ICmekProvider cmek = uri == next.Uri ? next : _f.Cmek;
-        using KeyRegistry reopened = KeyRegistry.Open(_f.StoreDir, cmek);
+        using KeyRegistry reopened = await KeyRegistry.OpenAsync(_f.StoreDir, cmek);
         Assert.Equal(v2, CryptoTestSupport.KeyBytes(KekOf(reopened, ns.Id, 2)));
         Assert.True(reopened.CurrentKekVersion(scope) is 2u or 3u);
         if (!crashed)

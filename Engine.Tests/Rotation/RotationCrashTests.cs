@@ -79,10 +79,10 @@ public sealed class RotationCrashTests : IDisposable
             string[] scope = cycle % 2 == 0 ? ["--ns", "gamma"] : ["--system"];
             KillDuring("rotating the KEK", _random.Next(0, 1500), ["keys", "rotate-ns", "--store", _dir.StorePath, .. scope, "--wait", "--files-per-second", "10"]);
             using EncryptedStore store = Reopen();
-            bool inProgress = store.KeyStatus().Scopes.Any(s => s.RotationInProgress);
+            bool inProgress = store.Keys.Status().Scopes.Any(s => s.RotationInProgress);
             _log.WriteLine($"cycle {cycle}: rotation of {string.Join(' ', scope)} {(inProgress ? "in progress" : "finished or not started")} after the kill");
             Check(store);
-            await store.WaitForKeyRotationsAsync().WaitAsync(Patience);
+            await store.Keys.WaitForRotationsAsync().WaitAsync(Patience);
             KeyAssert.AllCurrent(store);
             Check(store);
         }
@@ -96,7 +96,7 @@ public sealed class RotationCrashTests : IDisposable
             KillDuring("rotating the DEKs", _random.Next(0, 1500), "keys", "rotate-data", "--store", _dir.StorePath, "--bytes-per-second", "40000");
             using EncryptedStore store = Reopen();
             Check(store);
-            Assert.All(store.RotateDataKeys(), p => Assert.True(p.Complete));
+            Assert.All(store.Keys.RotateDataKeys(), p => Assert.True(p.Complete));
             Check(store);
         }
     }
@@ -125,17 +125,17 @@ public sealed class RotationCrashTests : IDisposable
     private EncryptedStore Reopen()
     {
         EncryptedStore store = _dir.Open(o => o.CmekUri = null);
-        store.KeyRotationFilesPerSecond = 0;
-        store.KeyWorker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.RotationFilesPerSecond = 0;
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
         return store;
     }
 
     private void Check(EncryptedStore store)
     {
-        Assert.Null(store.KeyRotationProblem);
+        Assert.Null(store.Keys.RotationProblem);
         _model.Check(store);
         store.Verify();
-        Assert.All(store.KeyStatus().Scopes, s =>
+        Assert.All(store.Keys.Status().Scopes, s =>
         {
             Assert.Equal(0, s.UnreadableFiles);
             Assert.All(s.Versions.Where(v => v.Files > 0), v => Assert.True(v.InRegistry, $"{s.Name}: files under version {v.Version}, which the registry does not hold"));

@@ -82,7 +82,7 @@ internal static class KeyAssert
     /// shares add up; both header slots of every file name the current version.</summary>
     public static void AllCurrent(EncryptedStore store, bool bothSlots = true)
     {
-        KeyStatusReport status = store.KeyStatus();
+        KeyStatusReport status = store.Keys.Status();
         foreach (ScopeKeyStatus scope in status.Scopes)
         {
             Assert.False(scope.RotationInProgress, $"{scope.Name}: rotation still in progress");

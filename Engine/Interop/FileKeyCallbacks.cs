@@ -49,11 +49,9 @@ internal static unsafe class FileKeyCallbacks
     }
 
     /// <summary>
-    /// Header re-wrap (<c>ekv_file_rewrap</c>): the key service unwraps <paramref name="oldEnvelope"/>
-    /// (authenticating <paramref name="oldAad"/>) and wraps the same DEK under the scope's current KEK
-    /// with <paramref name="newAad"/>. Calls <c>int FileKeyService.RewrapFileKey(string path,
-    /// ReadOnlySpan&lt;byte&gt; oldAad, ReadOnlySpan&lt;byte&gt; oldEnvelope, ReadOnlySpan&lt;byte&gt; newAad,
-    /// Span&lt;byte&gt; newEnvelopeOut)</c> (returns the envelope length) when the service has it.
+    /// Header re-wrap (<c>ekv_file_rewrap</c>): <see cref="FileKeyService.RewrapFileKey"/> unwraps
+    /// <paramref name="oldEnvelope"/> (authenticating <paramref name="oldAad"/>) and wraps the same DEK
+    /// under the scope's current KEK with <paramref name="newAad"/>.
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     public static int RewrapFileKey(nint ctx, byte* path, byte* oldAad, uint oldAadLen, byte* oldEnvelope,
@@ -62,15 +60,9 @@ internal static unsafe class FileKeyCallbacks
     {
         try
         {
-            object? keys = GCHandle.FromIntPtr(ctx).Target;
-            RewrapMethod? rewrap = keys is null ? null : RewrapBinding.For(keys);
-            if (rewrap is null)
-            {
-                WriteMessage("rewrap not supported by this key service", msg, msgCap);
-                return (int)NativeStatus.Internal;
-            }
+            var keys = (FileKeyService)GCHandle.FromIntPtr(ctx).Target!;
             string filePath = Marshal.PtrToStringUTF8((nint)path) ?? string.Empty;
-            int length = rewrap(filePath, new ReadOnlySpan<byte>(oldAad, (int)oldAadLen),
+            int length = keys.RewrapFileKey(filePath, new ReadOnlySpan<byte>(oldAad, (int)oldAadLen),
                 new ReadOnlySpan<byte>(oldEnvelope, (int)oldEnvelopeLen), new ReadOnlySpan<byte>(newAad, (int)newAadLen),
                 new Span<byte>(newEnvelopeOut, (int)newEnvelopeCap));
             *newEnvelopeLen = (uint)length;
@@ -79,31 +71,6 @@ internal static unsafe class FileKeyCallbacks
         catch (Exception ex)
         {
             return Fail(ex, msg, msgCap);
-        }
-    }
-
-    private delegate int RewrapMethod(string path, ReadOnlySpan<byte> oldAad, ReadOnlySpan<byte> oldEnvelope,
-        ReadOnlySpan<byte> newAad, Span<byte> newEnvelopeOut);
-
-    /// <summary>
-    /// Binds <c>RewrapFileKey</c> of the key service by signature, so this shim builds before
-    /// <see cref="FileKeyService"/> has the method and starts working as soon as it does.
-    /// </summary>
-    private static class RewrapBinding
-    {
-        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, RewrapMethod?> Cache = new();
-
-        public static RewrapMethod? For(object keys) => Cache.GetValue(keys, Bind);
-
-        private static RewrapMethod? Bind(object keys)
-        {
-            System.Reflection.MethodInfo? m = keys.GetType().GetMethod(
-                "RewrapFileKey",
-                System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic,
-                [typeof(string), typeof(ReadOnlySpan<byte>), typeof(ReadOnlySpan<byte>), typeof(ReadOnlySpan<byte>), typeof(Span<byte>)]);
-            return m is null || m.ReturnType != typeof(int)
-                ? null
-                : (RewrapMethod)Delegate.CreateDelegate(typeof(RewrapMethod), keys, m);
         }
     }
 

@@ -2,7 +2,7 @@ namespace Engine;
 
 /// <summary>
 /// Which key-encryption key (KEK) versions a store holds and which of them its live files use
-/// (<see cref="EncryptedStore.KeyStatus"/>), read from the header of every live file.
+/// (<see cref="StoreKeys.Status"/>), read from the header of every live file.
 /// </summary>
 /// <param name="CmekUri">The CMEK wrapping the root key.</param>
 /// <param name="Scopes">The system scope first, then every namespace by id.</param>
@@ -49,8 +49,8 @@ public sealed record ScopeKeyStatus(
 public sealed record KekVersionUsage(uint Version, bool InRegistry, int Files, long Bytes, double FileShare, double ByteShare);
 
 /// <summary>
-/// A KEK rotation started by <see cref="EncryptedStore.RotateNamespaceKey"/> or
-/// <see cref="EncryptedStore.RotateSystemKey"/>: the new version is in force for new files as soon as
+/// A KEK rotation started by <see cref="StoreKeys.RotateNamespaceKey"/> or
+/// <see cref="StoreKeys.RotateSystemKey"/>: the new version is in force for new files as soon as
 /// this exists; <see cref="Completion"/> finishes when every older version has been retired.
 /// </summary>
 public sealed class KekRotation
@@ -76,7 +76,7 @@ public sealed class KekRotation
     public Task Completion { get; }
 }
 
-/// <summary>How <see cref="EncryptedStore.RotateDataKeys"/> paces itself.</summary>
+/// <summary>How <see cref="StoreKeys.RotateDataKeys"/> paces itself.</summary>
 public sealed class DataKeyRotationOptions
 {
     /// <summary>Upper bound on the bytes of SST files rewritten per second; 0 (the default) compacts

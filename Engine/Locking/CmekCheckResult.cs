@@ -64,7 +64,7 @@ internal sealed class UnlockMaterial(KeyRegistry registry, ICmekProvider provide
         ICmekProvider cmek = provider ?? CmekProviders.Open(cmekUri);
         try
         {
-            return new UnlockMaterial(KeyRegistry.Open(storeRoot, cmek), cmek, ownsProvider: provider is null);
+            return new UnlockMaterial(BlockingBridge.Wait(ct => KeyRegistry.OpenAsync(storeRoot, cmek, ct)), cmek, ownsProvider: provider is null);
         }
         catch
         {

@@ -121,11 +121,11 @@ internal sealed class CmekProbe
                 if (cmek is not ICmekHealthCheck)
                 {
                     // No cheap check: prove the key still unwraps the root key.
-                    KeyRegistry.Open(plan.StoreRoot, cmek).Dispose();
+                    KeyRegistry.OpenAsync(plan.StoreRoot, cmek, timeout.Token).GetAwaiter().GetResult().Dispose(); // this thread only
                 }
                 return CmekCheckResult.Healthy();
             }
-            var unlock = new UnlockMaterial(KeyRegistry.Open(plan.StoreRoot, cmek), cmek, ownsProvider: fresh is not null);
+            var unlock = new UnlockMaterial(KeyRegistry.OpenAsync(plan.StoreRoot, cmek, timeout.Token).GetAwaiter().GetResult(), cmek, ownsProvider: fresh is not null);
             fresh = null; // handed over with the registry
             return CmekCheckResult.Healthy(unlock);
         }

@@ -73,6 +73,54 @@ public sealed partial class EncryptedStore
         }
     }
 
+    /// <summary>
+    /// Deletes namespace <paramref name="name"/> and crypto-shreds it (through <see cref="Keys"/>): its
+    /// column family is dropped, every version of its KEK is destroyed in both registry generations on
+    /// disk and zeroed in memory, and its directory is deleted. Its files, and any copy of them, can no
+    /// longer be decrypted by this store or with any later registry. Crash-safe: an interrupted
+    /// deletion is finished at the next open.
+    /// </summary>
+    /// <remarks>A copy of the whole store directory taken before (or a backup of its KEYRING file)
+    /// still holds the KEK under the root key wrapped by the CMEK: it stays readable for whoever can use
+    /// that CMEK until the CMEK is rotated (<see cref="StoreKeys.RotateCmek(string)"/>) and the old key
+    /// destroyed. See docs/key-rotation.md.</remarks>
+    /// <exception cref="ArgumentException">No namespace of that name.</exception>
+    /// <exception cref="StoreLockedException">The store is locked.</exception>
+    /// <exception cref="IOException">A step failed; the next open finishes the deletion.</exception>
+    public void DeleteNamespace(string name)
+    {
+        ValidateNamespaceName(name);
+        _keys.ShredNamespace(name);
+    }
+
+    /// <summary>Removes namespace <paramref name="name"/> from the store's view (the first step of its deletion).</summary>
+    /// <exception cref="ArgumentException">No namespace of that name.</exception>
+    internal NamespaceInfo DetachNamespace(string name)
+    {
+        lock (_namespaceSync)
+        {
+            if (!_namespaces.Remove(name, out StoreNamespace? ns))
+            {
+                throw new ArgumentException($"The store has no namespace '{name}'.", nameof(name));
+            }
+            ns.Removed = true;
+            return ns.Info;
+        }
+    }
+
+    /// <summary>Removes every namespace with id <paramref name="id"/> from the store's view (an interrupted deletion being finished).</summary>
+    internal void DetachNamespaces(uint id)
+    {
+        lock (_namespaceSync)
+        {
+            foreach (string name in _namespaces.Where(p => p.Value.Info.Id == id).Select(p => p.Key).ToList())
+            {
+                _namespaces.Remove(name, out StoreNamespace? removed);
+                removed!.Removed = true;
+            }
+        }
+    }
+
     internal static void ValidateNamespaceName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -58,7 +58,7 @@ public sealed partial class EncryptedStore
     /// </summary>
     internal bool Owns(StoreNamespace ns) => ReferenceEquals(ns.Store, this) && !ns.Removed;
 
-    private StoreNamespace[] SnapshotNamespaces()
+    internal StoreNamespace[] SnapshotNamespaces()
     {
         lock (_namespaceSync)
         {

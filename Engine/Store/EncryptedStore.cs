@@ -27,6 +27,7 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
+    private readonly StoreKeys _keys;
     private StoreSession? _session;
 
     private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, StoreSession session)
@@ -39,8 +40,9 @@ public sealed partial class EncryptedStore : IDisposable
             _namespaces[ns.Name] = new StoreNamespace(this, ns);
         }
         _monitor = new CmekMonitor(this, this, layout.Root, options, cmek, ownsCmek, session.Registry.CmekUri);
+        _keys = new StoreKeys(this);
         _monitor.Start();
-        StartKeyWork();
+        _keys.Start();
     }
 
     /// <summary>The store directory (absolute).</summary>
@@ -48,6 +50,15 @@ public sealed partial class EncryptedStore : IDisposable
 
     /// <summary>The URI of the CMEK protecting this store's root key.</summary>
     public string CmekUri => _monitor.CmekUri;
+
+    /// <summary>
+    /// The key lifecycle of this store: CMEK, root, namespace and system key rotation, DEK rotation by
+    /// compaction, key status (docs/key-rotation.md). Valid while the store is open; its members throw
+    /// <see cref="StoreLockedException"/> while the store is locked.
+    /// </summary>
+    public StoreKeys Keys => _keys;
+
+    internal StoreLayout Layout => _layout;
 
     /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
     /// <exception cref="ArgumentException">The path is empty.</exception>
@@ -121,6 +132,30 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Destroys the store at <paramref name="path"/> by forgetting its root key: every generation of the
+    /// key registry is overwritten with zeros and deleted, then (unless <paramref name="keepDataFiles"/>)
+    /// the directory. Without the registry no key of the store can be recovered, even with the CMEK.
+    /// The store must not be open (close it first); the CMEK is not needed.
+    /// </summary>
+    /// <exception cref="EngineException">The path is not a store.</exception>
+    /// <exception cref="IOException">A file could not be overwritten or deleted.</exception>
+    public static void Destroy(string path, bool keepDataFiles = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string root = System.IO.Path.GetFullPath(path);
+        if (!KeyRegistry.Exists(root))
+        {
+            throw new EngineException($"{root} is not an encrypted store (no {KeyRegistry.FileName} file).");
+        }
+
+        KeyRegistry.DestroyFiles(root);
+        if (!keepDataFiles)
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static void EnsureCreatable(string root, StoreOptions options)
     {
         if (!options.CreateIfMissing)
@@ -172,6 +207,37 @@ public sealed partial class EncryptedStore : IDisposable
     });
 
     /// <summary>
+    /// <see cref="Run{T}(Func{StoreSession, T})"/> for an asynchronous step (a CMEK call): the gate is
+    /// held until the step completes, so a lock or close waits for it as for a synchronous one.
+    /// </summary>
+    internal async Task RunAsync(Func<StoreSession, Task> action)
+    {
+        _gate.Enter();
+        try
+        {
+            await action(Session).ConfigureAwait(false);
+        }
+        catch (RocksDbException ex)
+        {
+            throw NativeErrors.Translate(ex);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    /// <summary>The CMEK provider in use (lock-free; the lock state machine owns it).</summary>
+    internal ICmekProvider CurrentCmek => _monitor.Cmek;
+
+    /// <summary>
+    /// Uses <paramref name="cmek"/> from now on, after a CMEK rotation made the registry depend on it; the
+    /// lock state machine owns the provider and disposes a replaced one it owned at close (a CMEK check may
+    /// be using it right now).
+    /// </summary>
+    internal void ReplaceCmek(ICmekProvider cmek, bool owned) => _monitor.ReplaceCmek(cmek, owned);
+
+    /// <summary>
     /// <see cref="Run{T}(Func{StoreSession, T})"/> with the state passed explicitly, so hot paths can
     /// use a static lambda (no closure or delegate allocated per call); the state may be a ref struct
     /// holding the caller's spans.
@@ -219,7 +285,7 @@ public sealed partial class EncryptedStore : IDisposable
         {
             return;
         }
-        StopKeyWork();
+        _keys.Stop();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
         // No lock needed: after BeginClose the monitor neither locks nor unlocks, so nothing else
         // touches the session.

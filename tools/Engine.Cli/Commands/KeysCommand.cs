@@ -74,7 +74,7 @@ internal static class KeysCommand
         {
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
             Announce($"rotating the root KEK of {s.Path}");
-            s.RotateRootKey();
+            s.Keys.RotateRootKey();
             Console.WriteLine($"new root KEK wrapped by {s.CmekUri}; every KEK re-sealed under it; the old root KEK is destroyed");
             return ExitCodes.Ok;
         });
@@ -113,14 +113,14 @@ internal static class KeysCommand
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
             if (parse.GetValue(rate) is double perSecond)
             {
-                s.KeyRotationFilesPerSecond = perSecond;
+                s.Keys.RotationFilesPerSecond = perSecond;
             }
             if (name is not null)
             {
                 StoreAccess.RequireNamespace(s, name);
             }
             Announce($"rotating the KEK of {(isSystem ? "the system scope" : $"namespace '{name}'")} of {s.Path}");
-            KekRotation rotation = isSystem ? s.RotateSystemKey() : s.RotateNamespaceKey(name!);
+            KekRotation rotation = isSystem ? s.Keys.RotateSystemKey() : s.Keys.RotateNamespaceKey(name!);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rotation.Scope}: KEK version {rotation.NewVersion} in force for new files"));
             if (!parse.GetValue(wait))
             {
@@ -153,7 +153,7 @@ internal static class KeysCommand
         string from = store.CmekUri;
         try
         {
-            store.RotateCmek(uri);
+            store.Keys.RotateCmek(uri);
         }
         catch when (newKeyFile is not null)
         {

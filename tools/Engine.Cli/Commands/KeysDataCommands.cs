@@ -39,7 +39,7 @@ internal static class KeysDataCommands
             }
             KeysCommand.Announce($"rotating the DEKs of {(name is null ? "every namespace" : $"namespace '{name}'")} of {s.Path}");
             var options = new DataKeyRotationOptions { BytesPerSecond = perSecond, Progress = new LineProgress() };
-            IReadOnlyList<DataKeyRotationProgress> result = s.RotateDataKeys(name, options);
+            IReadOnlyList<DataKeyRotationProgress> result = s.Keys.RotateDataKeys(name, options);
             foreach (DataKeyRotationProgress p in result)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -60,7 +60,7 @@ internal static class KeysDataCommands
         command.SetBody(parse =>
         {
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
-            KeysStatusOutput.WaitPrinting(s, s.WaitForKeyRotationsAsync(), scope: null);
+            KeysStatusOutput.WaitPrinting(s, s.Keys.WaitForRotationsAsync(), scope: null);
             Console.WriteLine("no KEK rotation in progress; every live file is under its scope's current version");
             return ExitCodes.Ok;
         });

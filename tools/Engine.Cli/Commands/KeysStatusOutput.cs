@@ -24,7 +24,7 @@ internal static class KeysStatusOutput
         command.SetBody(parse =>
         {
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
-            KeyStatusReport report = s.KeyStatus();
+            KeyStatusReport report = s.Keys.Status();
             Console.Write(parse.GetValue(json) ? Json(s.Path, report) : Table(s.Path, report));
             return ExitCodes.Ok;
         });
@@ -130,7 +130,7 @@ internal static class KeysStatusOutput
         string last = string.Empty;
         while (!done.Wait(TimeSpan.FromSeconds(1)))
         {
-            string line = Progress(store.KeyStatus(), scope);
+            string line = Progress(store.Keys.Status(), scope);
             if (line != last)
             {
                 Console.WriteLine(line);

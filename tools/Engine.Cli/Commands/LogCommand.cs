@@ -72,7 +72,7 @@ internal static class LogCommand
         string uri = cmekOverride ?? KeyRegistry.ReadCmekUri(root)
             ?? throw new UsageException($"the key registry of {root} records no CMEK URI; pass --cmek URI");
         using ICmekProvider provider = CmekProviders.Open(uri);
-        using KeyRegistry registry = KeyRegistry.Open(root, provider);
+        using KeyRegistry registry = BlockingBridge.Wait(ct => KeyRegistry.OpenAsync(root, provider, ct));
         using var keys = new FileKeyService(registry, new StoreLayout(root).ScopeOf);
         using EncryptedEnvHandle env = EncryptedEnvHandle.Create(keys, StoreOptions.DefaultFrameSize, inMemory: false);
 
