@@ -8,7 +8,7 @@ namespace Engine.Tests.Rotation;
 public sealed class CryptoShredTests : IDisposable
 {
     private readonly TestStoreDirectory _dir = new();
-    private readonly StoreModel _model = new();
+    private readonly ExpectedStoreContents _model = new();
 
     public void Dispose() => _dir.Dispose();
 
