@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Engine.Tests.CrashWriter;
 using Engine.Tests.Support;
 using Xunit.Abstractions;
 
@@ -72,7 +71,7 @@ public sealed class CrashCampaignTests(ITestOutputHelper output)
 
             using var child = CrashWriterChild.Start(dir.StorePath, dir.CmekUri, seed, next);
             bool reachedOpen = false;
-            Assert.True(WaitFor(child, l => l == "O", TimeSpan.FromSeconds(60)) is not null, $"{where}: the child did not start. stderr:\n{child.Stderr}");
+            Assert.True(child.WaitForLine(l => l == "O", TimeSpan.FromSeconds(60)) is not null, $"{where}: the child did not start. stderr:\n{child.Stderr}");
             var opening = Stopwatch.StartNew();
             if (plan == KillPlan.DuringOpen)
             {
@@ -83,12 +82,12 @@ public sealed class CrashCampaignTests(ITestOutputHelper output)
             }
             else
             {
-                reachedOpen = WaitFor(child, l => l.StartsWith("R ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)) is not null;
+                reachedOpen = child.WaitForLine(l => l.StartsWith("R ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)) is not null;
                 Assert.True(reachedOpen, $"{where}: the child never opened the store. stderr:\n{child.Stderr}");
                 openMs = (openMs * 3 + opening.Elapsed.TotalMilliseconds) / 4;
                 if (plan == KillPlan.DuringFlushOrCompaction)
                 {
-                    WaitFor(child, l => l.StartsWith("F ", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+                    child.WaitForLine(l => l.StartsWith("F ", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
                 }
                 if (delayMs > 0)
                 {
@@ -152,7 +151,7 @@ public sealed class CrashCampaignTests(ITestOutputHelper output)
         // acknowledged write present. This also shows that the torn-tail column above can count.
         {
             using var child = CrashWriterChild.Start(dir.StorePath, dir.CmekUri, seed, next);
-            Assert.True(WaitFor(child, l => l.StartsWith("A ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)) is not null, $"control: no write acknowledged. stderr:\n{child.Stderr}");
+            Assert.True(child.WaitForLine(l => l.StartsWith("A ", StringComparison.Ordinal), TimeSpan.FromSeconds(60)) is not null, $"control: no write acknowledged. stderr:\n{child.Stderr}");
             child.Kill();
             long acked = child.AllLines.Where(l => l.StartsWith("A ", StringComparison.Ordinal)).Select(l => long.Parse(l.AsSpan(2), CultureInfo.InvariantCulture)).Max();
             for (long s = next; s <= acked; s++)
@@ -227,24 +226,6 @@ public sealed class CrashCampaignTests(ITestOutputHelper output)
         }
         // Torn tails met while recovering (the WAL RocksDB replayed is gone by now) plus any Verify still sees.
         return (inFlightApplied, PluginCounters.TornTails(store) + report.Files.Count(f => f.TornTail));
-    }
-
-    private static string? WaitFor(CrashWriterChild child, Func<string, bool> match, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
-        {
-            string? line = child.NextLine(timeout - deadline.Elapsed);
-            if (line is null)
-            {
-                return null;
-            }
-            if (match(line))
-            {
-                return line;
-            }
-        }
-        return null;
     }
 
     private void Report(int seed, List<CycleResult> results, TimeSpan elapsed, long totalOps)

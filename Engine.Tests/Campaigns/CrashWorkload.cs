@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace Engine.Tests.CrashWriter;
+namespace Engine.Tests.Campaigns;
 
 /// <summary>What one operation of the crash workload does.</summary>
 public enum CrashOpKind

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Engine.Tests.Support;
@@ -7,199 +5,97 @@ using Engine.Tests.Support;
 namespace Engine.Tests.Campaigns;
 
 /// <summary>
-/// Locates (and if needed builds) the <c>Engine.Tests.CrashWriter</c> child program, and runs one
-/// instance of it whose stdout lines are collected on a background thread.
+/// The child process of the crash campaign (<see cref="CrashCampaignTests"/>): writes the
+/// <see cref="CrashWorkload"/> with <c>sync=true</c> through the public API and reports every
+/// acknowledged operation on stdout until the parent kills it with SIGKILL.
 /// </summary>
 /// <remarks>
-/// The child is a separate project (a test assembly has no usable entry point). It must run against the
-/// very same engine and native plugin as this test assembly, or the campaign would test a stale build:
-/// <see cref="Locate"/> rebuilds it when needed (<see cref="ChildProgramBuild"/>).
+/// Protocol, one line each (one write, flushed): <c>O</c> right before opening the existing store,
+/// <c>R &lt;first op&gt;</c> once it is open, <c>F &lt;op&gt;</c> before a flush or compaction starts, and
+/// <c>A &lt;op&gt;</c> only after the engine acknowledged operation op. Runs until killed, or for the
+/// given number of operations (then exits 0).
 /// </remarks>
-internal sealed class CrashWriterChild : IDisposable
+internal static class CrashWriterChild
 {
-    private readonly Process _process;
-    private readonly Thread _reader;
-    private readonly BlockingCollection<string> _lines = [];
-    private readonly StringBuilder _stderr = new();
-    private readonly List<string> _all = [];
-
-    private CrashWriterChild(Process process)
-    {
-        _process = process;
-        _reader = new Thread(ReadLines) { IsBackground = true, Name = "crash-writer-stdout" };
-        _reader.Start();
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_stderr)
-                {
-                    _stderr.AppendLine(e.Data);
-                }
-            }
-        };
-        _process.BeginErrorReadLine();
-    }
-
-    public int ProcessId => _process.Id;
-
-    public bool HasExited => _process.HasExited;
-
-    /// <summary>The child closed its stdout (it exited or is exiting) and every line was taken.</summary>
-    public bool OutputEnded => _lines.IsCompleted;
-
-    public string Stderr
-    {
-        get
-        {
-            lock (_stderr)
-            {
-                return _stderr.ToString();
-            }
-        }
-    }
-
-    /// <summary>Starts the child on <paramref name="storePath"/> at operation <paramref name="firstOp"/>.</summary>
-    public static CrashWriterChild Start(string storePath, string cmekUri, int seed, long firstOp, long? count = null)
+    /// <summary>Starts the writer on <paramref name="storePath"/> at operation <paramref name="firstOp"/>.</summary>
+    public static ChildProcess Start(string storePath, string cmekUri, int seed, long firstOp, long? count = null)
     {
         var args = new List<string> { storePath, cmekUri, seed.ToString(CultureInfo.InvariantCulture), firstOp.ToString(CultureInfo.InvariantCulture) };
         if (count is long c)
         {
             args.Add(c.ToString(CultureInfo.InvariantCulture));
         }
-        return StartWith(args);
+        return ChildProcess.StartInTests(typeof(CrashWriterChild), args);
     }
 
-    /// <summary>
-    /// Runs <c>WorkerMain(string[])</c> of <paramref name="workerType"/> (a type of this test assembly) in a
-    /// child process, so that a native crash ends the child, not the test host.
-    /// </summary>
-    public static CrashWriterChild StartWorker(Type workerType, params string[] args) =>
-        StartWith(["run-in-tests", workerType.Assembly.Location, workerType.FullName!, .. args]);
-
-    private static CrashWriterChild StartWith(IEnumerable<string> args)
+    /// <summary>The child's side.</summary>
+    /// <param name="args">Store directory, CMEK URI, workload seed, first operation, optionally the operation count.</param>
+    public static int ChildMain(string[] args)
     {
-        string dll = Locate();
-        var psi = new ProcessStartInfo(ChildProgramBuild.DotnetHost())
+        if (args.Length is < 4 or > 5)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(dll);
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
+            Console.Error.WriteLine("crash writer arguments: STORE CMEK_URI SEED FIRST_OP [COUNT]");
+            return 2;
         }
-        // Tiered compilation off would slow the start; keep the defaults, but no server GC threads.
-        psi.Environment["DOTNET_gcServer"] = "0";
-        psi.Environment["DOTNET_TieredPGO"] = "0";
-        return new CrashWriterChild(Process.Start(psi) ?? throw new InvalidOperationException("could not start the crash writer"));
-    }
+        string storePath = args[0];
+        string cmekUri = args[1];
+        int seed = int.Parse(args[2], CultureInfo.InvariantCulture);
+        long first = long.Parse(args[3], CultureInfo.InvariantCulture);
+        long count = args.Length == 5 ? long.Parse(args[4], CultureInfo.InvariantCulture) : long.MaxValue;
 
-    /// <summary>Next complete stdout line, or null when none arrives within <paramref name="timeout"/> (or the child ended).</summary>
-    public string? NextLine(TimeSpan timeout)
-    {
-        try
+        using Stream stdout = Console.OpenStandardOutput();
+        void Emit(string line)
         {
-            return _lines.TryTake(out string? line, timeout) ? line : null;
+            // One write per line: a pipe write of this size is atomic, so the parent never sees half an ack.
+            byte[] bytes = Encoding.ASCII.GetBytes(line + "\n");
+            stdout.Write(bytes, 0, bytes.Length);
+            stdout.Flush();
         }
-        catch (InvalidOperationException)
-        {
-            return null; // completed: the child closed stdout
-        }
-    }
 
-    /// <summary>SIGKILL (Process.Kill on Linux), then waits for the process and for the end of its output.</summary>
-    public void Kill()
-    {
-        try
-        {
-            _process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited; the caller sees it through ExitCode.
-        }
-        WaitForExit(TimeSpan.FromSeconds(30));
-    }
+        Emit("O");
+        using EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = storePath, CmekUri = cmekUri, CreateIfMissing = false });
+        StoreNamespace[] namespaces = [.. CrashWorkload.Namespaces.Select(store.GetNamespace)];
+        Emit(string.Create(CultureInfo.InvariantCulture, $"R {first}"));
 
-    public void WaitForExit(TimeSpan timeout)
-    {
-        if (!_process.WaitForExit(timeout))
+        for (long seq = first; seq - first < count; seq++)
         {
-            _process.Kill();
-            _process.WaitForExit();
-        }
-        _process.WaitForExit(); // drains the async stderr reader
-        _reader.Join();
-    }
-
-    /// <summary>Exit code, or null when the process was killed by a signal.</summary>
-    public int? ExitCodeOrSignal => _process.ExitCode >= 128 + 1 && _process.ExitCode <= 128 + 64 ? null : _process.ExitCode;
-
-    public int RawExitCode => _process.ExitCode;
-
-    /// <summary>Every complete line the child wrote (after <see cref="Kill"/> or <see cref="WaitForExit"/>).</summary>
-    public IReadOnlyList<string> AllLines
-    {
-        get
-        {
-            lock (_all)
+            CrashOp op = CrashWorkload.OpAt(seed, seq);
+            switch (op.Kind)
             {
-                return [.. _all];
-            }
-        }
-    }
-
-    private void ReadLines()
-    {
-        Stream stdout = _process.StandardOutput.BaseStream;
-        byte[] buffer = new byte[4096];
-        var pending = new List<byte>();
-        try
-        {
-            int n;
-            while ((n = stdout.Read(buffer, 0, buffer.Length)) > 0)
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    if (buffer[i] == (byte)'\n')
+                case CrashOpKind.Put:
+                    namespaces[op.Entries[0].Ns].Put(op.Entries[0].Key, op.Entries[0].Value, sync: true);
+                    break;
+                case CrashOpKind.Delete:
+                    namespaces[op.Entries[0].Ns].Delete(op.Entries[0].Key, sync: true);
+                    break;
+                case CrashOpKind.Batch:
+                    using (StoreWriteBatch batch = store.CreateWriteBatch())
                     {
-                        string line = Encoding.UTF8.GetString([.. pending]);
-                        pending.Clear();
-                        lock (_all)
+                        foreach (CrashEntry e in op.Entries)
                         {
-                            _all.Add(line);
+                            if (e.Value is null)
+                            {
+                                batch.Delete(namespaces[e.Ns], e.Key);
+                            }
+                            else
+                            {
+                                batch.Put(namespaces[e.Ns], e.Key, e.Value);
+                            }
                         }
-                        _lines.Add(line);
+                        store.Write(batch, sync: true);
                     }
-                    else
-                    {
-                        pending.Add(buffer[i]);
-                    }
-                }
+                    break;
+                case CrashOpKind.Flush:
+                    Emit(string.Create(CultureInfo.InvariantCulture, $"F {seq}"));
+                    store.Flush();
+                    break;
+                case CrashOpKind.Compact:
+                    Emit(string.Create(CultureInfo.InvariantCulture, $"F {seq}"));
+                    store.Compact();
+                    break;
             }
+            Emit(string.Create(CultureInfo.InvariantCulture, $"A {seq}"));
         }
-        catch (IOException)
-        {
-            // The pipe broke with the kill: what arrived is all there is.
-        }
-        // A line without its newline was cut by the kill: it was not acknowledged.
-        _lines.CompleteAdding();
+        return 0;
     }
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            Kill();
-        }
-        _process.Dispose();
-        _lines.Dispose();
-    }
-
-    /// <summary>Path of the child's dll, built against the same engine binaries as this test assembly.</summary>
-    internal static string Locate() => ChildProgramBuild.Locate("Engine.Tests.CrashWriter", "crash writer", repo =>
-        [Path.Combine(repo, "Engine.Tests", "Campaigns", "CrashWorkload.cs"), Path.Combine(repo, "Engine.Tests.CrashWriter", "Program.cs")]);
 }

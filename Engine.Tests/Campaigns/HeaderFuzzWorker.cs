@@ -23,7 +23,7 @@ internal static class HeaderFuzzWorker
 
     private sealed record Source(string Relative, byte[] Content, byte[] Plain);
 
-    public static int WorkerMain(string[] args)
+    public static int ChildMain(string[] args)
     {
         int seed = int.Parse(args[0], CultureInfo.InvariantCulture);
         int first = int.Parse(args[1], CultureInfo.InvariantCulture);

@@ -131,7 +131,7 @@ internal sealed class TamperFixture : IDisposable
         {
             keyHash = (keyHash * 31) + c;
         }
-        new Random(CrashWriter.CrashWorkload.Mix(ns * 131 + generation, keyHash)).NextBytes(v);
+        new Random(CrashWorkload.Mix(ns * 131 + generation, keyHash)).NextBytes(v);
         byte[] tag = Encoding.ASCII.GetBytes($"{Namespaces[ns]}/{key}/g{generation}/");
         tag.AsSpan(0, Math.Min(tag.Length, v.Length)).CopyTo(v);
         return v;

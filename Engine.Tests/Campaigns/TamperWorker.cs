@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
 using Engine.Interop;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Campaigns;
 
 /// <summary>
-/// The tamper campaign's worker, run in a child process (<see cref="CrashWriterChild.StartWorker"/>) so
+/// The tamper campaign's worker, run in a child process (<see cref="ChildProcess.StartInTests"/>) so
 /// that a mutation which crashes the process (a native assertion on tampered input) is reported as a
 /// failure of that mutation instead of aborting the test host. Builds the tamper store, then for each
 /// mutation applies it, opens and reads the store, and reports the verdict (protocol: <see cref="WorkerCampaign"/>).
@@ -25,7 +26,7 @@ internal static class TamperWorker
     private sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
 
     /// <summary>Arguments: seed, first mutation index, end index (exclusive).</summary>
-    public static int WorkerMain(string[] args)
+    public static int ChildMain(string[] args)
     {
         int seed = int.Parse(args[0], CultureInfo.InvariantCulture);
         int first = int.Parse(args[1], CultureInfo.InvariantCulture);
@@ -40,7 +41,7 @@ internal static class TamperWorker
         for (int i = first; i < end; i++)
         {
             MutationKind kind = TamperMutator.Kinds[i % TamperMutator.Kinds.Length];
-            var rng = new Random(CrashWriter.CrashWorkload.Mix(seed, i));
+            var rng = new Random(CrashWorkload.Mix(seed, i));
             Mutation? m = null;
             for (int attempt = 0; attempt < 20 && m is null; attempt++)
             {

@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Campaigns;
 
 /// <summary>
-/// Runs the cases of a campaign in child processes (<see cref="CrashWriterChild.StartWorker"/>) and turns a
+/// Runs the cases of a campaign in child processes (<see cref="ChildProcess.StartInTests"/>) and turns a
 /// child that dies or hangs in the middle of a case into a failed result for that case; the next child
 /// goes on with the case after it.
 /// </summary>
@@ -48,7 +49,7 @@ internal static class WorkerCampaign
     }
 
     /// <summary>Runs cases [0, <paramref name="count"/>) of <paramref name="workerType"/>; returns every result.</summary>
-    /// <param name="workerType">Type with <c>WorkerMain(string[] { seed, first, end })</c>.</param>
+    /// <param name="workerType">Type with <c>ChildMain(string[] { seed, first, end })</c>.</param>
     /// <param name="kindOfDescription">Kind and group of a case from its description (for a case that killed its worker).</param>
     public static List<Result> Run(Type workerType, int seed, int count, Func<string, (string Kind, string Group)> kindOfDescription, out int workers)
     {
@@ -69,7 +70,7 @@ internal static class WorkerCampaign
 
     private static int RunOne(Type workerType, int seed, int first, int end, List<Result> results, Func<string, (string Kind, string Group)> kindOf)
     {
-        using CrashWriterChild child = CrashWriterChild.StartWorker(workerType,
+        using ChildProcess child = ChildProcess.StartInTests(workerType,
             seed.ToString(CultureInfo.InvariantCulture), first.ToString(CultureInfo.InvariantCulture), end.ToString(CultureInfo.InvariantCulture));
         string? scratch = null;
         string? key = null;

@@ -1,8 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Engine.Testing;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Model;
 
@@ -69,125 +68,49 @@ internal sealed record CrashScript(string StorePath, string CmekUri, int FrameSi
 }
 
 /// <summary>
-/// A child process that runs a <see cref="CrashScript"/> and is killed with SIGKILL. The child is this
-/// test assembly itself, started by <c>dotnet Engine.Tests.dll</c> with <c>DOTNET_STARTUP_HOOKS</c>
-/// pointing at it: the runtime calls <see cref="StartupHook.Initialize"/> before the (empty) test-SDK
-/// entry point, and it runs the script named by <see cref="ScriptVariable"/>. Same binaries as the
-/// test, nothing to build.
+/// A crash of the model: a child process (<see cref="ChildProcess.StartInTests"/>) runs a
+/// <see cref="CrashScript"/>, acknowledges every step and a synced barrier on stdout, then writes junk
+/// until it is killed with SIGKILL.
 /// </summary>
-internal sealed class CrashChild : IDisposable
+internal static class CrashChild
 {
-    public const string ScriptVariable = "ENGINE_PBT_CRASH_SCRIPT";
-
-    private readonly Process _process;
-    private readonly BlockingCollection<string> _lines = [];
-    private readonly StringBuilder _stderr = new();
-    private readonly string _scriptPath;
-
-    private CrashChild(Process process, string scriptPath)
-    {
-        _process = process;
-        _scriptPath = scriptPath;
-        _process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                _lines.CompleteAdding();
-            }
-            else
-            {
-                _lines.Add(e.Data);
-            }
-        };
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            lock (_stderr)
-            {
-                _stderr.AppendLine(e.Data);
-            }
-        };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    public static CrashChild Start(CrashScript script)
+    /// <summary>
+    /// Runs <paramref name="script"/> in a child, waits until it acknowledged every step and the synced
+    /// barrier (at most <paramref name="timeout"/>), lets <paramref name="killAfterMs"/> pass (the random
+    /// kill point inside the junk writes) and kills it.
+    /// </summary>
+    /// <exception cref="ModelMismatchException">The child did not reach the barrier, or reached it after fewer steps.</exception>
+    public static void RunAndKill(CrashScript script, TimeSpan timeout, int killAfterMs)
     {
         string scriptPath = Path.Combine(Path.GetDirectoryName(script.StorePath)!, "crash-script.bin");
         script.Save(scriptPath);
-        string assembly = typeof(CrashChild).Assembly.Location;
-        var psi = new ProcessStartInfo(Support.ChildProgramBuild.DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(assembly);
-        psi.Environment["DOTNET_STARTUP_HOOKS"] = assembly;
-        psi.Environment[ScriptVariable] = scriptPath;
-        psi.Environment["DOTNET_gcServer"] = "0";
-        return new CrashChild(Process.Start(psi) ?? throw new InvalidOperationException("could not start the crash child"), scriptPath);
-    }
-
-    /// <summary>Waits until the child acknowledged every step and the synced barrier.</summary>
-    public void WaitForBarrier(int steps, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        int acked = 0;
-        while (true)
-        {
-            TimeSpan left = timeout - clock.Elapsed;
-            if (left <= TimeSpan.Zero || !_lines.TryTake(out string? line, left))
-            {
-                Kill();
-                throw new ModelMismatchException(string.Create(CultureInfo.InvariantCulture,
-                    $"the crash child acknowledged {acked} of {steps} steps and no barrier (exit {(_process.HasExited ? _process.ExitCode : -1)}): {Stderr()}"));
-            }
-            if (line == "B")
-            {
-                ModelCheck.That(acked == steps, $"the crash child reached the barrier after {acked} of {steps} steps");
-                return;
-            }
-            if (line.StartsWith('A') || line.StartsWith('X'))
-            {
-                acked++; // X: a key step the child refused (its namespace is gone); the model ignores it too
-            }
-        }
-    }
-
-    /// <summary>SIGKILL, then wait for the process to be gone.</summary>
-    public void Kill()
-    {
         try
         {
-            _process.Kill();
+            using ChildProcess child = ChildProcess.StartInTests(typeof(CrashChild), scriptPath);
+            int acked = 0;
+            // X: a key step the child refused (its namespace is gone); the model ignores it too.
+            string? barrier = child.WaitForLine(line => line == "B", timeout, line => acked += line.StartsWith('A') || line.StartsWith('X') ? 1 : 0);
+            if (barrier is null)
+            {
+                child.Kill();
+                throw new ModelMismatchException(string.Create(CultureInfo.InvariantCulture,
+                    $"the crash child acknowledged {acked} of {script.Steps.Count} steps and no barrier (exit {(child.HasExited ? child.RawExitCode : -1)}): {child.Stderr}"));
+            }
+            ModelCheck.That(acked == script.Steps.Count, $"the crash child reached the barrier after {acked} of {script.Steps.Count} steps");
+            Thread.Sleep(killAfterMs);
+            child.Kill();
         }
-        catch (InvalidOperationException)
+        finally
         {
-            // Already exited.
+            File.Delete(scriptPath);
         }
-        _process.WaitForExit();
-    }
-
-    private string Stderr()
-    {
-        lock (_stderr)
-        {
-            return _stderr.ToString();
-        }
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-        _lines.Dispose();
-        File.Delete(_scriptPath);
     }
 
     /// <summary>The child's side: runs the script, acknowledges on stdout, writes junk until killed.</summary>
-    public static int RunChild(string scriptPath)
+    /// <param name="args">The path of the saved script.</param>
+    public static int ChildMain(string[] args)
     {
-        CrashScript script = CrashScript.Load(scriptPath);
+        CrashScript script = CrashScript.Load(args[0]);
         using Stream stdout = Console.OpenStandardOutput();
         void Emit(string line)
         {

@@ -103,12 +103,7 @@ internal sealed class CrashOp(IReadOnlyList<CrashStep> steps, int killAfterMs, i
     {
         harness.Close();
         var script = new CrashScript(harness.StorePath!, "file:" + harness.KeyPath, harness.Setup.FrameSize, junkSeed, steps);
-        using (var child = CrashChild.Start(script))
-        {
-            child.WaitForBarrier(steps.Count, TimeSpan.FromSeconds(120));
-            Thread.Sleep(killAfterMs);
-            child.Kill();
-        }
+        CrashChild.RunAndKill(script, TimeSpan.FromSeconds(120), killAfterMs);
         harness.Open();
     }
 

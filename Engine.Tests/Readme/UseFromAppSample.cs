@@ -10,7 +10,10 @@ internal static class UseFromAppSample
     {
         // README-SAMPLE-BEGIN
         // A local key file as the CMEK (created once, mode 0600; or `tools/engine init --store DIR --cmek file:PATH`).
-        if (!File.Exists("/etc/myapp/store.key")) LocalKeyFileCmek.Create("/etc/myapp/store.key").Dispose();
+        if (!File.Exists("/etc/myapp/store.key"))
+        {
+            LocalKeyFileCmek.Create("/etc/myapp/store.key").Dispose();
+        }
 
         using var store = EncryptedStore.Open(new StoreOptions
         {

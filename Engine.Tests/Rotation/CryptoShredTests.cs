@@ -8,7 +8,7 @@ namespace Engine.Tests.Rotation;
 public sealed class CryptoShredTests : IDisposable
 {
     private readonly TestStoreDirectory _dir = new();
-    private readonly StoreModel _model = new();
+    private readonly ExpectedStoreContents _model = new();
 
     public void Dispose() => _dir.Dispose();
 
@@ -75,12 +75,7 @@ public sealed class CryptoShredTests : IDisposable
 
         store.DeleteNamespace("beta");
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (walsBefore.Any(File.Exists) && clock.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            Thread.Sleep(50);
-        }
-
+        Eventually.Holds(() => !walsBefore.Any(File.Exists), TimeSpan.FromSeconds(10));
         Assert.All(walsBefore, f => Assert.False(File.Exists(f), $"{f} outlived the deletion"));
         _model.Drop("beta");
         _model.Check(store);

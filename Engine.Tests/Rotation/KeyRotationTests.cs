@@ -8,7 +8,7 @@ public sealed class KeyRotationTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly TestStoreDirectory _dir = new();
-    private readonly StoreModel _model = new();
+    private readonly ExpectedStoreContents _model = new();
 
     public void Dispose() => _dir.Dispose();
 

@@ -25,7 +25,7 @@ public sealed class KmsRotationTests : IAsyncLifetime
         LocalKmsKey first = _kms.CreateKey("first");
         LocalKmsKey second = _kms.CreateKey("second");
         string storeDir = Path.Combine(_kms.Root, "store");
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         using (EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = storeDir, CmekUri = _kms.Uri(first.Arn) }))
         {
             model.Write(store, "orders", 300);

@@ -23,7 +23,7 @@ public sealed class OnlineRotationTests : IDisposable
     {
         using EncryptedStore store = _dir.Open();
         store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         foreach (string ns in new[] { "a", "b" })
         {
             model.Write(store, ns, 300);
@@ -82,7 +82,7 @@ public sealed class OnlineRotationTests : IDisposable
     {
         using EncryptedStore store = _dir.Open();
         store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         model.Write(store, "a", 300);
         store.Flush();
         store.Keys.RotationFilesPerSecond = 2;
@@ -102,7 +102,7 @@ public sealed class OnlineRotationTests : IDisposable
     public async Task Rotations_racing_with_locks_and_unlocks_neither_deadlock_nor_lose_data()
     {
         using EncryptedStore store = _dir.Open();
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         model.Write(store, "a", 200);
         store.Flush();
         for (int i = 0; i < 8; i++)
@@ -140,7 +140,7 @@ public sealed class OnlineRotationTests : IDisposable
         using InMemoryStore memory = InMemoryStore.Open();
         EncryptedStore store = memory.Store;
         store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         model.Write(store, "a", 300);
         store.Flush();
         model.Write(store, "a", 100);

@@ -15,7 +15,7 @@ public sealed class RotationCrashTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly TestStoreDirectory _dir = new();
-    private readonly StoreModel _model = new();
+    private readonly ExpectedStoreContents _model = new();
     private readonly ITestOutputHelper _log;
     private readonly Random _random;
     private readonly int _cycles;
@@ -148,10 +148,10 @@ public sealed class RotationCrashTests : IDisposable
     /// </summary>
     private int Calibrate(string announcement, params string[] args)
     {
-        using CliChild child = CliChild.Start(args);
-        child.WaitForLine(announcement, Patience);
+        using ChildProcess child = CliChild.Start(args);
+        CliChild.WaitForLine(child, announcement, Patience);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Assert.Equal(0, child.WaitForExit(Patience));
+        Assert.Equal(0, CliChild.WaitForExit(child, Patience));
         int window = Math.Max(5, (int)(clock.ElapsedMilliseconds * 1.2));
         _log.WriteLine($"{string.Join(' ', args.Take(2))} takes {clock.ElapsedMilliseconds} ms after its announcement; kill window {window} ms");
         return window;
@@ -160,8 +160,8 @@ public sealed class RotationCrashTests : IDisposable
     /// <summary>Runs the CLI, waits for its announcement line, lets <paramref name="delayMs"/> pass, kills it with SIGKILL.</summary>
     private void KillDuring(string announcement, int delayMs, params string[] args)
     {
-        using CliChild child = CliChild.Start(args);
-        child.WaitForLine(announcement, Patience);
+        using ChildProcess child = CliChild.Start(args);
+        CliChild.WaitForLine(child, announcement, Patience);
         Thread.Sleep(delayMs);
         bool killed = child.Kill();
         _log.WriteLine($"{string.Join(' ', args.Take(2))}: {(killed ? $"killed {delayMs} ms after it started" : "had finished before the kill")}");

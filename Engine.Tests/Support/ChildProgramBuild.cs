@@ -5,14 +5,14 @@ namespace Engine.Tests.Support;
 
 /// <summary>
 /// Finds (and if needed builds) a program of this repository that tests run as a child process (the
-/// crash writer, the CLI). The child must carry the very same engine and native plugin as the test
+/// CLI; children that run test code use the test assembly itself, see <see cref="ChildProcess"/>). The child must carry the very same engine and native plugin as the test
 /// assembly, or a crash test would exercise a stale engine: the build counts as stale when it is
 /// missing, when one of its sources is newer, or when an engine binary differs from the test's copy.
 /// </summary>
 internal static class ChildProgramBuild
 {
     private static readonly string[] s_sharedBinaries = ["Engine.dll", "Engine.Crypto.dll", "libekvfs.so"];
-    private static readonly Lock s_sync = new(); // one build at a time: the children share projects
+    private static readonly Lock s_sync = new(); // one build at a time: child programs share the engine projects
     private static readonly Dictionary<string, string> s_located = new(StringComparer.Ordinal);
 
     /// <summary>The dotnet host running this test process (or <c>dotnet</c> from PATH).</summary>
