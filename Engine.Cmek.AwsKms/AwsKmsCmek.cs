@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
-using Amazon.KeyManagementService.Model;
+using Amazon;
 using Amazon.KeyManagementService;
+using Amazon.KeyManagementService.Model;
 using Amazon.Runtime;
 using Amazon.SecurityToken;
-using Amazon;
 using Engine.Crypto;
 
 namespace Engine.Cmek.AwsKms;

@@ -1,6 +1,6 @@
 using Amazon.Runtime;
-using Amazon.SecurityToken.Model;
 using Amazon.SecurityToken;
+using Amazon.SecurityToken.Model;
 using Engine.Crypto;
 
 namespace Engine.Cmek.AwsKms;
