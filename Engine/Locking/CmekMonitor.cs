@@ -102,16 +102,19 @@ internal sealed class CmekMonitor : IDisposable
     /// <summary>Raised after every transition, on the thread that made it, with the monitor's lock held.</summary>
     public event EventHandler<StoreStateChange>? StateChanged;
 
+    /// <summary>Where the store is in its lock state machine (a volatile read: no lock, usable inside the gate).</summary>
     public StoreState State => _state;
 
     /// <summary>Why the store locked, while it is locked; otherwise null.</summary>
     public string? LockReason => _state == StoreState.Locked ? _lockReason : null;
 
+    /// <summary>Checks started since open, requested ones included (a check that could not start counts too).</summary>
     public long CheckCount => Interlocked.Read(ref _checks);
 
     /// <summary>The current provider (disposed while the store is locked, when the store owns it). Lock-free.</summary>
     public ICmekProvider Cmek => _cmek;
 
+    /// <summary>The URI of the current CMEK: the one the registry recorded, or the one a rotation moved to.</summary>
     public string CmekUri => _cmekUri;
 
     /// <summary>When the last successful check (or the open, or an unlock) happened: the key cache TTL counts from here.</summary>
