@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Engine.Crypto;
+using Engine.Testing;
 using Engine.Tests.Support;
 
 namespace Engine.Tests.Locking;
@@ -98,7 +99,7 @@ public sealed class LockStateMachineTests : IDisposable
     [Fact]
     public void Transient_failures_degrade_then_lock_after_the_key_cache_ttl_then_recover()
     {
-        var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
+        var cmek = new TestCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
         var changes = new ConcurrentQueue<StoreStateChange>();
         using (cmek)
         using (EncryptedStore store = EncryptedStore.Open(new StoreOptions
@@ -113,7 +114,7 @@ public sealed class LockStateMachineTests : IDisposable
             StoreNamespace ns = store.GetNamespace("n");
             ns.Put("before", "1");
 
-            cmek.Current = SwitchableCmek.Mode.Transient;
+            cmek.MakeTransient();
             WaitFor(() => store.State == StoreState.Degraded, s_interval + TimeSpan.FromSeconds(1), "degraded");
             ns.Put("while-degraded", "2"); // still serving from cached keys
             Assert.Equal("1", ns.Get("before"));
@@ -122,7 +123,7 @@ public sealed class LockStateMachineTests : IDisposable
             Assert.Contains("key cache TTL", store.LockReason, StringComparison.Ordinal);
             Assert.Throws<StoreLockedException>(() => ns.Get("before"));
 
-            cmek.Current = SwitchableCmek.Mode.Available;
+            cmek.Restore();
             WaitFor(() => store.State == StoreState.Open, TimeSpan.FromSeconds(5), "recovery");
             Assert.Equal("1", ns.Get("before"));
             Assert.Equal("2", ns.Get("while-degraded"));
@@ -135,7 +136,7 @@ public sealed class LockStateMachineTests : IDisposable
     [Fact]
     public void A_hanging_cmek_degrades_after_one_interval_and_locks_at_the_ttl_without_waiting_for_the_check_timeout()
     {
-        var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
+        var cmek = new TestCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
         using (cmek)
         using (EncryptedStore store = EncryptedStore.Open(new StoreOptions
         {
@@ -148,7 +149,7 @@ public sealed class LockStateMachineTests : IDisposable
         {
             StoreNamespace ns = store.GetNamespace("n");
             ns.Put("k", "v");
-            cmek.Current = SwitchableCmek.Mode.Hang;
+            cmek.Hang();
             var sw = Stopwatch.StartNew();
             WaitFor(() => store.State == StoreState.Degraded, (s_interval * 2) + TimeSpan.FromSeconds(1), "degraded while the check hangs");
             Assert.Equal("v", ns.Get("k"));
@@ -159,7 +160,7 @@ public sealed class LockStateMachineTests : IDisposable
             Assert.Contains("key cache TTL", store.LockReason, StringComparison.Ordinal);
             Assert.Contains("2 s", store.LockReason, StringComparison.Ordinal);
 
-            cmek.Current = SwitchableCmek.Mode.Available;
+            cmek.Restore();
             store.Unlock();
             Assert.Equal("v", ns.Get("k"));
         }
@@ -168,7 +169,7 @@ public sealed class LockStateMachineTests : IDisposable
     [Fact]
     public void Explicit_unlock_mode_waits_for_unlock_and_refuses_while_still_revoked()
     {
-        var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
+        var cmek = new TestCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
         using (cmek)
         using (EncryptedStore store = EncryptedStore.Open(new StoreOptions
         {
@@ -180,10 +181,10 @@ public sealed class LockStateMachineTests : IDisposable
         {
             StoreNamespace ns = store.GetNamespace("n");
             ns.Put("k", "v", sync: true);
-            cmek.Current = SwitchableCmek.Mode.Revoked;
+            cmek.Revoke();
             WaitFor(() => store.State == StoreState.Locked, s_interval + TimeSpan.FromSeconds(1), "lock");
             Assert.Throws<KeyUnavailableException>(store.Unlock);
-            cmek.Current = SwitchableCmek.Mode.Available;
+            cmek.Restore();
             Thread.Sleep(s_interval * 3);
             Assert.Equal(StoreState.Locked, store.State); // no automatic unlock
             store.Unlock();
@@ -196,7 +197,8 @@ public sealed class LockStateMachineTests : IDisposable
     public void Open_with_a_revoked_key_fails_fast_with_key_unavailable()
     {
         _dir.Open().Dispose();
-        var cmek = new SwitchableCmek(LocalKeyFileCmek.Open(_dir.KeyPath)) { Current = SwitchableCmek.Mode.Revoked };
+        var cmek = new TestCmek(LocalKeyFileCmek.Open(_dir.KeyPath));
+        cmek.Revoke();
         using (cmek)
         {
             var sw = Stopwatch.StartNew();
