@@ -28,7 +28,7 @@ public sealed class ModelRegressionTests
             ns.Put($"k{i:D4}", new string('v', 200));
         }
         store.Flush();
-        string nsDir = Path.GetDirectoryName(store.StoreFiles().Single(f => f.EndsWith(".sst", StringComparison.Ordinal)))!;
+        string nsDir = Path.GetDirectoryName(store.PluginFiles().Single(f => f.EndsWith(".sst", StringComparison.Ordinal)))!;
         string live = Directory.GetFiles(nsDir, "*.sst").Single();
         byte[] bytes = File.ReadAllBytes(live);
 

@@ -1,5 +1,4 @@
-using Engine.Crypto;
-using Engine.Interop;
+using Engine.Files;
 
 namespace Engine;
 
@@ -7,7 +6,7 @@ public sealed partial class EncryptedStore
 {
     /// <summary>
     /// Reads and authenticates every frame of every file of the store (SSTs of all namespaces, WALs,
-    /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs).
+    /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs), on disk or in memory.
     /// </summary>
     /// <returns>The files checked, when all of them authenticate.</returns>
     /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
@@ -19,11 +18,13 @@ public sealed partial class EncryptedStore
         {
             var checkedFiles = new List<VerifiedFile>();
             var failures = new List<(string Path, EngineException Error)>();
+            using StoreFiles files = StoreFiles.Open(session);
             // Only SSTs RocksDB counts as live: a compaction output still being written has no
             // final frame yet, and an obsolete SST awaiting deletion holds nothing RocksDB reads.
             HashSet<string> liveSsts = LiveSstNames(session);
-            foreach (string file in StoreFiles())
+            foreach (string file in files.AllFiles(_layout))
             {
+                bool immutable = StoreFiles.KindOf(file) == StoreFileKind.Immutable;
                 bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
                 if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -31,7 +32,7 @@ public sealed partial class EncryptedStore
                 }
                 try
                 {
-                    checkedFiles.Add(isSst ? VerifyFile(session.Env, file) : VerifyGrowingFile(session.Env, file));
+                    checkedFiles.Add(immutable ? files.Verify(file) : VerifyGrowingFile(files, file));
                 }
                 catch (IntegrityException ex) when (isSst && !LiveSstNames(session).Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -41,7 +42,7 @@ public sealed partial class EncryptedStore
                 {
                     failures.Add((file, ex));
                 }
-                catch (EngineException ex) when (!File.Exists(file))
+                catch (EngineException ex) when (!files.Exists(file))
                 {
                     // RocksDB deleted an obsolete file while we were reading it.
                     _ = ex;
@@ -63,14 +64,14 @@ public sealed partial class EncryptedStore
     /// read again, and only a failure that persists over several reads is reported. Tampered bytes fail
     /// every read.
     /// </summary>
-    private static VerifiedFile VerifyGrowingFile(EncryptedEnvHandle env, string file)
+    private static VerifiedFile VerifyGrowingFile(StoreFiles files, string file)
     {
         const int Attempts = 10;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                return VerifyFile(env, file);
+                return files.Verify(file);
             }
             catch (IntegrityException) when (attempt < Attempts)
             {
@@ -79,40 +80,13 @@ public sealed partial class EncryptedStore
         }
     }
 
-    private static unsafe VerifiedFile VerifyFile(EncryptedEnvHandle env, string file)
-    {
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        var status = (NativeStatus)NativeMethods.FileVerify(env, file, out ulong logical, msg, NativeMethods.MessageCapacity);
-        return status switch
-        {
-            NativeStatus.Ok => new VerifiedFile(file, (long)logical, TornTail: false),
-            NativeStatus.TornTail when !IsImmutableFile(file) => new VerifiedFile(file, (long)logical, TornTail: true),
-            _ => throw NativeErrors.ToException(status, NativeErrors.ReadMessage(msg), file),
-        };
-    }
-
     private static HashSet<string> LiveSstNames(StoreSession session) =>
         session.Db.GetLiveFileNames().Select(n => System.IO.Path.GetFileName(n)).ToHashSet(StringComparer.Ordinal);
 
-    private static bool IsImmutableFile(string file) => file.EndsWith(".sst", StringComparison.Ordinal) || file.EndsWith(".blob", StringComparison.Ordinal);
-
     /// <summary>Every file written through the plugin: the store root and each namespace directory.</summary>
-    internal IEnumerable<string> StoreFiles()
+    internal IReadOnlyList<string> PluginFiles() => Run(session =>
     {
-        var dirs = new List<string> { _layout.Root };
-        string nsRoot = System.IO.Path.Combine(_layout.Root, StoreLayout.NamespacesDir);
-        if (Directory.Exists(nsRoot))
-        {
-            dirs.AddRange(Directory.EnumerateDirectories(nsRoot));
-        }
-        return dirs
-            .SelectMany(d => Directory.EnumerateFiles(d))
-            .Where(f => IsPluginFile(System.IO.Path.GetFileName(f)))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-    }
-
-    private static bool IsPluginFile(string name) =>
-        name != "LOCK" && !name.StartsWith(KeyRegistry.FileName, StringComparison.Ordinal);
+        using StoreFiles files = Files.StoreFiles.Open(session);
+        return files.AllFiles(_layout);
+    });
 }

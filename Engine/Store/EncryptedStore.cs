@@ -31,9 +31,12 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly ReadOptions _read = new();
     private StoreSession? _session;
     private bool _disposed;
+    // Held from Open to Dispose, across lock/unlock of the session (Files/StoreDirectoryLock.cs).
+    private readonly Files.StoreDirectoryLock _directoryLock;
 
-    private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, StoreSession session)
+    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session)
     {
+        _directoryLock = directoryLock;
         _options = options;
         _layout = layout;
         _cmek = cmek;
@@ -72,6 +75,8 @@ public sealed partial class EncryptedStore : IDisposable
     /// <exception cref="ArgumentException">Invalid options.</exception>
     /// <exception cref="KeyUnavailableException">The CMEK is missing, unreadable, or does not unwrap this store's root key; no file is touched.</exception>
     /// <exception cref="IntegrityException">The key registry or a database file failed authentication.</exception>
+    /// <exception cref="StoreInUseException">The store is open in another process or another instance
+    /// of this process; nothing in its directory was deleted or written.</exception>
     /// <exception cref="EngineException">The path is not a store, or RocksDB failed to open.</exception>
     public static EncryptedStore Open(StoreOptions options)
     {
@@ -103,21 +108,28 @@ public sealed partial class EncryptedStore : IDisposable
         }
 
         StoreSession? session = null;
+        Files.StoreDirectoryLock? directoryLock = null;
         try
         {
             if (!exists)
             {
                 Directory.CreateDirectory(layout.Root);
             }
+            // Lock before touching: a second opener must fail here, before it deletes the temp
+            // files or import staging of the store's holder (or writes anything).
+            directoryLock = Files.StoreDirectoryLock.Acquire(layout.Root);
+            // Another creator may have finished between the check above and the lock.
+            exists = exists || KeyRegistry.Exists(layout.Root);
             CleanTempDirectory(layout);
             // Staging directories of a bulk import that crashed before its ingest: never visible data.
             Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             session = StoreSession.Open(layout, options, cmek, create: !exists);
-            return new EncryptedStore(options, layout, cmek, ownsCmek, session);
+            return new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session);
         }
         catch
         {
             session?.Dispose();
+            directoryLock?.Dispose();
             if (ownsCmek)
             {
                 cmek.Dispose();
@@ -242,6 +254,8 @@ public sealed partial class EncryptedStore : IDisposable
             SetState(StoreState.Closed, "disposed", before);
         }
         _gate.Dispose();
+        // Last: RocksDB is closed and this boot's temp files are gone.
+        _directoryLock.Dispose();
     }
 
     /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>

@@ -5,6 +5,18 @@
 namespace ekv {
 
 namespace {
+
+struct LastError {
+  ekv_status code = EKV_OK;
+  uint64_t offset = kNoOffset;
+  std::string path;
+  std::string sentence;
+};
+
+// Per thread: RocksDB runs a read on the caller's thread, so the record of a failed read is there
+// when RocksDB's status reaches managed code.
+thread_local LastError t_last_error;
+
 bool StartsWith(const std::string& s, const char* prefix) {
   return s.compare(0, std::strlen(prefix), prefix) == 0;
 }
@@ -49,6 +61,35 @@ ekv_status ToEkvStatus(const rocksdb::IOStatus& s) {
   return EKV_IO_ERROR;
 }
 
+void RecordError(ekv_status code, const std::string& path, uint64_t offset,
+                 const std::string& sentence) noexcept {
+  LastError& last = t_last_error;
+  last.code = code;
+  last.offset = offset;
+  try {
+    last.path = path;
+    last.sentence = sentence;
+  } catch (...) {
+    last.path.clear();
+    last.sentence.clear();
+  }
+}
+
+bool TakeLastError(ekv_error_info* out) noexcept {
+  LastError& last = t_last_error;
+  if (last.code == EKV_OK || out == nullptr) return false;
+  out->code = last.code;
+  out->has_offset = last.offset != kNoOffset ? 1u : 0u;
+  out->offset = last.offset != kNoOffset ? last.offset : 0;
+  CopyMessage(last.path, out->path, sizeof(out->path));
+  CopyMessage(last.sentence, out->message, sizeof(out->message));
+  last.code = EKV_OK;
+  last.offset = kNoOffset;
+  last.path.clear();
+  last.sentence.clear();
+  return true;
+}
+
 void CopyMessage(const std::string& msg, char* buf, uint32_t cap) noexcept {
   if (buf == nullptr || cap == 0) return;
   size_t n = msg.size() < cap - 1 ? msg.size() : cap - 1;
@@ -61,11 +102,11 @@ rocksdb::IOStatus CurrentExceptionStatus(const std::string& path, const char* op
     try {
       throw;
     } catch (const std::bad_alloc&) {
-      return rocksdb::IOStatus::IOError(kTagInternal + path + ": out of memory in " + op);
+      return InternalError(path, std::string("out of memory in ") + op);
     } catch (const std::exception& e) {
-      return rocksdb::IOStatus::IOError(kTagInternal + path + ": " + op + ": " + e.what());
+      return InternalError(path, std::string(op) + ": " + e.what());
     } catch (...) {
-      return rocksdb::IOStatus::IOError(kTagInternal + path + ": unknown exception in " + op);
+      return InternalError(path, std::string("unknown exception in ") + op);
     }
   } catch (...) {
     // Building the message failed (out of memory). A bare status does not allocate.

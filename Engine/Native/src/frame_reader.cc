@@ -99,7 +99,7 @@ rocksdb::IOStatus FrameReader::AuthFailure(uint64_t index) const {
   // The last frame's sync distance tells whether this frame had been synced: if not, a power
   // failure (the page cache writes back in any order) can also have garbled it.
   if (!immutable_ && index >= vouched_) what += "; it was written after the last sync";
-  return IntegrityError(path_, what);
+  return IntegrityError(path_, what, offset);
 }
 
 void FrameReader::SetCache(uint64_t index, std::vector<uint8_t>* plain) {
@@ -246,10 +246,12 @@ rocksdb::IOStatus FrameReader::CheckTornTail(uint64_t damaged_from, uint64_t wal
   }
   if (why.empty()) return rocksdb::IOStatus::OK();
   ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-  return IntegrityError(path_, std::to_string(damaged) + " bytes from file offset " +
-                                   std::to_string(damaged_from) + " (frame " + std::to_string(n) +
-                                   " on) do not form authentic frames and are not a torn write (" +
-                                   why + ")");
+  return IntegrityError(path_,
+                        std::to_string(damaged) + " bytes from file offset " +
+                            std::to_string(damaged_from) + " (frame " + std::to_string(n) +
+                            " on) do not form authentic frames and are not a torn write (" + why +
+                            ")",
+                        damaged_from);
 }
 
 rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,

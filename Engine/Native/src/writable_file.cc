@@ -288,9 +288,10 @@ rocksdb::IOStatus EncryptedWritableFile::LoadTailFrom(const FrameMap& map, uint6
   if (r == FrameCipher::OpenResult::kAuthFailed) {
     st_.ctx->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
     Cleanse(&plain);
-    return IntegrityError(st_.path, "authentication failed for frame " + std::to_string(index) +
-                                        " (file offset " + std::to_string(map.Physical(index)) +
-                                        ")");
+    return IntegrityError(st_.path,
+                          "authentication failed for frame " + std::to_string(index) +
+                              " (file offset " + std::to_string(map.Physical(index)) + ")",
+                          map.Physical(index));
   }
   if (r != FrameCipher::OpenResult::kOk) return InternalError(st_.path, err);
   plain.resize(keep);

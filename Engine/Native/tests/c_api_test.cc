@@ -1,11 +1,15 @@
-// The exported C surface: symbol visibility and the frame-cipher bench entry points.
+// The exported C surface: symbol visibility, the frame-cipher bench entry points (test hooks
+// library only), file kinds, typed error records and the store lock.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 #include "ekvfs.h"
+#include "ekvfs_testhooks.h"
+#include "test_support.h"
 
 namespace {
 
@@ -64,14 +68,85 @@ TEST(SharedLibrary, ExportsOnlyTheCApi) {
                          "ekv_fs_delete_dir",
                          "ekv_fs_lock",
                          "ekv_fs_unlock",
-                         "ekv_bench_seal",
-                         "ekv_bench_open"}) {
+                         "ekv_mem_fs_create",
+                         "ekv_file_kind_of",
+                         "ekv_last_error_take",
+                         "ekv_store_lock_acquire",
+                         "ekv_store_lock_release"}) {
     EXPECT_NE(dlsym(h, fn), nullptr) << fn;
   }
+  // Test and bench hooks (raw keys) never leave the production library.
+  EXPECT_EQ(dlsym(h, "ekv_bench_seal"), nullptr);
+  EXPECT_EQ(dlsym(h, "ekv_bench_open"), nullptr);
   EXPECT_EQ(
       dlsym(h, "_ZN3ekv11CopyMessageERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEPcj"),
       nullptr);
   dlclose(h);
+}
+
+TEST(SharedLibrary, TestHooksLibraryExportsOnlyTheHooks) {
+  void* h = dlopen(EKVFS_TESTHOOKS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  EXPECT_NE(dlsym(h, "ekv_bench_seal"), nullptr);
+  EXPECT_NE(dlsym(h, "ekv_bench_open"), nullptr);
+  EXPECT_EQ(dlsym(h, "ekv_env_create"), nullptr);
+  dlclose(h);
+}
+
+TEST(FileKind, IsThePluginsOwnRule) {
+  EXPECT_EQ(ekv_file_kind_of("/s/ns/1/000012.sst"), EKV_FILE_IMMUTABLE);
+  EXPECT_EQ(ekv_file_kind_of("/s/000013.blob"), EKV_FILE_IMMUTABLE);
+  EXPECT_EQ(ekv_file_kind_of("/s/LOCK"), EKV_FILE_PASSTHROUGH);
+  EXPECT_EQ(ekv_file_kind_of("LOCK"), EKV_FILE_PASSTHROUGH);
+  EXPECT_EQ(ekv_file_kind_of("/s/000011.log"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of("/s/MANIFEST-000005"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of("/s/LOCK.old"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of(nullptr), EKV_FILE_LOG_LIKE);
+}
+
+TEST(LastError, AFailedVerifyLeavesATypedRecordOnItsThread) {
+  ekv_error_info info;
+  while (ekv_last_error_take(&info) == 1) {
+  }
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000011.sst";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys);
+  char msg[256];
+  const std::string text(10000, 'x');
+  ASSERT_EQ(ekv_file_write(env, path.c_str(), reinterpret_cast<const uint8_t*>(text.data()),
+                           text.size(), msg, sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ekvtest::FlipByte(path, 1024 + 100);  // inside the first frame, which starts after the header
+  uint64_t logical = 0;
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  ekv_env_destroy(env);
+  ASSERT_EQ(ekv_last_error_take(&info), 1);
+  EXPECT_EQ(info.code, EKV_INTEGRITY);
+  EXPECT_EQ(std::string(info.path), path);
+  EXPECT_EQ(info.has_offset, 1u);
+  EXPECT_EQ(info.offset, 1024u);  // the first frame starts right after the header region
+  EXPECT_EQ(std::string(info.message).rfind(path + ": ", 0), 0u) << info.message;
+  EXPECT_EQ(ekv_last_error_take(&info), 0);  // taken once
+}
+
+TEST(StoreLock, SecondOpenerFailsInUseUntilReleased) {
+  ekvtest::TempDir dir;
+  char msg[256];
+  ekv_store_lock* first = nullptr;
+  ASSERT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &first, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_store_lock* second = nullptr;
+  EXPECT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &second, msg, sizeof(msg)), EKV_IN_USE);
+  EXPECT_EQ(second, nullptr);
+  EXPECT_NE(std::string(msg).find(dir.path()), std::string::npos) << msg;
+  // Nothing was created in the directory by either call.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  ekv_store_lock_release(first);
+  ASSERT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &second, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_store_lock_release(second);
+  EXPECT_EQ(ekv_store_lock_acquire((dir.path() + "/missing").c_str(), &second, msg, sizeof(msg)),
+            EKV_NOT_FOUND);
 }
 
 TEST(Bench, SealOpenRoundTripAndTamper) {
