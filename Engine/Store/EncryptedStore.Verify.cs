@@ -24,7 +24,6 @@ public sealed partial class EncryptedStore
             HashSet<string> liveSsts = LiveSstNames(session);
             foreach (string file in files.AllFiles(_layout))
             {
-                bool immutable = StoreFiles.KindOf(file) == StoreFileKind.Immutable;
                 bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
                 if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -32,7 +31,9 @@ public sealed partial class EncryptedStore
                 }
                 try
                 {
-                    checkedFiles.Add(immutable ? files.Verify(file) : VerifyGrowingFile(files, file));
+                    // A file RocksDB is appending to (live WAL, MANIFEST, info LOG) is checked up to
+                    // its last stable frame by the plugin, so a failure is real and reported at once.
+                    checkedFiles.Add(files.Verify(file));
                 }
                 catch (IntegrityException ex) when (isSst && !LiveSstNames(session).Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -55,29 +56,6 @@ public sealed partial class EncryptedStore
             }
             return new VerifyReport(checkedFiles);
         });
-    }
-
-    /// <summary>
-    /// Verifies a file RocksDB may be appending to right now (the info LOG, the live WAL, the MANIFEST).
-    /// A read can meet a frame while the writer rewrites it (an unsynced tail frame grows in place) and
-    /// fail to authenticate it, although the writer completes it a moment later; so a failing file is
-    /// read again, and only a failure that persists over several reads is reported. Tampered bytes fail
-    /// every read.
-    /// </summary>
-    private static VerifiedFile VerifyGrowingFile(StoreFiles files, string file)
-    {
-        const int Attempts = 10;
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return files.Verify(file);
-            }
-            catch (IntegrityException) when (attempt < Attempts)
-            {
-                Thread.Sleep(attempt);
-            }
-        }
     }
 
     private static HashSet<string> LiveSstNames(StoreSession session) =>

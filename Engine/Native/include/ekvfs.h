@@ -158,6 +158,10 @@ EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
 
 /*
  * Reads and authenticates every frame of the file at `path`. Logical size to *logical_size.
+ * A log-like file this process has open for writing is read up to its last stable frame (the
+ * frames before the one the writer still rewrites in place), so verifying a live WAL, MANIFEST or
+ * info LOG never races with its writer and a failure is reported at once; *logical_size then
+ * counts the stable bytes.
  * EKV_TORN_TAIL: the file was not closed and its last frame is incomplete or unauthenticated
  * (crash while writing); *logical_size then counts the intact bytes before it. EKV_INTEGRITY:
  * tampering (or a truncated *.sst / *.blob file). See docs/format.md, "Reading".

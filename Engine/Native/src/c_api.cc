@@ -205,8 +205,18 @@ EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logica
     if (env == nullptr || path == nullptr) {
       return Fail(EKV_INVALID_ARGUMENT, "env and path are required", msg, msg_cap);
     }
+    // A log-like file this process is writing: authenticate its stable frames only (those before
+    // the writer's tail frame). Bytes after them may be a frame still being written, or one a
+    // Truncate rewrites; every frame before is final, so a failure there is reported at once.
+    uint64_t physical_limit = UINT64_MAX;
+    uint64_t stable_end = 0;
+    if (ekv::FileKindOf(path) == EKV_FILE_LOG_LIKE &&
+        env->fs->context()->open_sizes.LookupStableEnd(path, &stable_end)) {
+      physical_limit = stable_end;
+    }
     std::unique_ptr<ekv::FrameReader> reader;
-    rocksdb::IOStatus s = env->fs->OpenReader(path, rocksdb::FileOptions(), &reader);
+    rocksdb::IOStatus s =
+        env->fs->OpenReader(path, rocksdb::FileOptions(), &reader, physical_limit);
     if (!s.ok()) return FromStatus(s, msg, msg_cap);
     // Read everything: ReadAt authenticates each frame it touches.
     const size_t chunk = size_t{reader->frame_size()} * 64;

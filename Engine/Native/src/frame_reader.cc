@@ -33,7 +33,7 @@ FrameReader::~FrameReader() {
 
 rocksdb::IOStatus FrameReader::Open(std::shared_ptr<const FsContext> ctx, const std::string& path,
                                     const rocksdb::FileOptions& options,
-                                    std::unique_ptr<FrameReader>* out) {
+                                    std::unique_ptr<FrameReader>* out, uint64_t physical_limit) {
   std::unique_ptr<FrameReader> r(new FrameReader(ctx, path));
   // Open before stat so a missing file fails exactly as it would in plain RocksDB.
   rocksdb::IOStatus s =
@@ -42,6 +42,8 @@ rocksdb::IOStatus FrameReader::Open(std::shared_ptr<const FsContext> ctx, const 
   uint64_t physical = 0;
   s = ctx->base->GetFileSize(path, rocksdb::IOOptions(), &physical, nullptr);
   if (!s.ok()) return Annotate(s, path, "get physical size");
+  r->physical_limit_ = physical_limit;
+  if (physical > physical_limit) physical = physical_limit;
   s = r->LoadHeader(physical);
   if (!s.ok()) return s;
   if (r->cipher_ != nullptr) {
@@ -340,6 +342,7 @@ rocksdb::IOStatus FrameReader::Refresh() {
   // The file may have been renamed or deleted while open (our handle still reads it, as a POSIX
   // descriptor would): keep the view we have.
   if (!s.ok()) return rocksdb::IOStatus::OK();
+  if (physical > physical_limit_) physical = physical_limit_;
   if (cipher_ == nullptr) {
     if (physical == 0) return rocksdb::IOStatus::OK();
     s = LoadHeader(physical);

@@ -131,6 +131,43 @@ TEST(LastError, AFailedVerifyLeavesATypedRecordOnItsThread) {
   EXPECT_EQ(ekv_last_error_take(&info), 0);  // taken once
 }
 
+TEST(Verify, AFileOpenForWritingIsCheckedUpToItsStableFrames) {
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000007.log";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys, 4096);
+  char msg[256];
+  ekv_fs* fs = nullptr;
+  ASSERT_EQ(ekv_fs_open(env, 1, &fs, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile* w = nullptr;
+  ASSERT_EQ(ekv_fs_new_writable(fs, path.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  const std::string data(10000, 'd');  // two full frames and a 1808-byte tail frame
+  ASSERT_EQ(ekv_wfile_append(w, reinterpret_cast<const uint8_t*>(data.data()), data.size(), msg,
+                             sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ASSERT_EQ(ekv_wfile_flush(w, msg, sizeof(msg)), EKV_OK) << msg;  // closes the log's tail frame
+  const uint64_t stable = ekvtest::RawSize(path);
+  // Bytes after the writer's stable frames (what a reader sees of a frame being written) are not
+  // read: the open file verifies as its stable frames, without a torn tail.
+  ekvtest::WriteRaw(path, ekvtest::ReadRaw(path) + std::string(20, '\x5a'));
+  uint64_t logical = 0;
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(logical, data.size());
+  // A stable frame that fails is tampering, reported by the first read.
+  ekvtest::FlipByte(path, 1024 + 60);
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  ekvtest::FlipByte(path, 1024 + 60);
+  ekvtest::WriteRaw(path, ekvtest::ReadRaw(path).substr(0, stable));
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  // Closed: every frame, the final one included.
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(logical, data.size());
+  ekv_fs_destroy(fs);
+  ekv_env_destroy(env);
+}
+
 TEST(StoreLock, SecondOpenerFailsInUseUntilReleased) {
   ekvtest::TempDir dir;
   char msg[256];
