@@ -163,6 +163,29 @@ internal sealed unsafe class StoreFiles : IDisposable
         }
     }
 
+    /// <summary>
+    /// Deletes every file under the store's <c>tmp/</c> directory (per-boot temp files, unreadable once
+    /// their boot's key is gone) through the env, so an in-memory store's go too; directories stay.
+    /// </summary>
+    /// <exception cref="EngineException">A file exists and cannot be deleted.</exception>
+    public void DeleteTempFiles(StoreLayout layout) => DeleteFilesUnder(layout.TempDirectory);
+
+    private void DeleteFilesUnder(string dir)
+    {
+        foreach (string name in List(dir).Distinct(StringComparer.Ordinal))
+        {
+            string path = dir + "/" + name;
+            if (List(path).Count > 0 || Directory.Exists(path))
+            {
+                DeleteFilesUnder(path);
+            }
+            else
+            {
+                Delete(path);
+            }
+        }
+    }
+
     /// <summary>Deletes an empty directory; a missing one is not an error.</summary>
     public void DeleteDirectory(string dir) =>
         _ = NativeCall.Try(dir, (msg, cap) => NativeMethods.FsDeleteDir(Fs, dir, msg, cap), out _);

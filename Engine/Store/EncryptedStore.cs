@@ -120,10 +120,11 @@ public sealed partial class EncryptedStore : IDisposable
             directoryLock = Files.StoreDirectoryLock.Acquire(layout.Root);
             // Another creator may have finished between the check above and the lock.
             exists = exists || KeyRegistry.Exists(layout.Root);
-            CleanTempDirectory(layout);
             // Staging directories of a bulk import that crashed before its ingest: never visible data.
             Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             session = StoreSession.Open(layout, options, cmek, create: !exists);
+            // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
+            DeleteTempFiles(session, layout);
             return new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session);
         }
         catch
@@ -271,10 +272,14 @@ public sealed partial class EncryptedStore : IDisposable
         {
             cursor.Release();
         }
+        if (_session is not null)
+        {
+            // Shred this boot's temp files while the env that wrote them (disk or memory) is alive.
+            DeleteTempFiles(_session, _layout);
+        }
         _session?.Dispose();
         LastClosedSessionStats = _session?.StatsAtClose;
         _session = null;
-        CleanTempDirectory(_layout);
     }
 
     internal void Track(ScanCursor cursor)
@@ -306,18 +311,12 @@ public sealed partial class EncryptedStore : IDisposable
     }
 
     /// <summary>
-    /// Deletes temp files: those of earlier boots are unreadable by construction (their per-boot
-    /// key is gone), and this boot's are shredded when it closes or locks.
+    /// Deletes temp files through the store's owner of files: those of earlier boots are unreadable by
+    /// construction (their per-boot key is gone), and this boot's are shredded when it closes or locks.
     /// </summary>
-    private static void CleanTempDirectory(StoreLayout layout)
+    private static void DeleteTempFiles(StoreSession session, StoreLayout layout)
     {
-        string tmp = layout.TempDirectory;
-        if (Directory.Exists(tmp))
-        {
-            foreach (string file in Directory.EnumerateFiles(tmp, "*", SearchOption.AllDirectories))
-            {
-                File.Delete(file);
-            }
-        }
+        using Files.StoreFiles files = Files.StoreFiles.Open(session);
+        files.DeleteTempFiles(layout);
     }
 }
