@@ -25,10 +25,12 @@ internal static class NativeErrors
     public static unsafe string ReadMessage(byte* msg) => Marshal.PtrToStringUTF8((nint)msg) ?? string.Empty;
 
     /// <summary>Takes (and clears) the calling thread's recorded plugin error.</summary>
-    public static unsafe bool TryTakeLast(out NativeError error)
+    public static unsafe bool TryTakeLast(out NativeError error) => TryTake(anyThread: false, out error);
+
+    private static unsafe bool TryTake(bool anyThread, out NativeError error)
     {
         NativeErrorInfo info;
-        if (NativeMethods.LastErrorTake(&info) == 0)
+        if ((anyThread ? NativeMethods.LastErrorTakeAnyThread(&info) : NativeMethods.LastErrorTake(&info)) == 0)
         {
             error = default;
             return false;
@@ -59,18 +61,26 @@ internal static class NativeErrors
     /// <summary>
     /// Turns an error surfacing from RocksDB into the engine's exception for it. Call on the thread
     /// that made the failing RocksDB call, right after it failed: the plugin's record of its own
-    /// failure (if the plugin failed) is on that thread.
+    /// failure is on that thread when RocksDB read there; when RocksDB met it on one of its own
+    /// threads (table files opened in parallel at open, background flushes and compactions), the
+    /// latest record of any thread stands for it.
     /// </summary>
     public static EngineException Translate(RocksDbException ex)
     {
-        if (TryTakeLast(out NativeError error))
+        if (TryTakeLast(out NativeError error) || (IsPluginStatusCode(ex.Message) && TryTake(anyThread: true, out error)))
         {
             return ToException(error, ex);
         }
-        // RocksDB's Status::ToString starts with the name of its code.
         return ex.Message.StartsWith("Corruption", StringComparison.Ordinal)
             // RocksDB's own checks fired after authentication passed: still never return data.
             ? new IntegrityException(ex.Message, null, null, ex)
             : new EngineException($"RocksDB error: {ex.Message}", ex);
     }
+
+    /// <summary>
+    /// The RocksDB status codes a plugin failure arrives as (Corruption for authentication, IOError
+    /// for the rest): RocksDB's Status::ToString starts with the name of its code.
+    /// </summary>
+    private static bool IsPluginStatusCode(string message) =>
+        message.StartsWith("Corruption", StringComparison.Ordinal) || message.StartsWith("IO error", StringComparison.Ordinal);
 }

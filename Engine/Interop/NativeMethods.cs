@@ -145,6 +145,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_last_error_take")]
     internal static partial int LastErrorTake(NativeErrorInfo* info);
 
+    /// <summary>The same for the latest error recorded on any thread (then cleared).</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_last_error_take_any_thread")]
+    internal static partial int LastErrorTakeAnyThread(NativeErrorInfo* info);
+
     [LibraryImport(Library, EntryPoint = "ekv_store_lock_acquire", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int StoreLockAcquire(string dir, out nint lockHandle, byte* msg, uint msgCap);
 

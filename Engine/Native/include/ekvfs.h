@@ -404,6 +404,14 @@ typedef struct ekv_error_info {
 /* 1 and *out filled (the record cleared) when this thread has a recorded error, else 0. */
 EKV_API int32_t ekv_last_error_take(ekv_error_info* out) EKV_NOEXCEPT;
 
+/*
+ * The latest error recorded on any thread, taken and cleared (1), or 0. For a RocksDB failure with
+ * no record on the caller's thread: RocksDB met it on one of its own threads (table files opened
+ * in parallel at DB open, a background flush or compaction). Taking a thread's record also clears
+ * it here. With several envs in the process it may belong to another env's failure.
+ */
+EKV_API int32_t ekv_last_error_take_any_thread(ekv_error_info* out) EKV_NOEXCEPT;
+
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
 /* 2: ekv_callbacks gained rewrap_file_key; format version 2 files. */

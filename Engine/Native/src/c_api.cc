@@ -331,6 +331,10 @@ EKV_API int32_t ekv_last_error_take(ekv_error_info* out) noexcept {
   return ekv::TakeLastError(out) ? 1 : 0;
 }
 
+EKV_API int32_t ekv_last_error_take_any_thread(ekv_error_info* out) noexcept {
+  return ekv::TakeAnyThreadLastError(out) ? 1 : 0;
+}
+
 EKV_API uint32_t ekv_abi_version(void) noexcept { return EKV_ABI_VERSION; }
 
 }  // extern "C"

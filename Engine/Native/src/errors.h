@@ -39,6 +39,9 @@ void RecordError(ekv_status code, const std::string& path, uint64_t offset,
 // Copies this thread's last error into `out` and clears it; false (out untouched) when none.
 bool TakeLastError(ekv_error_info* out) noexcept;
 
+// The same for the latest error recorded on any thread (ekv_last_error_take_any_thread).
+bool TakeAnyThreadLastError(ekv_error_info* out) noexcept;
+
 inline rocksdb::IOStatus IntegrityError(const std::string& path, const std::string& what,
                                         uint64_t offset = kNoOffset) {
   const std::string sentence = path + ": " + what;

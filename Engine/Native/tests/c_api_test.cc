@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "ekvfs.h"
 #include "ekvfs_testhooks.h"
@@ -71,6 +72,7 @@ TEST(SharedLibrary, ExportsOnlyTheCApi) {
                          "ekv_mem_fs_create",
                          "ekv_file_kind_of",
                          "ekv_last_error_take",
+                         "ekv_last_error_take_any_thread",
                          "ekv_store_lock_acquire",
                          "ekv_store_lock_release"}) {
     EXPECT_NE(dlsym(h, fn), nullptr) << fn;
@@ -128,7 +130,37 @@ TEST(LastError, AFailedVerifyLeavesATypedRecordOnItsThread) {
   EXPECT_EQ(info.has_offset, 1u);
   EXPECT_EQ(info.offset, 1024u);  // the first frame starts right after the header region
   EXPECT_EQ(std::string(info.message).rfind(path + ": ", 0), 0u) << info.message;
-  EXPECT_EQ(ekv_last_error_take(&info), 0);  // taken once
+  EXPECT_EQ(ekv_last_error_take(&info), 0);             // taken once
+  EXPECT_EQ(ekv_last_error_take_any_thread(&info), 0);  // ... and not again as another thread's
+}
+
+TEST(LastError, AFailureOnAnotherThreadCanBeTakenFromAnyThread) {
+  ekv_error_info info;
+  while (ekv_last_error_take_any_thread(&info) == 1) {
+  }
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000012.sst";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys);
+  char msg[256];
+  const std::string text(10000, 'x');
+  ASSERT_EQ(ekv_file_write(env, path.c_str(), reinterpret_cast<const uint8_t*>(text.data()),
+                           text.size(), msg, sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ekvtest::FlipByte(path, 1024 + 100);
+  std::thread other([&] {
+    uint64_t logical = 0;
+    char m[256];
+    EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, m, sizeof(m)), EKV_INTEGRITY);
+  });
+  other.join();
+  EXPECT_EQ(ekv_last_error_take(&info), 0);  // not this thread's
+  ASSERT_EQ(ekv_last_error_take_any_thread(&info), 1);
+  EXPECT_EQ(info.code, EKV_INTEGRITY);
+  EXPECT_EQ(std::string(info.path), path);
+  EXPECT_EQ(info.offset, 1024u);
+  ekv_env_destroy(env);
 }
 
 TEST(Verify, AFileOpenForWritingIsCheckedUpToItsStableFrames) {
