@@ -24,9 +24,9 @@ namespace Engine.Testing;
 /// namespace directories, never data.
 /// </para>
 /// <para>
-/// Differences from a store on disk: <see cref="EncryptedStore.Verify"/> finds no files to check
-/// (they are not in the directory), and a process crash loses everything (there is no disk); closing
-/// is always clean. Use a directory store to test crash recovery.
+/// Differences from a store on disk: a process crash loses everything (there is no disk); closing
+/// is always clean. <see cref="EncryptedStore.Verify"/> checks the in-memory files as it checks files
+/// on disk. Use a directory store to test crash recovery.
 /// </para>
 /// </remarks>
 public sealed class InMemoryStore : IDisposable

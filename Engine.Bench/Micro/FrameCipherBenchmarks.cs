@@ -52,7 +52,7 @@ public partial class FrameCipherBenchmarks : IDisposable
         {
             fixed (byte* k = _pluginKey, input = _plain, frame = _pluginFrame)
             {
-                if (Engine.Interop.NativeMethods.BenchSeal(k, input, (nuint)_plain.Length, frame, 1) != 0)
+                if (BenchSeal(k, input, (nuint)_plain.Length, frame, 1) != 0)
                 {
                     throw new InvalidOperationException("ekv_bench_seal failed");
                 }
@@ -95,7 +95,7 @@ public partial class FrameCipherBenchmarks : IDisposable
     {
         fixed (byte* k = _pluginKey, input = _plain, output = _pluginOutput)
         {
-            return Engine.Interop.NativeMethods.BenchSeal(k, input, (nuint)_plain.Length, output, PluginFramesPerCall);
+            return BenchSeal(k, input, (nuint)_plain.Length, output, PluginFramesPerCall);
         }
     }
 
@@ -104,7 +104,7 @@ public partial class FrameCipherBenchmarks : IDisposable
     {
         fixed (byte* k = _pluginKey, frame = _pluginFrame, output = _pluginOutput)
         {
-            int status = Engine.Interop.NativeMethods.BenchOpen(k, frame, (nuint)_pluginFrame.Length, output, PluginFramesPerCall);
+            int status = BenchOpen(k, frame, (nuint)_pluginFrame.Length, output, PluginFramesPerCall);
             return status == 0 ? status : throw new CryptographicException("plugin frame open failed");
         }
     }
@@ -122,6 +122,14 @@ public partial class FrameCipherBenchmarks : IDisposable
         }
         GC.SuppressFinalize(this);
     }
+
+    // The plugin's frame-cipher hooks take a raw key, so they live in libekvfs_testhooks.so
+    // (Engine/Native/include/ekvfs_testhooks.h), never in the production libekvfs.so.
+    [LibraryImport("ekvfs_testhooks", EntryPoint = "ekv_bench_seal")]
+    private static unsafe partial int BenchSeal(byte* key32, byte* input, nuint length, byte* output, int iterations);
+
+    [LibraryImport("ekvfs_testhooks", EntryPoint = "ekv_bench_open")]
+    private static unsafe partial int BenchOpen(byte* key32, byte* input, nuint inputLength, byte* output, int iterations);
 
     [LibraryImport("benchctr", EntryPoint = "benchctr_gcm_new")]
     private static partial IntPtr GcmNew(byte[] key);

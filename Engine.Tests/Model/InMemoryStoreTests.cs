@@ -47,10 +47,34 @@ public sealed class InMemoryStoreTests
 
         string[] files = Directory.GetFiles(memory.RegistryDirectory, "*", SearchOption.AllDirectories);
         Assert.All(files, f => Assert.StartsWith("KEYRING", Path.GetFileName(f), StringComparison.Ordinal));
-        Assert.Empty(memory.Store.Verify().Files);
+        // Verify checks the in-memory files, none of which is in the directory.
+        Assert.All(memory.Store.Verify().Files, f => Assert.DoesNotContain(f.Path, files));
         string dir = memory.RegistryDirectory;
         memory.Dispose();
         Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void Verify_authenticates_the_in_memory_files()
+    {
+        using var memory = InMemoryStore.Open(configure: NoBackgroundChecks);
+        StoreNamespace ns = memory.Store.GetNamespace("n");
+        for (int i = 0; i < 100; i++)
+        {
+            ns.Put($"k{i:D3}", new string('v', 100));
+        }
+        memory.Store.Flush();
+        ns.Put("in-the-wal", "only");
+        ulong openedBefore = memory.Store.PluginStats.FramesOpened;
+
+        VerifyReport report = memory.Store.Verify();
+
+        string root = memory.Store.Path;
+        Assert.Contains(report.Files, f => f.Path.StartsWith(root + "/ns/", StringComparison.Ordinal) && f.Path.EndsWith(".sst", StringComparison.Ordinal));
+        Assert.Contains(report.Files, f => f.Path.EndsWith(".log", StringComparison.Ordinal) && f.LogicalBytes > 0);
+        Assert.Contains(report.Files, f => Path.GetFileName(f.Path).StartsWith("MANIFEST-", StringComparison.Ordinal));
+        Assert.DoesNotContain(report.Files, f => Path.GetFileName(f.Path) is "LOCK" || Path.GetFileName(f.Path).StartsWith("KEYRING", StringComparison.Ordinal));
+        Assert.True(memory.Store.PluginStats.FramesOpened > openedBefore, "Verify read no frame through the plugin");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Engine.Crypto;
+using Engine.Files;
 
 namespace Engine.Tests.Rotation;
 
@@ -53,7 +54,7 @@ internal static class KeyAssert
 
     public static IReadOnlyList<string> ScopeFiles(EncryptedStore store, ScopeKeyStatus scope) => store.Run(s =>
     {
-        using StoreFileAccess files = StoreFileAccess.Open(s);
+        using StoreFiles files = StoreFiles.Open(s);
         return files.ScopeFiles(store.Layout, scope.NamespaceId is uint id ? KeyScope.ForNamespace(id) : KeyScope.System);
     });
 }

@@ -13,16 +13,11 @@ internal static unsafe class TempFileIo
     /// <exception cref="EngineException">The plugin could not write the file, or its key is unavailable.</exception>
     public static void Write(EncryptedEnvHandle env, string path, ReadOnlySpan<byte> data)
     {
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        int status;
+        ulong length = (ulong)data.Length;
         fixed (byte* p = data)
         {
-            status = NativeMethods.FileWrite(env, path, p, (ulong)data.Length, msg, NativeMethods.MessageCapacity);
-        }
-        if (status != (int)NativeStatus.Ok)
-        {
-            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path);
+            byte* bytes = p;
+            NativeCall.Check(path, (msg, cap) => NativeMethods.FileWrite(env, path, bytes, length, msg, cap));
         }
     }
 
@@ -32,17 +27,12 @@ internal static unsafe class TempFileIo
     /// <exception cref="EngineException">The file is missing or unreadable.</exception>
     public static int Read(EncryptedEnvHandle env, string path, long offset, Span<byte> buffer)
     {
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        int status;
-        ulong read;
+        ulong read = 0;
+        ulong length = (ulong)buffer.Length;
         fixed (byte* p = buffer)
         {
-            status = NativeMethods.FileRead(env, path, (ulong)offset, p, (ulong)buffer.Length, out read, msg, NativeMethods.MessageCapacity);
-        }
-        if (status != (int)NativeStatus.Ok)
-        {
-            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path);
+            byte* bytes = p;
+            NativeCall.Check(path, (msg, cap) => NativeMethods.FileRead(env, path, (ulong)offset, bytes, length, out read, msg, cap));
         }
         return (int)read;
     }

@@ -36,15 +36,16 @@ internal sealed class EncryptedEnvHandle : SafeHandle
             RewrapFileKey = &FileKeyCallbacks.RewrapFileKey,
         };
         var options = new NativeEnvOptions { FrameSize = frameSize, UseMemEnv = inMemory ? 1u : 0u };
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        int status = inMemory && memoryFileSystem is not null
-            ? NativeMethods.EnvCreateOnMemFs(&callbacks, &options, memoryFileSystem, out nint env, msg, NativeMethods.MessageCapacity)
-            : NativeMethods.EnvCreate(&callbacks, &options, out env, msg, NativeMethods.MessageCapacity);
-        if (status != (int)NativeStatus.Ok || env == IntPtr.Zero)
+        nint env = 0;
+        NativeCallbacks* callbacksPointer = &callbacks;
+        NativeEnvOptions* optionsPointer = &options;
+        NativeStatus status = NativeCall.Try(null, (msg, cap) => inMemory && memoryFileSystem is not null
+            ? NativeMethods.EnvCreateOnMemFs(callbacksPointer, optionsPointer, memoryFileSystem, out env, msg, cap)
+            : NativeMethods.EnvCreate(callbacksPointer, optionsPointer, out env, msg, cap), out NativeError error);
+        if (status != NativeStatus.Ok || env == IntPtr.Zero)
         {
             target.Free();
-            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path: null);
+            throw status != NativeStatus.Ok ? error.ToException() : new EngineException("ekv_env_create returned no env");
         }
         result._callbackTarget = target;
         result.SetHandle(env);

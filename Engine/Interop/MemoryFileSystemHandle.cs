@@ -19,12 +19,11 @@ internal sealed class MemoryFileSystemHandle : SafeHandle
     public static unsafe MemoryFileSystemHandle Create()
     {
         NativeLibraryCheck.EnsureLoaded();
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        int status = NativeMethods.MemFsCreate(out nint memFs, msg, NativeMethods.MessageCapacity);
-        if (status != (int)NativeStatus.Ok || memFs == IntPtr.Zero)
+        nint memFs = 0;
+        NativeCall.Check(null, (msg, cap) => NativeMethods.MemFsCreate(out memFs, msg, cap));
+        if (memFs == IntPtr.Zero)
         {
-            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path: null);
+            throw new EngineException("ekv_mem_fs_create returned no file system");
         }
         var result = new MemoryFileSystemHandle();
         result.SetHandle(memFs);

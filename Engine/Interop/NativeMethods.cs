@@ -15,6 +15,19 @@ internal enum NativeStatus
     Internal = 7,
     /// <summary>ABI 2: refused by design (e.g. WAL recycling on the encrypted file system).</summary>
     NotSupported = 8,
+    /// <summary>The store is held by another opener (<c>ekv_store_lock_acquire</c>).</summary>
+    InUse = 9,
+}
+
+/// <summary>Mirrors <c>ekv_error_info</c> in <c>ekvfs.h</c>: the typed record of a plugin error.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeErrorInfo
+{
+    public int Code;
+    public uint HasOffset;
+    public ulong Offset;
+    public fixed byte Path[4096];
+    public fixed byte Message[1024];
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -127,6 +140,24 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "ekv_file_header_info", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileHeaderInfo(EncryptedEnvHandle env, string path, out NativeHeaderInfo info, byte* msg, uint msgCap);
+
+    /// <summary>1 and <paramref name="info"/> filled when the calling thread has a recorded error (then cleared).</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_last_error_take")]
+    internal static partial int LastErrorTake(NativeErrorInfo* info);
+
+    /// <summary>The same for the latest error recorded on any thread (then cleared).</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_last_error_take_any_thread")]
+    internal static partial int LastErrorTakeAnyThread(NativeErrorInfo* info);
+
+    [LibraryImport(Library, EntryPoint = "ekv_store_lock_acquire", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int StoreLockAcquire(string dir, out nint lockHandle, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_store_lock_release")]
+    internal static partial void StoreLockRelease(nint lockHandle);
+
+    /// <summary>The plugin's kind of the file at <paramref name="path"/> (<c>ekv_file_kind</c>).</summary>
+    [LibraryImport(Library, EntryPoint = "ekv_file_kind_of", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FileKindOf(string path);
 
     [LibraryImport(Library, EntryPoint = "ekv_rocksdb_library_path")]
     internal static partial int RocksDbLibraryPath(byte* buffer, uint cap);
@@ -244,15 +275,4 @@ internal static unsafe partial class NativeMethods
     /// <summary>Unlocks and destroys the lock handle (even when unlocking fails).</summary>
     [LibraryImport(Library, EntryPoint = "ekv_fs_unlock")]
     internal static partial int FsUnlock(nint lockHandle, byte* msg, uint msgCap);
-
-    // ---- Micro-benchmark entry points (ABI 2): FrameCipher seal/open of one frame, iterations
-    // times (the code path of files). Seal: output holds length + FrameOverhead bytes.
-
-    internal const int FrameOverhead = 40;
-
-    [LibraryImport(Library, EntryPoint = "ekv_bench_seal")]
-    internal static partial int BenchSeal(byte* key32, byte* input, nuint length, byte* output, int iterations);
-
-    [LibraryImport(Library, EntryPoint = "ekv_bench_open")]
-    internal static partial int BenchOpen(byte* key32, byte* input, nuint inputLength, byte* output, int iterations);
 }

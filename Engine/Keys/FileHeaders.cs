@@ -1,8 +1,9 @@
 using Engine.Crypto;
+using Engine.Files;
 
 namespace Engine;
 
-/// <summary>What reading a file's header found (see <see cref="StoreFileAccess.ReadHeader"/>).</summary>
+/// <summary>What reading a file's header found (see <see cref="StoreFiles.ReadHeader"/>).</summary>
 internal enum HeaderState
 {
     /// <summary>A valid slot is in force; <see cref="FileHeaderInfo"/> describes it.</summary>
@@ -24,7 +25,7 @@ internal enum HeaderState
 /// <param name="Generation">Slot generation (1 at creation, +1 per re-wrap).</param>
 internal readonly record struct FileHeaderInfo(KeyScope Scope, uint KekVersion, ulong Generation);
 
-/// <summary>Outcome of <see cref="StoreFileAccess.Rewrap"/>.</summary>
+/// <summary>Outcome of <see cref="StoreFiles.Rewrap"/>.</summary>
 internal enum RewrapState
 {
     Rewrapped,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Engine.Crypto;
+using Engine.Files;
 
 namespace Engine;
 
@@ -277,9 +278,9 @@ internal sealed class KeyRotationWorker : IDisposable
     private IReadOnlyList<string> ScopeFiles(KeyScope scope) => WithFiles(f => f.ScopeFiles(_store.Layout, scope));
 
     /// <summary>One step inside the store's gate (so locks and closes wait for it, and it sees the live session).</summary>
-    private T WithFiles<T>(Func<StoreFileAccess, T> step) => _store.Run(s =>
+    private T WithFiles<T>(Func<StoreFiles, T> step) => _store.Run(s =>
     {
-        using StoreFileAccess files = StoreFileAccess.Open(s);
+        using StoreFiles files = StoreFiles.Open(s);
         return step(files);
     });
 

@@ -1,4 +1,5 @@
 using Engine.Crypto;
+using Engine.Files;
 
 namespace Engine;
 
@@ -7,7 +8,7 @@ internal static class KeyStatusReader
 {
     public static KeyStatusReport Read(StoreSession session, StoreLayout layout)
     {
-        using StoreFileAccess files = StoreFileAccess.Open(session);
+        using StoreFiles files = StoreFiles.Open(session);
         var scopes = new List<ScopeKeyStatus>();
         foreach (KekChainInfo chain in session.Registry.Chains)
         {
@@ -25,7 +26,7 @@ internal static class KeyStatusReader
         return new KeyStatusReport(session.Registry.CmekUri, scopes);
     }
 
-    private static ScopeKeyStatus ReadScope(StoreFileAccess files, StoreLayout layout, KekChainInfo chain, string name, uint? id)
+    private static ScopeKeyStatus ReadScope(StoreFiles files, StoreLayout layout, KekChainInfo chain, string name, uint? id)
     {
         var usage = new SortedDictionary<uint, (int Files, long Bytes)>();
         foreach (uint version in chain.Versions)

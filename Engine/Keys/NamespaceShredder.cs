@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Engine.Crypto;
+using Engine.Files;
 using RocksDbSharp;
 
 namespace Engine;
@@ -100,7 +101,7 @@ internal static class NamespaceShredder
     /// </summary>
     private static void DeleteDirectory(StoreSession session, string dir)
     {
-        using (StoreFileAccess files = StoreFileAccess.Open(session))
+        using (StoreFiles files = StoreFiles.Open(session))
         {
             foreach (string name in files.List(dir))
             {

@@ -1,5 +1,4 @@
-using Engine.Crypto;
-using Engine.Interop;
+using Engine.Files;
 
 namespace Engine;
 
@@ -7,7 +6,7 @@ public sealed partial class EncryptedStore
 {
     /// <summary>
     /// Reads and authenticates every frame of every file of the store (SSTs of all namespaces, WALs,
-    /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs).
+    /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs), on disk or in memory.
     /// </summary>
     /// <returns>The files checked, when all of them authenticate.</returns>
     /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
@@ -19,10 +18,11 @@ public sealed partial class EncryptedStore
         {
             var checkedFiles = new List<VerifiedFile>();
             var failures = new List<(string Path, EngineException Error)>();
+            using StoreFiles files = StoreFiles.Open(session);
             // Only SSTs RocksDB counts as live: a compaction output still being written has no
             // final frame yet, and an obsolete SST awaiting deletion holds nothing RocksDB reads.
             HashSet<string> liveSsts = LiveSstNames(session);
-            foreach (string file in StoreFiles())
+            foreach (string file in files.AllFiles(_layout))
             {
                 bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
                 if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
@@ -31,7 +31,9 @@ public sealed partial class EncryptedStore
                 }
                 try
                 {
-                    checkedFiles.Add(isSst ? VerifyFile(session.Env, file) : VerifyGrowingFile(session.Env, file));
+                    // A file RocksDB is appending to (live WAL, MANIFEST, info LOG) is checked up to
+                    // its last stable frame by the plugin, so a failure is real and reported at once.
+                    checkedFiles.Add(files.Verify(file));
                 }
                 catch (IntegrityException ex) when (isSst && !LiveSstNames(session).Contains(System.IO.Path.GetFileName(file)))
                 {
@@ -41,7 +43,7 @@ public sealed partial class EncryptedStore
                 {
                     failures.Add((file, ex));
                 }
-                catch (EngineException ex) when (!File.Exists(file))
+                catch (EngineException ex) when (!files.Exists(file))
                 {
                     // RocksDB deleted an obsolete file while we were reading it.
                     _ = ex;
@@ -56,63 +58,13 @@ public sealed partial class EncryptedStore
         });
     }
 
-    /// <summary>
-    /// Verifies a file RocksDB may be appending to right now (the info LOG, the live WAL, the MANIFEST).
-    /// A read can meet a frame while the writer rewrites it (an unsynced tail frame grows in place) and
-    /// fail to authenticate it, although the writer completes it a moment later; so a failing file is
-    /// read again, and only a failure that persists over several reads is reported. Tampered bytes fail
-    /// every read.
-    /// </summary>
-    private static VerifiedFile VerifyGrowingFile(EncryptedEnvHandle env, string file)
-    {
-        const int Attempts = 10;
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return VerifyFile(env, file);
-            }
-            catch (IntegrityException) when (attempt < Attempts)
-            {
-                Thread.Sleep(attempt);
-            }
-        }
-    }
-
-    private static unsafe VerifiedFile VerifyFile(EncryptedEnvHandle env, string file)
-    {
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        var status = (NativeStatus)NativeMethods.FileVerify(env, file, out ulong logical, msg, NativeMethods.MessageCapacity);
-        return status switch
-        {
-            NativeStatus.Ok => new VerifiedFile(file, (long)logical, TornTail: false),
-            NativeStatus.TornTail when !IsImmutableFile(file) => new VerifiedFile(file, (long)logical, TornTail: true),
-            _ => throw NativeErrors.ToException(status, NativeErrors.ReadMessage(msg), file),
-        };
-    }
-
     private static HashSet<string> LiveSstNames(StoreSession session) =>
         session.Db.GetLiveFileNames().Select(n => System.IO.Path.GetFileName(n)).ToHashSet(StringComparer.Ordinal);
 
-    private static bool IsImmutableFile(string file) => file.EndsWith(".sst", StringComparison.Ordinal) || file.EndsWith(".blob", StringComparison.Ordinal);
-
     /// <summary>Every file written through the plugin: the store root and each namespace directory.</summary>
-    internal IEnumerable<string> StoreFiles()
+    internal IReadOnlyList<string> PluginFiles() => Run(session =>
     {
-        var dirs = new List<string> { _layout.Root };
-        string nsRoot = System.IO.Path.Combine(_layout.Root, StoreLayout.NamespacesDir);
-        if (Directory.Exists(nsRoot))
-        {
-            dirs.AddRange(Directory.EnumerateDirectories(nsRoot));
-        }
-        return dirs
-            .SelectMany(d => Directory.EnumerateFiles(d))
-            .Where(f => IsPluginFile(System.IO.Path.GetFileName(f)))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-    }
-
-    private static bool IsPluginFile(string name) =>
-        name != "LOCK" && !name.StartsWith(KeyRegistry.FileName, StringComparison.Ordinal);
+        using StoreFiles files = Files.StoreFiles.Open(session);
+        return files.AllFiles(_layout);
+    });
 }

@@ -29,9 +29,12 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly ReadOptions _read = new();
     private readonly StoreKeys _keys;
     private StoreSession? _session;
+    // Held from Open to Dispose, across lock/unlock of the session (Files/StoreDirectoryLock.cs).
+    private readonly Files.StoreDirectoryLock _directoryLock;
 
-    private EncryptedStore(StoreOptions options, StoreLayout layout, ICmekProvider cmek, bool ownsCmek, StoreSession session)
+    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session)
     {
+        _directoryLock = directoryLock;
         _options = options;
         _layout = layout;
         _session = session;
@@ -77,6 +80,8 @@ public sealed partial class EncryptedStore : IDisposable
     /// <exception cref="ArgumentException">Invalid options.</exception>
     /// <exception cref="KeyUnavailableException">The CMEK is missing, unreadable, or does not unwrap this store's root key; no file is touched.</exception>
     /// <exception cref="IntegrityException">The key registry or a database file failed authentication.</exception>
+    /// <exception cref="StoreInUseException">The store is open in another process or another instance
+    /// of this process; nothing in its directory was deleted or written.</exception>
     /// <exception cref="EngineException">The path is not a store, or RocksDB failed to open.</exception>
     public static EncryptedStore Open(StoreOptions options)
     {
@@ -109,21 +114,29 @@ public sealed partial class EncryptedStore : IDisposable
         }
 
         StoreSession? session = null;
+        Files.StoreDirectoryLock? directoryLock = null;
         try
         {
             if (!exists)
             {
                 Directory.CreateDirectory(layout.Root);
             }
-            CleanTempDirectory(layout);
+            // Lock before touching: a second opener must fail here, before it deletes the temp
+            // files or import staging of the store's holder (or writes anything).
+            directoryLock = Files.StoreDirectoryLock.Acquire(layout.Root);
+            // Another creator may have finished between the check above and the lock.
+            exists = exists || KeyRegistry.Exists(layout.Root);
             // Staging directories of a bulk import that crashed before its ingest: never visible data.
             Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             session = StoreSession.Open(layout, options, cmek, create: !exists);
-            return new EncryptedStore(options, layout, cmek, ownsCmek, session);
+            // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
+            DeleteTempFiles(session, layout);
+            return new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session);
         }
         catch
         {
             session?.Dispose();
+            directoryLock?.Dispose();
             if (ownsCmek)
             {
                 cmek.Dispose();
@@ -292,6 +305,8 @@ public sealed partial class EncryptedStore : IDisposable
         CloseSession();
         _monitor.Dispose();
         _gate.Dispose();
+        // Last: RocksDB is closed and this boot's temp files are gone.
+        _directoryLock.Dispose();
     }
 
     /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>
@@ -307,10 +322,14 @@ public sealed partial class EncryptedStore : IDisposable
         {
             cursor.Release();
         }
+        if (_session is not null)
+        {
+            // Shred this boot's temp files while the env that wrote them (disk or memory) is alive.
+            DeleteTempFiles(_session, _layout);
+        }
         _session?.Dispose();
         LastClosedSessionStats = _session?.StatsAtClose;
         _session = null;
-        CleanTempDirectory(_layout);
     }
 
     internal void Track(ScanCursor cursor)
@@ -342,18 +361,12 @@ public sealed partial class EncryptedStore : IDisposable
     }
 
     /// <summary>
-    /// Deletes temp files: those of earlier boots are unreadable by construction (their per-boot
-    /// key is gone), and this boot's are shredded when it closes or locks.
+    /// Deletes temp files through the store's owner of files: those of earlier boots are unreadable by
+    /// construction (their per-boot key is gone), and this boot's are shredded when it closes or locks.
     /// </summary>
-    private static void CleanTempDirectory(StoreLayout layout)
+    private static void DeleteTempFiles(StoreSession session, StoreLayout layout)
     {
-        string tmp = layout.TempDirectory;
-        if (Directory.Exists(tmp))
-        {
-            foreach (string file in Directory.EnumerateFiles(tmp, "*", SearchOption.AllDirectories))
-            {
-                File.Delete(file);
-            }
-        }
+        using Files.StoreFiles files = Files.StoreFiles.Open(session);
+        files.DeleteTempFiles(layout);
     }
 }

@@ -197,16 +197,8 @@ internal sealed class StoreSession : IDisposable
         return options;
     }
 
-    private static unsafe void SetColumnFamilyPath(ColumnFamilyOptions options, string dir)
-    {
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
-        msg[0] = 0;
-        int status = NativeMethods.OptionsSetCfPath(options.Handle, dir, ulong.MaxValue, msg, NativeMethods.MessageCapacity);
-        if (status != (int)NativeStatus.Ok)
-        {
-            throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), dir);
-        }
-    }
+    private static unsafe void SetColumnFamilyPath(ColumnFamilyOptions options, string dir) =>
+        NativeCall.Check(dir, (msg, cap) => NativeMethods.OptionsSetCfPath(options.Handle, dir, ulong.MaxValue, msg, cap));
 
     /// <summary>
     /// Closes RocksDB (memtables are dropped: their data is in the encrypted WAL), empties the block

@@ -30,6 +30,7 @@ internal static class ErrorReporter
         IntegrityException => (ExitCodes.Integrity, "integrity failure: " + ex.Message),
         KeyUnavailableException => (ExitCodes.KeyUnavailable, "key unavailable: " + ex.Message),
         StoreLockedException => (ExitCodes.KeyUnavailable, ex.Message),
+        StoreInUseException => (ExitCodes.StoreInUse, "store in use: " + ex.Message),
         UsageException => (ExitCodes.Usage, ex.Message),
         ArgumentException arg => (ExitCodes.Usage, WithoutParameterSuffix(arg)),
         NotSupportedException => (ExitCodes.Usage, ex.Message),

@@ -35,4 +35,10 @@ internal static class ExitCodes
     /// Same number as <see cref="DemoFailed"/>: both mean "the verb's own check did not hold".
     /// </summary>
     public const int WorkloadLostWrites = 6;
+
+    /// <summary>
+    /// The store is open in another process (or another instance in this one) and its lock is held
+    /// (<see cref="StoreInUseException"/>); nothing in the store was changed. Retry after it closes.
+    /// </summary>
+    public const int StoreInUse = 7;
 }

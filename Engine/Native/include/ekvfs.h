@@ -34,9 +34,10 @@ typedef enum ekv_status {
   EKV_IO_ERROR = 3,         /* the underlying file system failed */
   EKV_INVALID_ARGUMENT = 4, /* bad input from the caller */
   EKV_NOT_FOUND = 5,        /* file does not exist */
-  EKV_TORN_TAIL = 6,    /* the last frame is incomplete or unauthenticated (crash while writing) */
-  EKV_INTERNAL = 7,     /* bug or unexpected condition inside the plugin */
-  EKV_NOT_SUPPORTED = 8 /* ABI 2: the operation is refused by design (e.g. WAL recycling) */
+  EKV_TORN_TAIL = 6,     /* the last frame is incomplete or unauthenticated (crash while writing) */
+  EKV_INTERNAL = 7,      /* bug or unexpected condition inside the plugin */
+  EKV_NOT_SUPPORTED = 8, /* ABI 2: the operation is refused by design (e.g. WAL recycling) */
+  EKV_IN_USE = 9         /* the store is held by another opener (ekv_store_lock) */
 } ekv_status;
 
 enum {
@@ -157,6 +158,10 @@ EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
 
 /*
  * Reads and authenticates every frame of the file at `path`. Logical size to *logical_size.
+ * A log-like file this process has open for writing is read up to its last stable frame (the
+ * frames before the one the writer still rewrites in place), so verifying a live WAL, MANIFEST or
+ * info LOG never races with its writer and a failure is reported at once; *logical_size then
+ * counts the stable bytes.
  * EKV_TORN_TAIL: the file was not closed and its last frame is incomplete or unauthenticated
  * (crash while writing); *logical_size then counts the intact bytes before it. EKV_INTEGRITY:
  * tampering (or a truncated *.sst / *.blob file). See docs/format.md, "Reading".
@@ -335,21 +340,77 @@ EKV_API int32_t ekv_fs_lock(ekv_fs* fs, const char* path, ekv_lock** out, char* 
 /* UnlockFile; the handle is destroyed even if unlocking fails. */
 EKV_API int32_t ekv_fs_unlock(ekv_lock* lock, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 
+/* The micro-benchmark entry points (ekv_bench_seal/open) are not part of this library: see
+ * ekvfs_testhooks.h (libekvfs_testhooks.so). */
+
 /*
- * ---- Micro-benchmark entry points (ABI 2) ----
+ * ---- Store lock (additive) ----
  *
- * Seal or open one frame `iterations` times with exactly the code files use (FrameCipher: a
- * pooled, keyed OpenSSL AES-256-GCM context, a fresh CSPRNG nonce per seal, the 12-byte frame
- * header and the 37-byte associated data), as frame 0 of a file with an all-zero file id.
- * ekv_bench_seal: `out` holds len + EKV_FRAME_OVERHEAD bytes; after the call it is a sealed frame
- * (the last iteration's) that ekv_bench_open accepts. ekv_bench_open: `in` is such a frame
- * (in_len >= EKV_FRAME_OVERHEAD), `out` receives in_len - EKV_FRAME_OVERHEAD plaintext bytes;
- * EKV_INTEGRITY if it does not authenticate. len <= 1 MiB, iterations >= 1.
+ * Takes the store's exclusive lock: flock(LOCK_EX | LOCK_NB) on the store directory itself, so no
+ * file is created and RocksDB's own fcntl lock on LOCK is unaffected (closing a descriptor of the
+ * directory releases no fcntl lock on LOCK). An flock belongs to an open file description, so a
+ * second opener in this process conflicts as well as one in another process; the descriptor is
+ * close-on-exec. Taken before an open deletes or writes anything, released with
+ * ekv_store_lock_release after RocksDB closed. EKV_IN_USE when another opener holds it,
+ * EKV_NOT_FOUND when `dir` does not exist.
  */
-EKV_API int32_t ekv_bench_seal(const uint8_t* key32, const uint8_t* in, size_t len, uint8_t* out,
-                               int32_t iterations) EKV_NOEXCEPT;
-EKV_API int32_t ekv_bench_open(const uint8_t* key32, const uint8_t* in, size_t in_len, uint8_t* out,
-                               int32_t iterations) EKV_NOEXCEPT;
+typedef struct ekv_store_lock ekv_store_lock;
+
+EKV_API int32_t ekv_store_lock_acquire(const char* dir, ekv_store_lock** out, char* msg,
+                                       uint32_t msg_cap) EKV_NOEXCEPT;
+/* Releases the lock and closes its descriptor. Null is ignored. */
+EKV_API void ekv_store_lock_release(ekv_store_lock* lock) EKV_NOEXCEPT;
+
+/*
+ * ---- File kinds (additive) ----
+ *
+ * The plugin's own rule for what it does with a file, by path (the file need not exist), so that
+ * managed code lists and checks files without a copy of the rule:
+ *   EKV_FILE_PASSTHROUGH: not encrypted; RocksDB's LOCK (LockFile goes to the base file system).
+ *   EKV_FILE_IMMUTABLE:   written once, closed with a final frame (*.sst, *.blob); a truncated or
+ *                         unclosed one is an integrity error.
+ *   EKV_FILE_LOG_LIKE:    every other file (WAL, MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOG,
+ *                         temp files): may be appended to and reopened; a torn tail after a crash
+ *                         is expected.
+ */
+typedef enum ekv_file_kind {
+  EKV_FILE_PASSTHROUGH = 0,
+  EKV_FILE_IMMUTABLE = 1,
+  EKV_FILE_LOG_LIKE = 2
+} ekv_file_kind;
+
+/* EKV_FILE_LOG_LIKE for a null path. */
+EKV_API int32_t ekv_file_kind_of(const char* path) EKV_NOEXCEPT;
+
+/*
+ * ---- Typed error detail (additive) ----
+ *
+ * Every error the plugin raises itself (authentication, key unavailable, torn tail, internal) is
+ * also recorded, typed, as the calling thread's last error: its ekv_status, the file's path and,
+ * where one frame is to blame, its file offset. A failed ekv_* call records it on the caller's
+ * thread; so does a plugin failure inside a RocksDB read, write or open that RocksDB ran on the
+ * caller's thread (RocksDB then returns only its Status string). ekv_last_error_take copies the
+ * record and clears it, so managed code maps errors from this record, never from message text.
+ * Errors of the underlying file system (not found, I/O) are not recorded.
+ */
+typedef struct ekv_error_info {
+  int32_t code;        /* ekv_status */
+  uint32_t has_offset; /* 1 when `offset` names the failing frame's file offset */
+  uint64_t offset;
+  char path[4096];    /* NUL-terminated, truncated */
+  char message[1024]; /* the plugin's sentence "<path>: <what>", NUL-terminated, truncated */
+} ekv_error_info;
+
+/* 1 and *out filled (the record cleared) when this thread has a recorded error, else 0. */
+EKV_API int32_t ekv_last_error_take(ekv_error_info* out) EKV_NOEXCEPT;
+
+/*
+ * The latest error recorded on any thread, taken and cleared (1), or 0. For a RocksDB failure with
+ * no record on the caller's thread: RocksDB met it on one of its own threads (table files opened
+ * in parallel at DB open, a background flush or compaction). Taking a thread's record also clears
+ * it here. With several envs in the process it may belong to another env's failure.
+ */
+EKV_API int32_t ekv_last_error_take_any_thread(ekv_error_info* out) EKV_NOEXCEPT;
 
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;

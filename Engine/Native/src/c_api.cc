@@ -11,6 +11,7 @@
 #include "ekvfs.h"
 #include "env_handle.h"
 #include "errors.h"
+#include "format.h"
 #include "rocksdb/c.h"
 #include "rocksdb/version.h"
 #include "writable_file.h"
@@ -204,8 +205,18 @@ EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logica
     if (env == nullptr || path == nullptr) {
       return Fail(EKV_INVALID_ARGUMENT, "env and path are required", msg, msg_cap);
     }
+    // A log-like file this process is writing: authenticate its stable frames only (those before
+    // the writer's tail frame). Bytes after them may be a frame still being written, or one a
+    // Truncate rewrites; every frame before is final, so a failure there is reported at once.
+    uint64_t physical_limit = UINT64_MAX;
+    uint64_t stable_end = 0;
+    if (ekv::FileKindOf(path) == EKV_FILE_LOG_LIKE &&
+        env->fs->context()->open_sizes.LookupStableEnd(path, &stable_end)) {
+      physical_limit = stable_end;
+    }
     std::unique_ptr<ekv::FrameReader> reader;
-    rocksdb::IOStatus s = env->fs->OpenReader(path, rocksdb::FileOptions(), &reader);
+    rocksdb::IOStatus s =
+        env->fs->OpenReader(path, rocksdb::FileOptions(), &reader, physical_limit);
     if (!s.ok()) return FromStatus(s, msg, msg_cap);
     // Read everything: ReadAt authenticates each frame it touches.
     const size_t chunk = size_t{reader->frame_size()} * 64;
@@ -219,12 +230,12 @@ EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logica
     }
     if (logical_size != nullptr) *logical_size = reader->logical_size();
     if (reader->torn()) {
-      return Fail(EKV_TORN_TAIL,
-                  std::string(ekv::kTagTornTail) + path +
-                      ": the last frame is incomplete or fails authentication (crash while "
-                      "writing); " +
-                      std::to_string(reader->logical_size()) + " bytes before it are intact",
-                  msg, msg_cap);
+      return FromStatus(
+          ekv::TornTail(path,
+                        "the last frame is incomplete or fails authentication "
+                        "(crash while writing); " +
+                            std::to_string(reader->logical_size()) + " bytes before it are intact"),
+          msg, msg_cap);
     }
     CopyMessage("", msg, msg_cap);
     return EKV_OK;
@@ -305,6 +316,23 @@ EKV_API const char* ekv_rocksdb_header_version(void) noexcept {
   return EKV_STR(ROCKSDB_MAJOR) "." EKV_STR(ROCKSDB_MINOR) "." EKV_STR(ROCKSDB_PATCH);
 #undef EKV_STR
 #undef EKV_STR2
+}
+
+EKV_API int32_t ekv_file_kind_of(const char* path) noexcept {
+  if (path == nullptr) return EKV_FILE_LOG_LIKE;
+  try {
+    return ekv::FileKindOf(path);
+  } catch (...) {
+    return EKV_FILE_LOG_LIKE;  // only a failed allocation of the path string; the safe answer
+  }
+}
+
+EKV_API int32_t ekv_last_error_take(ekv_error_info* out) noexcept {
+  return ekv::TakeLastError(out) ? 1 : 0;
+}
+
+EKV_API int32_t ekv_last_error_take_any_thread(ekv_error_info* out) noexcept {
+  return ekv::TakeAnyThreadLastError(out) ? 1 : 0;
 }
 
 EKV_API uint32_t ekv_abi_version(void) noexcept { return EKV_ABI_VERSION; }

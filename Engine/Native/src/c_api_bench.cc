@@ -1,9 +1,11 @@
-// extern "C": frame-cipher micro-benchmark entry points (ekvfs.h, ABI 2). They drive FrameCipher,
+// extern "C": frame-cipher micro-benchmark entry points (ekvfs_testhooks.h; only in
+// libekvfs_testhooks.so). They drive FrameCipher,
 // the very object the file system seals and opens frames with.
 #include <cstring>
 #include <memory>
 
 #include "ekvfs.h"
+#include "ekvfs_testhooks.h"
 #include "frame_cipher.h"
 
 namespace {

@@ -27,8 +27,9 @@ EncryptedFileSystem::EncryptedFileSystem(std::shared_ptr<FsContext> ctx)
 
 rocksdb::IOStatus EncryptedFileSystem::OpenReader(const std::string& fname,
                                                   const rocksdb::FileOptions& opts,
-                                                  std::unique_ptr<FrameReader>* reader) {
-  return FrameReader::Open(ctx_, fname, opts, reader);
+                                                  std::unique_ptr<FrameReader>* reader,
+                                                  uint64_t physical_limit) {
+  return FrameReader::Open(ctx_, fname, opts, reader, physical_limit);
 }
 
 rocksdb::IOStatus EncryptedFileSystem::NewSequentialFile(

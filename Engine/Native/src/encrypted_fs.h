@@ -60,9 +60,11 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
                               std::shared_ptr<rocksdb::Logger>* result,
                               rocksdb::IODebugContext* dbg) override;
 
-  // Opens an authenticated reader (used by the readable files and by ekv_file_read/verify).
+  // Opens an authenticated reader (used by the readable files and by ekv_file_read/verify);
+  // `physical_limit` as in FrameReader::Open.
   rocksdb::IOStatus OpenReader(const std::string& fname, const rocksdb::FileOptions& opts,
-                               std::unique_ptr<FrameReader>* reader);
+                               std::unique_ptr<FrameReader>* reader,
+                               uint64_t physical_limit = UINT64_MAX);
 
  private:
   rocksdb::IOStatus CreateFile(const std::string& fname, const rocksdb::FileOptions& opts,

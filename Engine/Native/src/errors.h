@@ -7,6 +7,10 @@
 //   IOError    "[ekv:key-unavailable] <path>: ..."  -> EKV_KEY_UNAVAILABLE
 //   IOError    "[ekv:torn-tail] <path>: ..."        -> EKV_TORN_TAIL (C API only)
 //   IOError    "[ekv:internal] <path>: ..."         -> EKV_INTERNAL
+// The tags are for people reading a RocksDB error. Managed code does not parse them: every helper
+// below also records the typed detail (code, path, file offset, sentence) as the calling thread's
+// last error, which managed code takes with ekv_last_error_take right after a failed call or a
+// RocksDbException on the same thread.
 #pragma once
 
 #include <cstdint>
@@ -24,20 +28,43 @@ inline constexpr const char* kTagKeyUnavailable = "[ekv:key-unavailable] ";
 inline constexpr const char* kTagTornTail = "[ekv:torn-tail] ";
 inline constexpr const char* kTagInternal = "[ekv:internal] ";
 
-inline rocksdb::IOStatus IntegrityError(const std::string& path, const std::string& what) {
-  return rocksdb::IOStatus::Corruption(kTagIntegrity + path + ": " + what);
+inline constexpr uint64_t kNoOffset = UINT64_MAX;
+
+// Records the typed detail of an error as this thread's last error (replacing an earlier one).
+// `sentence` is "<path>: <what>". Never throws: on allocation failure the record keeps only the
+// code.
+void RecordError(ekv_status code, const std::string& path, uint64_t offset,
+                 const std::string& sentence) noexcept;
+
+// Copies this thread's last error into `out` and clears it; false (out untouched) when none.
+bool TakeLastError(ekv_error_info* out) noexcept;
+
+// The same for the latest error recorded on any thread (ekv_last_error_take_any_thread).
+bool TakeAnyThreadLastError(ekv_error_info* out) noexcept;
+
+inline rocksdb::IOStatus IntegrityError(const std::string& path, const std::string& what,
+                                        uint64_t offset = kNoOffset) {
+  const std::string sentence = path + ": " + what;
+  RecordError(EKV_INTEGRITY, path, offset, sentence);
+  return rocksdb::IOStatus::Corruption(kTagIntegrity + sentence);
 }
 
 inline rocksdb::IOStatus KeyUnavailable(const std::string& path, const std::string& what) {
-  return rocksdb::IOStatus::IOError(kTagKeyUnavailable + path + ": " + what);
+  const std::string sentence = path + ": " + what;
+  RecordError(EKV_KEY_UNAVAILABLE, path, kNoOffset, sentence);
+  return rocksdb::IOStatus::IOError(kTagKeyUnavailable + sentence);
 }
 
 inline rocksdb::IOStatus TornTail(const std::string& path, const std::string& what) {
-  return rocksdb::IOStatus::IOError(kTagTornTail + path + ": " + what);
+  const std::string sentence = path + ": " + what;
+  RecordError(EKV_TORN_TAIL, path, kNoOffset, sentence);
+  return rocksdb::IOStatus::IOError(kTagTornTail + sentence);
 }
 
 inline rocksdb::IOStatus InternalError(const std::string& path, const std::string& what) {
-  return rocksdb::IOStatus::IOError(kTagInternal + path + ": " + what);
+  const std::string sentence = path + ": " + what;
+  RecordError(EKV_INTERNAL, path, kNoOffset, sentence);
+  return rocksdb::IOStatus::IOError(kTagInternal + sentence);
 }
 
 // Prefixes a failure of the underlying file system with what we were doing and the path, and

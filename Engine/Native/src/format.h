@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ekvfs.h"
 #include "rocksdb/io_status.h"
 
 namespace ekv {
@@ -96,5 +97,9 @@ void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool fin
 // other file is "log-like" (WAL, MANIFEST, LOG, OPTIONS, CURRENT, ...): a Sync seals its tail
 // frame for good, frames may be short, and readers walk the frame headers.
 bool IsImmutableFile(const std::string& path);
+
+// The file kind of ekvfs.h (ekv_file_kind_of): RocksDB's LOCK is passed through unencrypted,
+// immutable files as above, everything else is log-like.
+ekv_file_kind FileKindOf(const std::string& path);
 
 }  // namespace ekv

@@ -33,7 +33,7 @@ FrameReader::~FrameReader() {
 
 rocksdb::IOStatus FrameReader::Open(std::shared_ptr<const FsContext> ctx, const std::string& path,
                                     const rocksdb::FileOptions& options,
-                                    std::unique_ptr<FrameReader>* out) {
+                                    std::unique_ptr<FrameReader>* out, uint64_t physical_limit) {
   std::unique_ptr<FrameReader> r(new FrameReader(ctx, path));
   // Open before stat so a missing file fails exactly as it would in plain RocksDB.
   rocksdb::IOStatus s =
@@ -42,6 +42,8 @@ rocksdb::IOStatus FrameReader::Open(std::shared_ptr<const FsContext> ctx, const 
   uint64_t physical = 0;
   s = ctx->base->GetFileSize(path, rocksdb::IOOptions(), &physical, nullptr);
   if (!s.ok()) return Annotate(s, path, "get physical size");
+  r->physical_limit_ = physical_limit;
+  if (physical > physical_limit) physical = physical_limit;
   s = r->LoadHeader(physical);
   if (!s.ok()) return s;
   if (r->cipher_ != nullptr) {
@@ -99,7 +101,7 @@ rocksdb::IOStatus FrameReader::AuthFailure(uint64_t index) const {
   // The last frame's sync distance tells whether this frame had been synced: if not, a power
   // failure (the page cache writes back in any order) can also have garbled it.
   if (!immutable_ && index >= vouched_) what += "; it was written after the last sync";
-  return IntegrityError(path_, what);
+  return IntegrityError(path_, what, offset);
 }
 
 void FrameReader::SetCache(uint64_t index, std::vector<uint8_t>* plain) {
@@ -246,10 +248,12 @@ rocksdb::IOStatus FrameReader::CheckTornTail(uint64_t damaged_from, uint64_t wal
   }
   if (why.empty()) return rocksdb::IOStatus::OK();
   ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-  return IntegrityError(path_, std::to_string(damaged) + " bytes from file offset " +
-                                   std::to_string(damaged_from) + " (frame " + std::to_string(n) +
-                                   " on) do not form authentic frames and are not a torn write (" +
-                                   why + ")");
+  return IntegrityError(path_,
+                        std::to_string(damaged) + " bytes from file offset " +
+                            std::to_string(damaged_from) + " (frame " + std::to_string(n) +
+                            " on) do not form authentic frames and are not a torn write (" + why +
+                            ")",
+                        damaged_from);
 }
 
 rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,
@@ -338,6 +342,7 @@ rocksdb::IOStatus FrameReader::Refresh() {
   // The file may have been renamed or deleted while open (our handle still reads it, as a POSIX
   // descriptor would): keep the view we have.
   if (!s.ok()) return rocksdb::IOStatus::OK();
+  if (physical > physical_limit_) physical = physical_limit_;
   if (cipher_ == nullptr) {
     if (physical == 0) return rocksdb::IOStatus::OK();
     s = LoadHeader(physical);

@@ -17,10 +17,12 @@ namespace ekv {
 class FrameReader {
  public:
   // Opens `path`, validates its header, obtains its DEK and finds where the file really ends
-  // (see ResolveTail).
+  // (see ResolveTail). With `physical_limit`, reads the file as if it ended there (at most): for
+  // the stable frames of a file another thread is still writing (OpenFileState::stable_end).
   static rocksdb::IOStatus Open(std::shared_ptr<const FsContext> ctx, const std::string& path,
                                 const rocksdb::FileOptions& options,
-                                std::unique_ptr<FrameReader>* out);
+                                std::unique_ptr<FrameReader>* out,
+                                uint64_t physical_limit = UINT64_MAX);
 
   ~FrameReader();
 
@@ -83,6 +85,7 @@ class FrameReader {
   HeaderSlot slot_;
   std::unique_ptr<FrameCipher> cipher_;  // null for an empty (0-byte) file
   FrameMap map_;                         // authentic frames only
+  uint64_t physical_limit_ = UINT64_MAX;  // Open's physical_limit, for Refresh too
   uint64_t stable_ = 0;   // frames [0, stable_) are authenticated and can no longer change
   uint64_t vouched_ = 0;  // frames [0, vouched_) were durable when the last frame was sealed
   bool closed_ = false;

@@ -13,12 +13,22 @@
 
 namespace ekv {
 
+// What a writer publishes about a file it has open: its logical size, and where its stable
+// frames end (the physical offset of its tail frame, published after the frames before it were
+// written; they are not written again, except by a Truncate into them).
+struct OpenFileState {
+  std::atomic<uint64_t> logical{0};
+  std::atomic<uint64_t> stable_end{0};
+};
+
 // Logical sizes of the files this process has open for writing, by path. GetFileSize answers
 // from here instead of walking the frame headers of a log-like file that is still growing (and
-// sees appended bytes before they are flushed, as a plain file would show them).
+// sees appended bytes before they are flushed, as a plain file would show them). ekv_file_verify
+// authenticates such a file only up to its stable end (LookupStableEnd), so it never reads a
+// frame while the writer rewrites it.
 class OpenFileSizes {
  public:
-  using Size = std::shared_ptr<std::atomic<uint64_t>>;
+  using Size = std::shared_ptr<OpenFileState>;
   void Register(const std::string& path, const Size& size) const {
     std::lock_guard<std::mutex> lock(mu_);
     sizes_[path] = size;
@@ -32,7 +42,14 @@ class OpenFileSizes {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sizes_.find(path);
     if (it == sizes_.end()) return false;
-    *size = it->second->load(std::memory_order_relaxed);
+    *size = it->second->logical.load(std::memory_order_relaxed);
+    return true;
+  }
+  bool LookupStableEnd(const std::string& path, uint64_t* end) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sizes_.find(path);
+    if (it == sizes_.end()) return false;
+    *end = it->second->stable_end.load(std::memory_order_acquire);
     return true;
   }
   // A renamed open file keeps its entry under the new name; deletes need nothing (the stat of

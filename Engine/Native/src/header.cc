@@ -209,4 +209,11 @@ bool IsImmutableFile(const std::string& path) {
   return ends_with(".sst") || ends_with(".blob");
 }
 
+ekv_file_kind FileKindOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const size_t name_at = slash == std::string::npos ? 0 : slash + 1;
+  if (path.compare(name_at, std::string::npos, "LOCK") == 0) return EKV_FILE_PASSTHROUGH;
+  return IsImmutableFile(path) ? EKV_FILE_IMMUTABLE : EKV_FILE_LOG_LIKE;
+}
+
 }  // namespace ekv

@@ -24,9 +24,11 @@ EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options
       st_(std::move(state)),
       immutable_(IsImmutableFile(st_.path)),
       logical_size_(st_.tail_start + st_.tail.size()),
-      shared_size_(std::make_shared<std::atomic<uint64_t>>(logical_size_)) {
+      shared_size_(std::make_shared<OpenFileState>()) {
   st_.tail.reserve(st_.frame_size);
   st_.cipher->set_frame_size(st_.frame_size);
+  shared_size_->logical.store(logical_size_, std::memory_order_relaxed);
+  PublishStableEnd();
   st_.ctx->open_sizes.Register(st_.path, shared_size_);
 }
 
@@ -118,6 +120,7 @@ rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data
   data_since_marker_ = true;
   st_.tail_index = index;
   st_.tail_start += full_frames * f;
+  PublishStableEnd();
   st_.tail.assign(reinterpret_cast<const char*>(p), left);
   SetLogicalSize(logical_size_ + data.size());
   // A remainder has never been written at its new position; an empty tail needs no frame.
@@ -148,6 +151,7 @@ void EncryptedWritableFile::CloseTailFrame() {
   if (st_.tail.empty()) return;
   st_.tail_start += st_.tail.size();
   st_.tail_index++;
+  PublishStableEnd();
   Cleanse(&st_.tail);
 }
 
@@ -202,6 +206,7 @@ rocksdb::IOStatus EncryptedWritableFile::WriteSyncMarker() {
                         rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write sync marker frame");
   st_.tail_index++;
+  PublishStableEnd();
   data_since_marker_ = false;
   return s;
 }
@@ -288,9 +293,10 @@ rocksdb::IOStatus EncryptedWritableFile::LoadTailFrom(const FrameMap& map, uint6
   if (r == FrameCipher::OpenResult::kAuthFailed) {
     st_.ctx->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
     Cleanse(&plain);
-    return IntegrityError(st_.path, "authentication failed for frame " + std::to_string(index) +
-                                        " (file offset " + std::to_string(map.Physical(index)) +
-                                        ")");
+    return IntegrityError(st_.path,
+                          "authentication failed for frame " + std::to_string(index) +
+                              " (file offset " + std::to_string(map.Physical(index)) + ")",
+                          map.Physical(index));
   }
   if (r != FrameCipher::OpenResult::kOk) return InternalError(st_.path, err);
   plain.resize(keep);
@@ -298,6 +304,7 @@ rocksdb::IOStatus EncryptedWritableFile::LoadTailFrom(const FrameMap& map, uint6
   st_.tail.swap(plain);
   st_.tail_index = index;
   st_.tail_start = start;
+  PublishStableEnd();
   if (st_.durable_frames > index) st_.durable_frames = index;
   return rocksdb::IOStatus::OK();
 }
@@ -344,7 +351,7 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
 
 uint64_t EncryptedWritableFile::GetFileSize(const rocksdb::IOOptions& /*options*/,
                                             rocksdb::IODebugContext* /*dbg*/) {
-  return shared_size_->load(std::memory_order_relaxed);
+  return shared_size_->logical.load(std::memory_order_relaxed);
 }
 
 }  // namespace ekv

@@ -85,7 +85,11 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   }
   void SetLogicalSize(uint64_t v) {
     logical_size_ = v;
-    shared_size_->store(v, std::memory_order_relaxed);
+    shared_size_->logical.store(v, std::memory_order_relaxed);
+  }
+  // Call whenever the tail frame moves (OpenFileState::stable_end).
+  void PublishStableEnd() {
+    shared_size_->stable_end.store(TailOffset(), std::memory_order_release);
   }
   rocksdb::IOStatus CheckOpen() const;
 
@@ -94,7 +98,7 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   const bool immutable_;
   uint64_t logical_size_;
   // Published for EncryptedFileSystem::GetFileSize while the file is open (OpenFileSizes).
-  std::shared_ptr<std::atomic<uint64_t>> shared_size_;
+  OpenFileSizes::Size shared_size_;
   bool tail_dirty_ = false;  // tail changed since it was last written
   bool synced_ = false;      // the owner has asked for durability (Sync)
   bool fsynced_ = false;     // ... with metadata (Fsync)

@@ -1,11 +1,16 @@
-// The exported C surface: symbol visibility and the frame-cipher bench entry points.
+// The exported C surface: symbol visibility, the frame-cipher bench entry points (test hooks
+// library only), file kinds, typed error records and the store lock.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
+#include <thread>
 
 #include "ekvfs.h"
+#include "ekvfs_testhooks.h"
+#include "test_support.h"
 
 namespace {
 
@@ -64,14 +69,153 @@ TEST(SharedLibrary, ExportsOnlyTheCApi) {
                          "ekv_fs_delete_dir",
                          "ekv_fs_lock",
                          "ekv_fs_unlock",
-                         "ekv_bench_seal",
-                         "ekv_bench_open"}) {
+                         "ekv_mem_fs_create",
+                         "ekv_file_kind_of",
+                         "ekv_last_error_take",
+                         "ekv_last_error_take_any_thread",
+                         "ekv_store_lock_acquire",
+                         "ekv_store_lock_release"}) {
     EXPECT_NE(dlsym(h, fn), nullptr) << fn;
   }
+  // Test and bench hooks (raw keys) never leave the production library.
+  EXPECT_EQ(dlsym(h, "ekv_bench_seal"), nullptr);
+  EXPECT_EQ(dlsym(h, "ekv_bench_open"), nullptr);
   EXPECT_EQ(
       dlsym(h, "_ZN3ekv11CopyMessageERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEPcj"),
       nullptr);
   dlclose(h);
+}
+
+TEST(SharedLibrary, TestHooksLibraryExportsOnlyTheHooks) {
+  void* h = dlopen(EKVFS_TESTHOOKS_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr) << dlerror();
+  EXPECT_NE(dlsym(h, "ekv_bench_seal"), nullptr);
+  EXPECT_NE(dlsym(h, "ekv_bench_open"), nullptr);
+  EXPECT_EQ(dlsym(h, "ekv_env_create"), nullptr);
+  dlclose(h);
+}
+
+TEST(FileKind, IsThePluginsOwnRule) {
+  EXPECT_EQ(ekv_file_kind_of("/s/ns/1/000012.sst"), EKV_FILE_IMMUTABLE);
+  EXPECT_EQ(ekv_file_kind_of("/s/000013.blob"), EKV_FILE_IMMUTABLE);
+  EXPECT_EQ(ekv_file_kind_of("/s/LOCK"), EKV_FILE_PASSTHROUGH);
+  EXPECT_EQ(ekv_file_kind_of("LOCK"), EKV_FILE_PASSTHROUGH);
+  EXPECT_EQ(ekv_file_kind_of("/s/000011.log"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of("/s/MANIFEST-000005"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of("/s/LOCK.old"), EKV_FILE_LOG_LIKE);
+  EXPECT_EQ(ekv_file_kind_of(nullptr), EKV_FILE_LOG_LIKE);
+}
+
+TEST(LastError, AFailedVerifyLeavesATypedRecordOnItsThread) {
+  ekv_error_info info;
+  while (ekv_last_error_take(&info) == 1) {
+  }
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000011.sst";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys);
+  char msg[256];
+  const std::string text(10000, 'x');
+  ASSERT_EQ(ekv_file_write(env, path.c_str(), reinterpret_cast<const uint8_t*>(text.data()),
+                           text.size(), msg, sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ekvtest::FlipByte(path, 1024 + 100);  // inside the first frame, which starts after the header
+  uint64_t logical = 0;
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  ekv_env_destroy(env);
+  ASSERT_EQ(ekv_last_error_take(&info), 1);
+  EXPECT_EQ(info.code, EKV_INTEGRITY);
+  EXPECT_EQ(std::string(info.path), path);
+  EXPECT_EQ(info.has_offset, 1u);
+  EXPECT_EQ(info.offset, 1024u);  // the first frame starts right after the header region
+  EXPECT_EQ(std::string(info.message).rfind(path + ": ", 0), 0u) << info.message;
+  EXPECT_EQ(ekv_last_error_take(&info), 0);             // taken once
+  EXPECT_EQ(ekv_last_error_take_any_thread(&info), 0);  // ... and not again as another thread's
+}
+
+TEST(LastError, AFailureOnAnotherThreadCanBeTakenFromAnyThread) {
+  ekv_error_info info;
+  while (ekv_last_error_take_any_thread(&info) == 1) {
+  }
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000012.sst";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys);
+  char msg[256];
+  const std::string text(10000, 'x');
+  ASSERT_EQ(ekv_file_write(env, path.c_str(), reinterpret_cast<const uint8_t*>(text.data()),
+                           text.size(), msg, sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ekvtest::FlipByte(path, 1024 + 100);
+  std::thread other([&] {
+    uint64_t logical = 0;
+    char m[256];
+    EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, m, sizeof(m)), EKV_INTEGRITY);
+  });
+  other.join();
+  EXPECT_EQ(ekv_last_error_take(&info), 0);  // not this thread's
+  ASSERT_EQ(ekv_last_error_take_any_thread(&info), 1);
+  EXPECT_EQ(info.code, EKV_INTEGRITY);
+  EXPECT_EQ(std::string(info.path), path);
+  EXPECT_EQ(info.offset, 1024u);
+  ekv_env_destroy(env);
+}
+
+TEST(Verify, AFileOpenForWritingIsCheckedUpToItsStableFrames) {
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/000007.log";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys, 4096);
+  char msg[256];
+  ekv_fs* fs = nullptr;
+  ASSERT_EQ(ekv_fs_open(env, 1, &fs, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile* w = nullptr;
+  ASSERT_EQ(ekv_fs_new_writable(fs, path.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  const std::string data(10000, 'd');  // two full frames and a 1808-byte tail frame
+  ASSERT_EQ(ekv_wfile_append(w, reinterpret_cast<const uint8_t*>(data.data()), data.size(), msg,
+                             sizeof(msg)),
+            EKV_OK)
+      << msg;
+  ASSERT_EQ(ekv_wfile_flush(w, msg, sizeof(msg)), EKV_OK) << msg;  // closes the log's tail frame
+  const uint64_t stable = ekvtest::RawSize(path);
+  // Bytes after the writer's stable frames (what a reader sees of a frame being written) are not
+  // read: the open file verifies as its stable frames, without a torn tail.
+  ekvtest::WriteRaw(path, ekvtest::ReadRaw(path) + std::string(20, '\x5a'));
+  uint64_t logical = 0;
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(logical, data.size());
+  // A stable frame that fails is tampering, reported by the first read.
+  ekvtest::FlipByte(path, 1024 + 60);
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  ekvtest::FlipByte(path, 1024 + 60);
+  ekvtest::WriteRaw(path, ekvtest::ReadRaw(path).substr(0, stable));
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  // Closed: every frame, the final one included.
+  EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(logical, data.size());
+  ekv_fs_destroy(fs);
+  ekv_env_destroy(env);
+}
+
+TEST(StoreLock, SecondOpenerFailsInUseUntilReleased) {
+  ekvtest::TempDir dir;
+  char msg[256];
+  ekv_store_lock* first = nullptr;
+  ASSERT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &first, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_store_lock* second = nullptr;
+  EXPECT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &second, msg, sizeof(msg)), EKV_IN_USE);
+  EXPECT_EQ(second, nullptr);
+  EXPECT_NE(std::string(msg).find(dir.path()), std::string::npos) << msg;
+  // Nothing was created in the directory by either call.
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  ekv_store_lock_release(first);
+  ASSERT_EQ(ekv_store_lock_acquire(dir.path().c_str(), &second, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_store_lock_release(second);
+  EXPECT_EQ(ekv_store_lock_acquire((dir.path() + "/missing").c_str(), &second, msg, sizeof(msg)),
+            EKV_NOT_FOUND);
 }
 
 TEST(Bench, SealOpenRoundTripAndTamper) {

@@ -130,7 +130,7 @@ internal static class KeysDataCommands
             }
             try
             {
-                // Fails with "already open" while another process uses the store.
+                // Fails with StoreInUseException (exit code 7) while another process uses the store.
                 StoreAccess.OpenExisting(dir, cmekUri: null).Dispose();
             }
             catch (KeyUnavailableException e) when (parse.GetValue(force))

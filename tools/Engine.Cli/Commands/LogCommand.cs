@@ -97,20 +97,15 @@ internal static class LogCommand
     private static unsafe void Copy(EncryptedEnvHandle env, string path, Stream output)
     {
         byte[] buffer = new byte[Chunk];
-        byte* msg = stackalloc byte[NativeMethods.MessageCapacity];
         ulong offset = 0;
         while (true)
         {
-            msg[0] = 0;
-            ulong read;
-            int status;
+            ulong read = 0;
             fixed (byte* b = buffer)
             {
-                status = NativeMethods.FileRead(env, path, offset, b, (ulong)buffer.Length, out read, msg, NativeMethods.MessageCapacity);
-            }
-            if (status != (int)NativeStatus.Ok)
-            {
-                throw NativeErrors.ToException((NativeStatus)status, NativeErrors.ReadMessage(msg), path);
+                byte* bytes = b;
+                ulong at = offset;
+                NativeCall.Check(path, (msg, cap) => NativeMethods.FileRead(env, path, at, bytes, (ulong)buffer.Length, out read, msg, cap));
             }
             if (read == 0)
             {

@@ -1,0 +1,289 @@
+using System.Buffers.Binary;
+using System.Text;
+using Engine.Crypto;
+using Engine.Interop;
+
+namespace Engine.Files;
+
+/// <summary>The plugin's kinds of file (<c>ekv_file_kind</c> in <c>ekvfs.h</c>).</summary>
+internal enum StoreFileKind
+{
+    /// <summary>Not encrypted: RocksDB's LOCK.</summary>
+    Passthrough = 0,
+
+    /// <summary>Written once and closed with a final frame: SST and blob files.</summary>
+    Immutable = 1,
+
+    /// <summary>Appended to and reopened (WAL, MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOG, temp files).</summary>
+    LogLike = 2,
+}
+
+/// <summary>
+/// The one owner of the store's files as the session's env sees them: listing, classifying, sizes and
+/// deletion through the env's base file system (the disk, or the in-memory file system of an
+/// in-memory store), verification, header reads and re-wraps through the plugin
+/// (<c>ekv_file_verify</c>, <c>ekv_file_header_info</c>, <c>ekv_file_rewrap</c>: re-wraps of one env
+/// are serialized and never touch frames; docs/format.md, "Header re-wrap").
+/// </summary>
+/// <remarks>Open it inside the store's gate and dispose it before leaving: its file system handle must
+/// be destroyed before the env. Which file the plugin encrypts, and how, is the plugin's rule
+/// (<see cref="KindOf"/>); the only rule kept here is the managed one: the key registry is written by
+/// managed code, not through the plugin.</remarks>
+internal sealed unsafe class StoreFiles : IDisposable
+{
+    private readonly EncryptedEnvHandle _env;
+    private nint _fs;
+
+    private StoreFiles(EncryptedEnvHandle env, nint fs)
+    {
+        _env = env;
+        _fs = fs;
+    }
+
+    /// <exception cref="EngineException">The plugin could not open the env's file system.</exception>
+    public static StoreFiles Open(StoreSession session)
+    {
+        nint fs = 0;
+        NativeCall.Check(null, (msg, cap) => NativeMethods.FsOpen(session.Env, 0, out fs, msg, cap));
+        return new StoreFiles(session.Env, fs);
+    }
+
+    /// <summary>What the plugin does with the file at <paramref name="path"/> (the plugin's own rule).</summary>
+    public static StoreFileKind KindOf(string path) => (StoreFileKind)NativeMethods.FileKindOf(path);
+
+    /// <summary>
+    /// True for a file of the store directory that the plugin encrypts: not RocksDB's LOCK, not the
+    /// key registry (and its previous generation), which managed code writes itself.
+    /// </summary>
+    public static bool IsPluginFile(string name) =>
+        KindOf(name) != StoreFileKind.Passthrough && !name.StartsWith(KeyRegistry.FileName, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Every file of the store written through the plugin, sorted: the store root's and each
+    /// namespace directory's. A snapshot: RocksDB may delete any of them at any time.
+    /// </summary>
+    public IReadOnlyList<string> AllFiles(StoreLayout layout)
+    {
+        var files = new List<string>(ScopeFiles(layout, new KeyScope(KeyScopeKind.System, 0)));
+        string namespaces = layout.Root + "/" + StoreLayout.NamespacesDir;
+        foreach (string name in List(namespaces).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            string dir = namespaces + "/" + name;
+            files.AddRange(List(dir)
+                .Where(n => !IsDirectory(dir, n))
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)
+                .Select(n => dir + "/" + n));
+        }
+        return files;
+    }
+
+    /// <summary>
+    /// The files of a key scope, sorted: for the system scope the store root's files that go through the
+    /// plugin (not LOCK, the key registry or the ns/ and tmp/ directories); for a namespace the files of
+    /// its directory. A snapshot: RocksDB may delete any of them at any time.
+    /// </summary>
+    public IReadOnlyList<string> ScopeFiles(StoreLayout layout, KeyScope scope)
+    {
+        string dir = scope.Kind switch
+        {
+            KeyScopeKind.System => layout.Root,
+            KeyScopeKind.Namespace => layout.NamespaceDirectory(scope.NamespaceId),
+            _ => throw new ArgumentException($"scope {scope} has no files of its own", nameof(scope)),
+        };
+        return [.. List(dir)
+            .Where(name => IsPluginFile(name) && !IsDirectory(dir, name))
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .Select(name => dir + "/" + name)];
+    }
+
+    /// <summary>Names in <paramref name="dir"/>; empty when it does not exist.</summary>
+    /// <exception cref="EngineException">The directory exists and cannot be listed.</exception>
+    public IReadOnlyList<string> List(string dir)
+    {
+        ulong capacity = 16 << 10;
+        while (true)
+        {
+            byte[] buffer = new byte[capacity];
+            ulong needed = 0;
+            NativeStatus status;
+            NativeError error;
+            fixed (byte* b = buffer)
+            {
+                byte* names = b;
+                status = NativeCall.Try(dir, (msg, cap) => NativeMethods.FsGetChildren(Fs, dir, 0, names, capacity, out needed, msg, cap), out error);
+            }
+
+            if (status == NativeStatus.InvalidArgument && needed > capacity)
+            {
+                capacity = needed;
+                continue;
+            }
+
+            if (status == NativeStatus.NotFound || (status != NativeStatus.Ok && !Directory.Exists(dir) && !Exists(dir)))
+            {
+                return [];
+            }
+
+            if (status != NativeStatus.Ok)
+            {
+                throw error.ToException();
+            }
+
+            var result = new List<string>();
+            for (int at = 0; at < (int)needed;)
+            {
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(at + 8));
+                result.Add(Encoding.UTF8.GetString(buffer, at + 12, length));
+                at += 12 + length;
+            }
+
+            return result;
+        }
+    }
+
+    public bool Exists(string path) =>
+        NativeCall.Try(path, (msg, cap) => NativeMethods.FsFileExists(Fs, path, msg, cap), out _) == NativeStatus.Ok;
+
+    /// <summary>Size in the underlying file system (on disk: the physical size), or -1 when missing.</summary>
+    public long SizeOf(string path)
+    {
+        ulong size = 0;
+        return NativeCall.Try(path, (msg, cap) => NativeMethods.FsFileSize(Fs, path, out size, msg, cap), out _) == NativeStatus.Ok ? (long)size : -1;
+    }
+
+    /// <summary>Deletes a file; a missing file is not an error.</summary>
+    /// <exception cref="EngineException">The file exists and cannot be deleted.</exception>
+    public void Delete(string path)
+    {
+        if (NativeCall.Try(path, (msg, cap) => NativeMethods.FsDelete(Fs, path, msg, cap), out NativeError error) != NativeStatus.Ok && Exists(path))
+        {
+            throw error.ToException();
+        }
+    }
+
+    /// <summary>
+    /// Deletes every file under the store's <c>tmp/</c> directory (per-boot temp files, unreadable once
+    /// their boot's key is gone) through the env, so an in-memory store's go too; directories stay.
+    /// </summary>
+    /// <exception cref="EngineException">A file exists and cannot be deleted.</exception>
+    public void DeleteTempFiles(StoreLayout layout) => DeleteFilesUnder(layout.TempDirectory);
+
+    private void DeleteFilesUnder(string dir)
+    {
+        foreach (string name in List(dir).Distinct(StringComparer.Ordinal))
+        {
+            string path = dir + "/" + name;
+            if (List(path).Count > 0 || Directory.Exists(path))
+            {
+                DeleteFilesUnder(path);
+            }
+            else
+            {
+                Delete(path);
+            }
+        }
+    }
+
+    /// <summary>Deletes an empty directory; a missing one is not an error.</summary>
+    public void DeleteDirectory(string dir) =>
+        _ = NativeCall.Try(dir, (msg, cap) => NativeMethods.FsDeleteDir(Fs, dir, msg, cap), out _);
+
+    /// <summary>Reads the header slot in force of <paramref name="path"/> (no key needed); never throws for a missing file.</summary>
+    public HeaderState ReadHeader(string path, out FileHeaderInfo info, out string? problem)
+    {
+        info = default;
+        problem = null;
+        NativeHeaderInfo header = default;
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FileHeaderInfo(_env, path, out header, msg, cap), out NativeError error);
+        if (status == NativeStatus.Ok)
+        {
+            if (header.EnvelopeParsed == 0 || header.ScopeKind > (uint)KeyScopeKind.Ephemeral)
+            {
+                problem = "the key envelope is not a version 1 envelope";
+                return HeaderState.Unreadable;
+            }
+
+            info = new FileHeaderInfo(new KeyScope((KeyScopeKind)header.ScopeKind, header.ScopeId), header.KekVersion, header.Generation);
+            return HeaderState.Ok;
+        }
+
+        long size = status == NativeStatus.NotFound ? -1 : SizeOf(path);
+        if (size < 0)
+        {
+            return HeaderState.Missing;
+        }
+
+        if (size == 0)
+        {
+            return HeaderState.Empty;
+        }
+
+        problem = error.Message;
+        return HeaderState.Unreadable;
+    }
+
+    /// <summary>
+    /// Writes a new slot (generation + 1) with the file's DEK wrapped under its scope's current KEK
+    /// version into the slot not in force, and syncs it.
+    /// </summary>
+    /// <exception cref="IntegrityException">The header does not authenticate (it is never re-wrapped).</exception>
+    /// <exception cref="KeyUnavailableException">The KEK of the slot in force is gone.</exception>
+    /// <exception cref="EngineException">An I/O error.</exception>
+    public RewrapState Rewrap(string path)
+    {
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FileRewrap(_env, path, out _, msg, cap), out NativeError error);
+        if (status == NativeStatus.Ok)
+        {
+            return RewrapState.Rewrapped;
+        }
+
+        if (status == NativeStatus.NotFound || !Exists(path))
+        {
+            return RewrapState.Missing;
+        }
+
+        throw error.ToException();
+    }
+
+    /// <summary>
+    /// Reads and authenticates every frame of <paramref name="path"/> (<c>ekv_file_verify</c>). A torn
+    /// tail of a log-like file (what a crash while writing leaves) is reported, not an error.
+    /// </summary>
+    /// <exception cref="IntegrityException">The file failed authentication (or an immutable file is torn or cut).</exception>
+    /// <exception cref="KeyUnavailableException">The file's key cannot be obtained.</exception>
+    /// <exception cref="EngineException">An I/O error, or the file is gone.</exception>
+    public VerifiedFile Verify(string path)
+    {
+        ulong logical = 0;
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FileVerify(_env, path, out logical, msg, cap), out NativeError error);
+        return status switch
+        {
+            NativeStatus.Ok => new VerifiedFile(path, (long)logical, TornTail: false),
+            NativeStatus.TornTail when KindOf(path) != StoreFileKind.Immutable => new VerifiedFile(path, (long)logical, TornTail: true),
+            _ => throw error.ToException(),
+        };
+    }
+
+    public void Dispose()
+    {
+        if (_fs != 0)
+        {
+            NativeMethods.FsDestroy(_fs);
+            _fs = 0;
+        }
+    }
+
+    private nint Fs => _fs != 0 ? _fs : throw new ObjectDisposedException(nameof(StoreFiles));
+
+    /// <summary>
+    /// Directories the engine makes inside the store (ns/ and tmp/ in the root, bulk-import staging in
+    /// a namespace directory). The in-memory file system has no directories of its own, so this goes
+    /// by the layout's names; on disk a stray directory is not a file either.
+    /// </summary>
+    private static bool IsDirectory(string dir, string name) =>
+        name is StoreLayout.NamespacesDir or StoreLayout.TempDir
+        || name.StartsWith(Import.SstStage.DirectoryPrefix, StringComparison.Ordinal)
+        || Directory.Exists(dir + "/" + name);
+}
