@@ -3,7 +3,7 @@
 # Idempotent and silent when everything is already there; apt-get update runs only if something is missing.
 set -euo pipefail
 
-packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config)
+packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config softhsm2 opensc)
 
 missing=()
 for pkg in "${packages[@]}"; do
