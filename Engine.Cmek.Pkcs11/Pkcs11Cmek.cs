@@ -92,7 +92,91 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
     public Task<byte[]> WrapKeyAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> context, CancellationToken ct = default)
     {
         ThrowIfDisposed();
+        return OnOwnThread(() => Wrap(key, context), ct);
+    }
+
+    /// <inheritdoc/>
+    /// <exception cref="KeyUnavailableException">The blob does not authenticate under this key and context
+    /// (<c>CKR_ENCRYPTED_DATA_INVALID</c>, revoked), the token refused (PIN, key missing or not allowed to
+    /// decrypt) or could not answer; see <see cref="KeyUnavailableException.FailureKind"/>.</exception>
+    public async Task<byte[]> UnwrapKeyAsync(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> context, CancellationToken ct = default)
+    {
+        ThrowIfDisposed();
         ct.ThrowIfCancellationRequested();
+        Task<byte[]> unwrap = OnOwnThread(() => Unwrap(wrapped, context), CancellationToken.None);
+        try
+        {
+            return await unwrap.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up and will never own the key: zero it when the token finally answers.
+            _ = unwrap.ContinueWith(
+                static t => CryptographicOperations.ZeroMemory(t.Result),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion,
+                TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One <c>C_GetAttributeValue(CKA_DECRYPT)</c> on the key: the token answers, the key object still exists
+    /// (its handle is valid) and may still decrypt. A handle or session error connects again (finding the key
+    /// anew) before the answer is given.
+    /// </summary>
+    /// <param name="ct">Abandons the check: a PKCS#11 call cannot be interrupted, so a hanging token leaves its
+    /// thread blocked but the returned task ends when <paramref name="ct"/> is cancelled.</param>
+    /// <returns>A task that completes when the key is usable.</returns>
+    /// <exception cref="KeyUnavailableException">The key lost CKA_DECRYPT (<c>CKR_KEY_FUNCTION_NOT_PERMITTED</c>),
+    /// was deleted (<c>ObjectNotFound</c>), the token is gone (<c>CKR_TOKEN_NOT_PRESENT</c>) or the PIN no longer
+    /// logs in (<c>CKR_PIN_INCORRECT</c>): <see cref="CmekFailureKind.Revoked"/>; or the library failed
+    /// (<c>CKR_DEVICE_ERROR</c>, ...): <see cref="CmekFailureKind.Transient"/>.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
+    public Task CheckAsync(CancellationToken ct = default)
+    {
+        ThrowIfDisposed();
+        return OnOwnThread(Check, ct);
+    }
+
+    /// <summary>Closes the sessions and releases the module (the last user finalizes it). Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_connectLock)
+        {
+            _connection?.Dispose();
+            _connection = null;
+            _module?.Release();
+            _module = null;
+        }
+    }
+
+    /// <summary>Names the token, key and module; never the PIN.</summary>
+    public override string ToString() => $"Pkcs11Cmek({Uri})";
+
+    /// <summary>
+    /// Runs blocking PKCS#11 work on a thread of its own (not the thread pool, which a busy application may have
+    /// starved), so that the caller's cancellation (the store's check timeout) ends the wait even if the token
+    /// never answers.
+    /// </summary>
+    private static Task<T> OnOwnThread<T>(Func<T> work, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(ct);
+        }
+
+        return Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).WaitAsync(ct);
+    }
+
+    private byte[] Wrap(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> context)
+    {
         byte[] iv = RandomNumberGenerator.GetBytes(IvLength);
         byte[] aad = AssociatedData(context.Span);
         byte[] plain = GC.AllocateArray<byte>(key.Length, pinned: true);
@@ -109,7 +193,7 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
             wrapped[0] = FormatVersion;
             iv.CopyTo(wrapped, 1);
             sealedKey.CopyTo(wrapped, 1 + IvLength);
-            return Task.FromResult(wrapped);
+            return wrapped;
         }
         finally
         {
@@ -117,14 +201,8 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
         }
     }
 
-    /// <inheritdoc/>
-    /// <exception cref="KeyUnavailableException">The blob does not authenticate under this key and context
-    /// (<c>CKR_ENCRYPTED_DATA_INVALID</c>, revoked), the token refused (PIN, key missing or not allowed to
-    /// decrypt) or could not answer; see <see cref="KeyUnavailableException.FailureKind"/>.</exception>
-    public Task<byte[]> UnwrapKeyAsync(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> context, CancellationToken ct = default)
+    private byte[] Unwrap(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> context)
     {
-        ThrowIfDisposed();
-        ct.ThrowIfCancellationRequested();
         ReadOnlySpan<byte> blob = wrapped.Span;
         if (blob.Length <= 1 + IvLength + TagLength || blob[0] != FormatVersion)
         {
@@ -151,27 +229,12 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
                     $"the wrapped key does not authenticate under this key and store id (wrong key, wrong store, or a damaged blob; the token answered {e.RV})", e);
             }
         });
-        return Task.FromResult(key);
+        return key;
     }
 
-    /// <summary>
-    /// One <c>C_GetAttributeValue(CKA_DECRYPT)</c> on the key: the token answers, the key object still exists
-    /// (its handle is valid) and may still decrypt. A handle or session error connects again (finding the key
-    /// anew) before the answer is given.
-    /// </summary>
-    /// <param name="ct">Cancels the check before it starts (a PKCS#11 call cannot be interrupted).</param>
-    /// <returns>A completed task when the key is usable.</returns>
-    /// <exception cref="KeyUnavailableException">The key lost CKA_DECRYPT (<c>CKR_KEY_FUNCTION_NOT_PERMITTED</c>),
-    /// was deleted (<c>ObjectNotFound</c>), the token is gone (<c>CKR_TOKEN_NOT_PRESENT</c>) or the PIN no longer
-    /// logs in (<c>CKR_PIN_INCORRECT</c>): <see cref="CmekFailureKind.Revoked"/>; or the library failed
-    /// (<c>CKR_DEVICE_ERROR</c>, ...): <see cref="CmekFailureKind.Transient"/>.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
-    public Task CheckAsync(CancellationToken ct = default)
+    private bool Check()
     {
-        ThrowIfDisposed();
-        ct.ThrowIfCancellationRequested();
-        Run("check (C_GetAttributeValue)", (session, handle) =>
+        return Run("check (C_GetAttributeValue)", (session, handle) =>
         {
             Count(1);
             List<IObjectAttribute> attributes = session.GetAttributeValue(handle, [CKA.CKA_DECRYPT]);
@@ -183,28 +246,7 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
 
             return true;
         });
-        return Task.CompletedTask;
     }
-
-    /// <summary>Closes the sessions and releases the module (the last user finalizes it). Idempotent.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
-        lock (_connectLock)
-        {
-            _connection?.Dispose();
-            _connection = null;
-            _module?.Release();
-            _module = null;
-        }
-    }
-
-    /// <summary>Names the token, key and module; never the PIN.</summary>
-    public override string ToString() => $"Pkcs11Cmek({Uri})";
 
     private static byte[] AssociatedData(ReadOnlySpan<byte> context)
     {
