@@ -48,6 +48,15 @@ internal sealed class Pkcs11Module
     /// <summary>The initialized module.</summary>
     public IPkcs11Library Library { get; }
 
+    /// <summary>True while some provider (or test) holds the module at <paramref name="path"/> loaded.</summary>
+    public static bool IsLoaded(string path)
+    {
+        lock (s_lock)
+        {
+            return s_loaded.ContainsKey(path);
+        }
+    }
+
     /// <summary>Loads and initializes <paramref name="path"/>, or takes another reference to it.</summary>
     /// <exception cref="Pkcs11Exception">C_Initialize failed.</exception>
     /// <exception cref="UnmanagedException">The module cannot be loaded (missing, wrong architecture, not PKCS#11).</exception>
