@@ -140,6 +140,33 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
         return OnOwnThread(Check, ct);
     }
 
+    /// <summary>
+    /// Turns the key's CKA_DECRYPT and CKA_ENCRYPT on or off with C_SetAttributeValue (pkcs11-tool cannot): what an
+    /// operator does to stop a CMEK's use without destroying it, and to allow it again. For <c>engine hsm
+    /// key-usage</c> and revocation rehearsals.
+    /// </summary>
+    /// <param name="allowed">True to allow encrypt and decrypt, false to forbid both.</param>
+    /// <exception cref="KeyUnavailableException">The token, PIN or key cannot be used, or the token refuses the
+    /// change (for example CKR_ATTRIBUTE_READ_ONLY when the key has CKA_MODIFIABLE false).</exception>
+    /// <exception cref="ObjectDisposedException">The provider was disposed.</exception>
+    internal void SetKeyUsage(bool allowed)
+    {
+        ThrowIfDisposed();
+        Connection connection = Connect("set key usage");
+        try
+        {
+            Count(1);
+            using ISession session = connection.Slot.OpenSession(SessionType.ReadWrite);
+            IObjectAttributeFactory attributes = Pkcs11Module.Factories.ObjectAttributeFactory;
+            Count(2); // C_SetAttributeValue, C_CloseSession
+            session.SetAttributeValue(connection.Key, [attributes.Create(CKA.CKA_DECRYPT, allowed), attributes.Create(CKA.CKA_ENCRYPT, allowed)]);
+        }
+        catch (Exception e) when (e is not KeyUnavailableException)
+        {
+            throw Pkcs11Errors.Map(e, "set key usage (C_SetAttributeValue)", _keyName);
+        }
+    }
+
     /// <summary>Closes the sessions and releases the module (the last user finalizes it). Idempotent.</summary>
     public void Dispose()
     {

@@ -26,6 +26,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     KmsCommand.Create(),
     WorkloadCommand.Create(),
     KeysCommand.Create(),
+    HsmCommand.Create(),
 };
 // Help would otherwise show the assembly name (Engine.Cli); users know the tool as tools/engine.
 root.HelpName = "engine";
