@@ -1,6 +1,6 @@
-using Engine.Tests.Support;
 using System.Diagnostics;
 using Engine.Cmek.Pkcs11;
+using Engine.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Hsm;

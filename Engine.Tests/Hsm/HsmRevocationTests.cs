@@ -1,6 +1,6 @@
-using Engine.Tests.Support;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Engine.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Engine.Tests.Hsm;

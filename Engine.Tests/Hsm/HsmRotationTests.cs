@@ -1,7 +1,7 @@
-using Engine.Tests.Support;
 using Engine.KmsLocal;
 using Engine.Tests.Kms;
 using Engine.Tests.Rotation;
+using Engine.Tests.Support;
 
 namespace Engine.Tests.Hsm;
 

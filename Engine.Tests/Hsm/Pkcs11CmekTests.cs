@@ -149,6 +149,20 @@ public sealed class Pkcs11CmekTests
         AssertRevoked(e, "KeyExtractable");
     }
 
+    [Fact]
+    public void Only_the_provider_package_references_pkcs11interop()
+    {
+        // An application without an HSM must not pull Pkcs11Interop, nor one with an HSM the AWS SDK.
+        foreach (System.Reflection.Assembly assembly in new[] { typeof(CmekProviders).Assembly, typeof(EncryptedStore).Assembly, typeof(Engine.Cmek.AwsKms.AwsKmsCmek).Assembly })
+        {
+            Assert.DoesNotContain(assembly.GetReferencedAssemblies(), a => a.Name == "Pkcs11Interop");
+        }
+
+        System.Reflection.AssemblyName[] references = typeof(Pkcs11Cmek).Assembly.GetReferencedAssemblies();
+        Assert.Contains(references, a => a.Name == "Pkcs11Interop");
+        Assert.DoesNotContain(references, a => a.Name!.StartsWith("AWSSDK", StringComparison.Ordinal));
+    }
+
     private static void AssertRevoked(KeyUnavailableException e, string code)
     {
         Assert.Equal(code, e.CmekErrorCode);
