@@ -23,8 +23,8 @@ namespace Engine.Cmek.Pkcs11;
 /// <para>Wrapped format: <c>version (1) | IV (12) | ciphertext | tag (16)</c>; the associated data is
 /// <c>version | context</c>.</para>
 /// <para>Calls: opening a store costs one connection (slot list, token info, a session, logout and login,
-/// a key search, one attribute read) and one unwrap (C_DecryptInit and C_Decrypt twice, as Pkcs11Interop
-/// sizes its output first); each health check is one <c>C_GetAttributeValue</c>. <see cref="CallCount"/>
+/// a key search, one attribute read) and one unwrap (C_DecryptInit and one C_Decrypt into a buffer this class
+/// owns); each health check is one <c>C_GetAttributeValue</c>. <see cref="CallCount"/>
 /// counts the C_ functions. Sessions are pooled; a session, login or handle error drops them all, connects
 /// again and retries once.</para>
 /// <para>The PIN is read from the URI's pin-source file at each connect, passed to C_Login and zeroed; it is
@@ -63,8 +63,9 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
     public string Uri { get; }
 
     /// <summary>
-    /// The PKCS#11 functions (C_...) this provider called, counted as Pkcs11Interop makes them (for example a
-    /// decrypt is C_DecryptInit and two C_Decrypt). For tests and benchmarks that check token traffic stays O(1)
+    /// The PKCS#11 functions (C_...) this provider called, counted as they are made (for example a wrap is
+    /// C_EncryptInit and two C_Encrypt, as Pkcs11Interop sizes its output first; an unwrap C_DecryptInit and one
+    /// C_Decrypt). For tests and benchmarks that check token traffic stays O(1)
     /// per open and per check interval.
     /// </summary>
     public long CallCount => Interlocked.Read(ref _calls);
@@ -242,11 +243,19 @@ public sealed class Pkcs11Cmek : ICmekProvider, ICmekHealthCheck
         byte[] aad = AssociatedData(context.Span);
         byte[] key = Run("unwrap (C_Decrypt)", (session, handle) =>
         {
-            IMechanism mechanism = Gcm(iv, aad);
-            Count(3);
             try
             {
-                return session.Decrypt(mechanism, handle, sealedKey);
+                Pkcs11ExactDecrypt? exact = _module?.ExactDecrypt;
+                if (exact is not null)
+                {
+                    Count(2); // C_DecryptInit, C_Decrypt
+                    return exact.Decrypt(session, handle, iv, aad, sealedKey, TagLength);
+                }
+
+                // Another platform layout: Pkcs11Interop sizes the output first (one more C_Decrypt) and may leave
+                // an unzeroed copy to the GC (see Pkcs11ExactDecrypt).
+                Count(3);
+                return session.Decrypt(Gcm(iv, aad), handle, sealedKey);
             }
             // When C_DecryptInit succeeded on this key and session, the token answers and the key may decrypt, so a
             // failing C_Decrypt is about this blob. SoftHSM reports a GCM tag mismatch as CKR_GENERAL_ERROR.

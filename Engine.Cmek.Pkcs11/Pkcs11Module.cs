@@ -37,6 +37,7 @@ internal sealed class Pkcs11Module
     {
         Path = path;
         Library = library;
+        ExactDecrypt = Pkcs11ExactDecrypt.Supported ? new Pkcs11ExactDecrypt(path) : null;
     }
 
     /// <summary>The factories that build mechanisms, attributes and parameters for this module.</summary>
@@ -47,6 +48,10 @@ internal sealed class Pkcs11Module
 
     /// <summary>The initialized module.</summary>
     public IPkcs11Library Library { get; }
+
+    /// <summary>Decrypts into buffers the provider owns (see <see cref="Pkcs11ExactDecrypt"/>), or null on a
+    /// platform layout it does not cover.</summary>
+    public Pkcs11ExactDecrypt? ExactDecrypt { get; }
 
     /// <summary>True while some provider (or test) holds the module at <paramref name="path"/> loaded.</summary>
     public static bool IsLoaded(string path)
@@ -86,6 +91,7 @@ internal sealed class Pkcs11Module
             }
 
             s_loaded.Remove(Path);
+            ExactDecrypt?.Dispose();
             try
             {
                 Library.Dispose();
