@@ -35,6 +35,7 @@ internal static partial class SoftHsm
         // native environment on Unix, so set it there too (once, before any module load).
         Environment.SetEnvironmentVariable("SOFTHSM2_CONF", ConfPath);
         Assert.Equal(0, SetNativeEnvironment("SOFTHSM2_CONF", ConfPath, 1));
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteRoot();
     }
 
     public static string Root { get; }
@@ -58,6 +59,22 @@ internal static partial class SoftHsm
             File.SetUnixFileMode(pinFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         return new Token(label, pinFile, pin);
+    }
+
+    private static void DeleteRoot()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A token file still open at exit: the temp folder keeps it.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Likewise: a leftover in the temp folder is harmless.
+        }
     }
 
     /// <summary>Runs a tool with SOFTHSM2_CONF set; fails the test on a non-zero exit or after the timeout.</summary>
