@@ -14,8 +14,10 @@ declare -A why=(
   [make]="runs the native plugin's build"
   [pkg-config]="locates librocksdb and OpenSSL for CMake"
   [awscli]="the stock AWS CLI: the local KMS endpoint's tests drive it"
+  [softhsm2]="a PKCS#11 token (SoftHSM2): the pkcs11: CMEK provider's tests"
+  [opensc]="pkcs11-tool: creates the tests' HSM keys"
 )
-packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli)
+packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli softhsm2 opensc)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Engine.Cmek.AwsKms;
+using Engine.Cmek.Pkcs11;
 
 namespace Engine.Tests.Support;
 
@@ -7,5 +8,9 @@ namespace Engine.Tests.Support;
 internal static class CmekProviderRegistration
 {
     [ModuleInitializer]
-    internal static void RegisterProviders() => AwsKmsCmek.Register();
+    internal static void RegisterProviders()
+    {
+        AwsKmsCmek.Register();
+        Pkcs11Cmek.Register();
+    }
 }

@@ -3,9 +3,11 @@ using System.CommandLine.Invocation;
 using Engine.Cli;
 using Engine.Cli.Commands;
 using Engine.Cmek.AwsKms;
+using Engine.Cmek.Pkcs11;
 
 // The tool accepts every CMEK scheme it ships a provider for (file: is built in).
 AwsKmsCmek.Register();
+Pkcs11Cmek.Register();
 
 var root = new RootCommand("engine: command-line tool of the encrypted embedded key-value store")
 {
@@ -24,6 +26,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     KmsCommand.Create(),
     WorkloadCommand.Create(),
     KeysCommand.Create(),
+    HsmCommand.Create(),
 };
 // Help would otherwise show the assembly name (Engine.Cli); users know the tool as tools/engine.
 root.HelpName = "engine";
