@@ -32,7 +32,7 @@ public sealed class HsmRotationTests : IAsyncLifetime
         string second = token.CreateKey("second");
         LocalKmsKey kmsKey = _kms.CreateKey("rotation");
         using var dir = new TestStoreDirectory();
-        var model = new StoreModel();
+        var model = new ExpectedStoreContents();
         using (EncryptedStore store = dir.Open())
         {
             model.Write(store, "orders", 200);
@@ -46,7 +46,7 @@ public sealed class HsmRotationTests : IAsyncLifetime
         {
             using (EncryptedStore store = EncryptedStore.Open(new StoreOptions { Path = dir.StorePath, CreateIfMissing = false }))
             {
-                store.RotateCmek(chain[step]);
+                store.Keys.RotateCmek(chain[step]);
                 Assert.StartsWith(schemes[step], store.CmekUri, StringComparison.Ordinal);
                 model.Write(store, "orders", 20);
                 model.Check(store);
@@ -79,7 +79,7 @@ public sealed class HsmRotationTests : IAsyncLifetime
         using EncryptedStore store = dir.Open();
         store.GetNamespace("n").Put("k", "v");
 
-        var e = Assert.Throws<KeyUnavailableException>(() => store.RotateCmek(disabled));
+        var e = Assert.Throws<KeyUnavailableException>(() => store.Keys.RotateCmek(disabled));
 
         Assert.Equal("CKR_KEY_FUNCTION_NOT_PERMITTED", e.CmekErrorCode);
         Assert.StartsWith("file:", store.CmekUri, StringComparison.Ordinal);
