@@ -6,7 +6,7 @@ namespace Engine.Tests.Readme;
 /// <summary>README "Use it from your app": compiled here, shown verbatim there (see <see cref="ReadmeSampleTests"/>).</summary>
 internal static class UseFromAppSample
 {
-    internal static void Run()
+    internal static async Task RunAsync()
     {
         // README-SAMPLE-BEGIN
         // A local key file as the CMEK (created once, mode 0600; or `tools/engine init --store DIR --cmek file:PATH`).
@@ -31,7 +31,14 @@ internal static class UseFromAppSample
         foreach (var kv in tenant.Scan("a", "z")) { /* key order, [from, to) */ }
         store.Flush(); store.Compact();
         VerifyReport report = store.Verify();   // authenticates every frame of every file
+
+        // Key lifecycle (docs/key-rotation.md): everything lives on store.Keys.
+        await store.Keys.RotateCmekAsync("file:/etc/myapp/store-2026.key");   // re-wraps the root key
+        KekRotation rotation = store.Keys.RotateNamespaceKey("tenant-42");     // new KEK now, headers re-wrapped online
+        await rotation.Completion;
+        KeyStatusReport status = store.Keys.Status();
+        store.DeleteNamespace("tenant-42");                                     // crypto-shred: its KEK is destroyed
         // README-SAMPLE-END
-        _ = (v, report);
+        _ = (v, report, status);
     }
 }
