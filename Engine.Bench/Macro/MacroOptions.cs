@@ -19,9 +19,37 @@ internal sealed class MacroOptions
     public long Reads { get; private set; } = -1;
 
     /// <summary>Time box of each read or mixed workload, so slow systems cannot stretch the run.</summary>
-    public double Seconds { get; private set; } = 5;
+    public double Seconds { get; private set; } = 2;
 
-    public int Rounds { get; private set; } = 3;
+    /// <summary>
+    /// Rounds of the whole workload set. Many short rounds (each system once per round, order
+    /// alternating) give the paired per-round ratios a median and spread worth reading.
+    /// </summary>
+    public int Rounds { get; private set; } = 6;
+
+    /// <summary>Threads of the mixed workload (each drives the same store with its own random stream).</summary>
+    public int Threads { get; private set; } = 1;
+
+    /// <summary>
+    /// Run each system's round in its own child process (the default), so each system's peak RSS
+    /// (VmHWM) is its own; --in-process runs everything in this process and reports no RSS.
+    /// </summary>
+    public bool Isolate { get; private set; } = true;
+
+    /// <summary>
+    /// Workloads to run (null: all). fillrandom and flush-compact always run (and are reported):
+    /// every read workload reads the store they build. For profiling a few workloads (e.g. under callgrind).
+    /// </summary>
+    public IReadOnlySet<string>? Only { get; private set; }
+
+    public bool Runs(string workload) => Only is null || Only.Contains(workload);
+
+    /// <summary>Set only in a child process: the one system, round and result file it runs for its parent.</summary>
+    public string? ChildSystem { get; private set; }
+
+    public int ChildRound { get; private set; }
+
+    public string? ChildOut { get; private set; }
 
     /// <summary>Block cache of the warm phases: large enough to hold the whole compacted data set.</summary>
     public long WarmCacheBytes { get; private set; } = 256L << 20;
@@ -47,7 +75,19 @@ internal sealed class MacroOptions
     public const string Usage =
         "macro [--quick] [--num N] [--value-size B] [--batch B] [--reads N] [--seconds S] [--rounds R]\n" +
         "      [--cache-mb M] [--frame-size B] [--litedb-num N] [--systems plain,stock-ctr,engine,litedb[,engine-env]]\n" +
-        "      [--out DIR] [--data DIR]";
+        "      [--threads T] [--in-process] [--only W1,W2] [--out DIR] [--data DIR] [--seed S]\n" +
+        "  --rounds R     rounds (default 6); every round runs each system once, order alternating\n" +
+        "                 (A B C D, then D C B A, rotated by one every two rounds); ratios are paired by round\n" +
+        "  --seconds S    time box of each read/mixed workload (default 2)\n" +
+        "  --threads T    threads of the mixed 90/10 workload (default 1)\n" +
+        "  --only W1,W2   run only these workloads (fillrandom + flush-compact always run); for profiling\n" +
+        "  --in-process   run all systems in this process (default: one child process per system and\n" +
+        "                 round, so each system's peak RSS, VmHWM, is measured on its own)\n" +
+        "  Scale runs (issue 13; see Engine.Bench/README.md), each a separate invocation:\n" +
+        "    --num 10000000                     10M keys x 100 B\n" +
+        "    --num 1000000 --value-size 1024    1M keys x 1 KiB\n" +
+        "    --threads 4                        4 threads of mixed reads and writes\n" +
+        "    (a store with 100 namespaces is not in the runner yet)";
 
     public static MacroOptions Parse(IReadOnlyList<string> args)
     {
@@ -59,6 +99,7 @@ internal sealed class MacroOptions
             o.Num = 100_000;
             o.Seconds = 2;
             o.LiteDbNum = 10_000;
+            o.Rounds = 2;
         }
         for (int i = 0; i < args.Count; i++)
         {
@@ -80,12 +121,22 @@ internal sealed class MacroOptions
                 case "--data": o.DataDir = Next(); break;
                 case "--systems": o.Systems = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--threads": o.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--in-process": o.Isolate = false; break;
+                case "--only": o.Only = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(); break;
+                case "--child":
+                    // NAME:ROUND:FILE, written by the parent runner; not for people.
+                    string[] parts = Next().Split(':', 3);
+                    o.ChildSystem = parts[0];
+                    o.ChildRound = int.Parse(parts[1], CultureInfo.InvariantCulture);
+                    o.ChildOut = parts[2];
+                    break;
                 default: throw new ArgumentException($"Unknown option {a}.\n{Usage}");
             }
         }
-        if (o.Num < 1000 || o.ValueSize < 1 || o.BatchSize < 1 || o.Rounds < 1 || o.Seconds <= 0)
+        if (o.Num < 1000 || o.ValueSize < 1 || o.BatchSize < 1 || o.Rounds < 1 || o.Seconds <= 0 || o.Threads < 1)
         {
-            throw new ArgumentException($"--num must be at least 1000; sizes, rounds and seconds must be positive.\n{Usage}");
+            throw new ArgumentException($"--num must be at least 1000; sizes, rounds, seconds and threads must be positive.\n{Usage}");
         }
         return o;
     }

@@ -8,12 +8,18 @@ namespace Engine.Bench.Macro;
 
 /// <summary>
 /// Runs every system through the same workloads, interleaved: each round runs each system once,
-/// and the order rotates from round to round, so a noisy minute hits different systems.
+/// and the order alternates from round to round (forward, then reversed, rotated every two rounds),
+/// so a noisy minute and each position in the round hit every system alike. By default each
+/// system's round runs in its own child process, so its peak RSS is its own.
 /// </summary>
 internal static class MacroRunner
 {
     public static int Run(MacroOptions options, string[] rawArgs)
     {
+        if (options.ChildSystem is not null)
+        {
+            return RunChild(options);
+        }
         DateTimeOffset started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         string outDir = Path.GetFullPath(options.OutDir);
@@ -27,11 +33,59 @@ internal static class MacroRunner
 
         var recorder = new Recorder();
         string loadAtStart = LoadAverage();
-        List<IKvSystem> systems = [.. options.Systems.Select(name => Create(name, options, dataRoot))];
+        try
+        {
+            if (options.Isolate)
+            {
+                RunIsolated(options, rawArgs, dataRoot, recorder, clock);
+            }
+            else
+            {
+                RunInProcess(options, dataRoot, recorder, clock);
+            }
+            recorder.Notes.Add($"Load average (1/5/15 min) at start {loadAtStart}, at end {LoadAverage()} on {Environment.ProcessorCount} cores: " +
+                "a load above the bench's own (about 1-2) means other processes shared the machine; rounds are interleaved and ratios paired either way.");
+        }
+        finally
+        {
+            Directory.Delete(dataRoot, recursive: true);
+        }
+
+        string command = "dotnet run -c Release --project Engine.Bench -- " + string.Join(' ', rawArgs);
+        List<string> notes = [.. recorder.Notes.Distinct()];
+        recorder.Notes = notes;
+        RunReport report = Build(recorder, options, command, started, clock.Elapsed.TotalSeconds);
+        WriteAll(report, outDir);
+        Console.WriteLine();
+        Console.WriteLine(MarkdownReport.ThroughputTable(report));
+        Console.WriteLine($"done in {clock.Elapsed.TotalMinutes:F1} min: {Path.Combine(outDir, "results.json")}, results.md, chart.png");
+        return 0;
+    }
+
+    /// <summary>
+    /// The systems of one round in run order: even rounds forward, odd rounds reversed, the start
+    /// rotated by one every two rounds (A B C, C B A, B C A, A C B, ...), so each system runs first,
+    /// last and next to each other system equally often over the run.
+    /// </summary>
+    internal static IReadOnlyList<string> RoundOrder(IReadOnlyList<string> systems, int round)
+    {
+        int n = systems.Count;
+        int shift = round / 2 % n;
+        string[] rotated = [.. Enumerable.Range(0, n).Select(i => systems[(i + shift) % n])];
+        if (round % 2 == 1)
+        {
+            Array.Reverse(rotated);
+        }
+        return rotated;
+    }
+
+    private static void RunInProcess(MacroOptions options, string dataRoot, Recorder recorder, Stopwatch clock)
+    {
+        var systems = options.Systems.ToDictionary(name => name, name => Create(name, options, dataRoot, tag: ""));
         try
         {
             // Untimed pass: JIT, first-touch of native code, LiteDB's engine start-up.
-            foreach (IKvSystem system in systems)
+            foreach (IKvSystem system in systems.Values)
             {
                 Session.Run(system, options, dataRoot, round: -1, recorder: null, num: Math.Min(options.Num, 20_000));
             }
@@ -40,34 +94,108 @@ internal static class MacroRunner
             for (int round = 0; round < options.Rounds; round++)
             {
                 Console.WriteLine($"round {round + 1}/{options.Rounds} ({clock.Elapsed.TotalMinutes:F1} min)");
-                for (int i = 0; i < systems.Count; i++)
+                foreach (string name in RoundOrder(options.Systems, round))
                 {
-                    IKvSystem system = systems[(i + round) % systems.Count];
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
-                    Session.Run(system, options, dataRoot, round, recorder);
+                    Session.Run(systems[name], options, dataRoot, round, recorder);
                 }
             }
-            AddNotes(recorder, systems, options);
-            recorder.Notes.Add($"Load average (1/5/15 min) at start {loadAtStart}, at end {LoadAverage()} on {Environment.ProcessorCount} cores: " +
-                "a load above the bench's own (about 1-2) means other processes shared the machine; rounds are interleaved and ratios paired either way.");
+            AddNotes(recorder, systems.Values, options);
         }
         finally
         {
-            foreach (IKvSystem system in systems)
+            foreach (IKvSystem system in systems.Values)
             {
                 system.Dispose();
             }
-            Directory.Delete(dataRoot, recursive: true);
         }
+    }
 
-        string command = "dotnet run -c Release --project Engine.Bench -- " + string.Join(' ', rawArgs);
-        RunReport report = Build(recorder, options, command, started, clock.Elapsed.TotalSeconds);
-        WriteAll(report, outDir);
-        Console.WriteLine();
-        Console.WriteLine(MarkdownReport.ThroughputTable(report));
-        Console.WriteLine($"done in {clock.Elapsed.TotalMinutes:F1} min: {Path.Combine(outDir, "results.json")}, results.md, chart.png");
+    /// <summary>One child process per system and round; the child's recorder comes back as JSON.</summary>
+    private static void RunIsolated(MacroOptions options, string[] rawArgs, string dataRoot, Recorder recorder, Stopwatch clock)
+    {
+        var lastNotes = new Dictionary<string, List<string>>();
+        for (int round = 0; round < options.Rounds; round++)
+        {
+            Console.WriteLine($"round {round + 1}/{options.Rounds} ({clock.Elapsed.TotalMinutes:F1} min)");
+            foreach (string name in RoundOrder(options.Systems, round))
+            {
+                string resultFile = Path.Combine(dataRoot, $"child-r{round}-{name}.json");
+                Recorder child = RunChildProcess(rawArgs, name, round, dataRoot, resultFile);
+                recorder.Merge(child);
+                lastNotes[name] = child.Notes;
+                File.Delete(resultFile);
+            }
+        }
+        // Notes about a system's own counters: the last round's, in the run's system order.
+        foreach (string name in options.Systems)
+        {
+            recorder.Notes.AddRange(lastNotes.GetValueOrDefault(name, []));
+        }
+        recorder.Notes.Add("Each system's round ran in its own child process (--in-process turns this off); peak RSS is that process's VmHWM.");
+    }
+
+    private static Recorder RunChildProcess(string[] rawArgs, string system, int round, string dataRoot, string resultFile)
+    {
+        var start = new ProcessStartInfo { UseShellExecute = false };
+        string host = Environment.ProcessPath ?? throw new InvalidOperationException("No process path to start a child from.");
+        start.FileName = host;
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            // Started as "dotnet Engine.Bench.dll": the child needs the same entry assembly.
+            start.ArgumentList.Add(typeof(MacroRunner).Assembly.Location);
+        }
+        foreach (string arg in rawArgs)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.ArgumentList.Add("--data");
+        start.ArgumentList.Add(dataRoot);
+        start.ArgumentList.Add("--child");
+        start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"{system}:{round}:{resultFile}"));
+        using Process child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the child for {system}.");
+        child.WaitForExit();
+        if (child.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"The child process for {system}, round {round}, exited with {child.ExitCode}.");
+        }
+        return JsonReport.ReadRecorder(resultFile);
+    }
+
+    /// <summary>In the child: warm up, run one system's round, write the recorder and the peak RSS.</summary>
+    private static int RunChild(MacroOptions options)
+    {
+        string dataRoot = Path.GetFullPath(options.DataDir ?? throw new ArgumentException("--child needs --data."));
+        NativeLibraryCheck.EnsureLoaded();
+        var recorder = new Recorder();
+        string name = options.ChildSystem!;
+        using (IKvSystem system = Create(name, options, dataRoot, tag: string.Create(CultureInfo.InvariantCulture, $"-r{options.ChildRound}")))
+        {
+            Session.Run(system, options, dataRoot, round: -1 - options.ChildRound, recorder: null, num: Math.Min(options.Num, 20_000));
+            CheckSingleRocksDb(recorder);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Session.Run(system, options, dataRoot, options.ChildRound, recorder);
+            AddNotes(recorder, [system], options);
+        }
+        recorder.Rss.Add(new RssSample(name, options.ChildRound, PeakRssBytes()));
+        JsonReport.WriteRecorder(recorder, options.ChildOut!);
         return 0;
+    }
+
+    /// <summary>VmHWM of /proc/self/status: the most resident memory this process ever had.</summary>
+    private static long PeakRssBytes()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                string kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidDataException("/proc/self/status has no VmHWM line.");
     }
 
     /// <summary>Re-renders results.md and chart.png from an existing results.json (e.g. after a chart change).</summary>
@@ -92,13 +220,14 @@ internal static class MacroRunner
         }
     }
 
-    private static IKvSystem Create(string name, MacroOptions options, string dataRoot) => name switch
+    /// <param name="tag">Makes the CMEK key file name unique per child process.</param>
+    private static IKvSystem Create(string name, MacroOptions options, string dataRoot, string tag) => name switch
     {
         "plain" => new PlainRocksDb(),
         "stock-ctr" => new StockCtr(),
-        "engine" => new EngineSystem(Path.Combine(dataRoot, "cmek.key"), options.FrameSize),
+        "engine" => new EngineSystem(Path.Combine(dataRoot, $"cmek{tag}.key"), options.FrameSize),
         "litedb" => new LiteDbSystem(options.LiteDbNum),
-        "engine-env" => new EngineEnvRaw(Path.Combine(dataRoot, "cmek-env.key"), options.FrameSize),
+        "engine-env" => new EngineEnvRaw(Path.Combine(dataRoot, $"cmek-env{tag}.key"), options.FrameSize),
         _ => throw new ArgumentException($"Unknown system '{name}' (plain, stock-ctr, engine, litedb, engine-env)."),
     };
 
@@ -113,7 +242,7 @@ internal static class MacroRunner
         recorder.Notes.Add($"One librocksdb mapped in the process for all RocksDB systems: {mapped[0]}.");
     }
 
-    private static void AddNotes(Recorder recorder, List<IKvSystem> systems, MacroOptions options)
+    private static void AddNotes(Recorder recorder, IEnumerable<IKvSystem> systems, MacroOptions options)
     {
         foreach (IKvSystem system in systems)
         {
@@ -142,6 +271,7 @@ internal static class MacroRunner
         IReadOnlyList<WorkloadResult> workloads = Aggregate.Workloads(recorder, names);
         IReadOnlyList<SpaceResult> space = Aggregate.Space(recorder, names);
         IReadOnlyList<KmsResult> kms = Aggregate.Kms(recorder, names);
+        IReadOnlyList<MemoryResult> memory = Aggregate.Memory(recorder, names);
         var settings = new Dictionary<string, string>
         {
             ["num"] = options.Num.ToString(CultureInfo.InvariantCulture),
@@ -151,6 +281,9 @@ internal static class MacroRunner
             ["reads_max"] = options.ReadOps.ToString(CultureInfo.InvariantCulture),
             ["seconds_per_read_workload_max"] = options.Seconds.ToString(CultureInfo.InvariantCulture),
             ["rounds"] = options.Rounds.ToString(CultureInfo.InvariantCulture),
+            ["round_order"] = "alternating (forward, reversed; rotated every two rounds)",
+            ["process_per_system_round"] = options.Isolate ? "yes" : "no",
+            ["mixed_threads"] = options.Threads.ToString(CultureInfo.InvariantCulture),
             ["block_cache_warm_mib"] = (options.WarmCacheBytes >> 20).ToString(CultureInfo.InvariantCulture),
             ["block_cache_cold_mib"] = (options.ColdCacheBytes >> 20).ToString(CultureInfo.InvariantCulture),
             ["frame_size"] = options.FrameSize.ToString(CultureInfo.InvariantCulture),
@@ -160,7 +293,7 @@ internal static class MacroRunner
             ["compression"] = "RocksDB default (snappy); values ~50% compressible",
         };
         return new RunReport(command, started, seconds, MachineInfo.Collect(), settings, workloads, space, kms,
-            Targets.Evaluate(workloads, space, kms), recorder.Notes);
+            Targets.Evaluate(workloads, space, kms, memory), recorder.Notes, memory);
     }
 
     private static void WriteAll(RunReport report, string outDir)

@@ -11,14 +11,32 @@ internal sealed record SpaceSample(string System, int Round, long Num, long User
 /// <summary>CMEK calls of one system in one round: at opens, and during timed workloads.</summary>
 internal sealed record KmsSample(string System, int Round, int Opens, long CallsAtOpen, long WorkloadOps, long CallsDuringWorkloads);
 
+/// <summary>
+/// Peak resident set of the child process that ran one system's round (VmHWM of /proc/self/status
+/// at its end, after the untimed warm-up pass and every workload of the round).
+/// </summary>
+internal sealed record RssSample(string System, int Round, long PeakBytes);
+
 /// <summary>Everything measured in a run, in the order it happened.</summary>
 internal sealed class Recorder
 {
-    public List<Sample> Samples { get; } = [];
+    public List<RssSample> Rss { get; set; } = [];
 
-    public List<SpaceSample> Space { get; } = [];
+    // Settable so a child's recorder round-trips through JSON to its parent.
+    public List<Sample> Samples { get; set; } = [];
 
-    public List<KmsSample> Kms { get; } = [];
+    public List<SpaceSample> Space { get; set; } = [];
 
-    public List<string> Notes { get; } = [];
+    public List<KmsSample> Kms { get; set; } = [];
+
+    public List<string> Notes { get; set; } = [];
+
+    /// <summary>Adds what a child process recorded for one system's round.</summary>
+    public void Merge(Recorder child)
+    {
+        Samples.AddRange(child.Samples);
+        Space.AddRange(child.Space);
+        Kms.AddRange(child.Kms);
+        Rss.AddRange(child.Rss);
+    }
 }

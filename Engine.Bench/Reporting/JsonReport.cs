@@ -16,6 +16,13 @@ internal static class JsonReport
     public static void Write(RunReport report, string path) =>
         File.WriteAllText(path, JsonSerializer.Serialize(report, Options) + "\n");
 
+    /// <summary>A child process's measurements, handed to its parent runner.</summary>
+    public static void WriteRecorder(Macro.Recorder recorder, string path) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(recorder, Options));
+
+    public static Macro.Recorder ReadRecorder(string path) =>
+        JsonSerializer.Deserialize<Macro.Recorder>(File.ReadAllText(path), Options) ?? throw new InvalidDataException($"{path} is empty");
+
     public static RunReport Read(string path) =>
         JsonSerializer.Deserialize<RunReport>(File.ReadAllText(path), Options) ?? throw new InvalidDataException($"{path} is empty");
 }

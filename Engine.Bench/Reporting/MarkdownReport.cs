@@ -21,10 +21,13 @@ internal static class MarkdownReport
         md.AppendLine("Settings: " + string.Join(", ", report.Settings.Select(kv => $"{kv.Key}={kv.Value}")) + ".").AppendLine();
 
         md.AppendLine(ThroughputTable(report)).AppendLine();
-        md.AppendLine("Ratios are medians over rounds of (system ops/s ÷ plain ops/s in the same round), so they compare runs made minutes apart on the same noisy machine; ranges are min–max over rounds.").AppendLine();
+        md.AppendLine("Ratios are medians over rounds of (system ops/s ÷ plain ops/s in the same round), so they compare runs made minutes apart on the same noisy machine; after each ratio: the interquartile range of the per-round ratios, then their min–max. Ops/s ranges are min–max over rounds.").AppendLine();
         md.AppendLine("### Per CPU second").AppendLine();
         md.AppendLine("The same workloads counted per second of CPU time of the whole process (all threads, user + system, including RocksDB's background flushes and compactions inside the interval). Unlike wall time this barely moves when other processes compete for the cores, so on a shared machine it is the steadier measure of what each system costs.").AppendLine();
         md.AppendLine(CpuTable(report)).AppendLine();
+
+        md.AppendLine("## Peak memory (RSS)").AppendLine();
+        md.AppendLine(MemoryTable(report)).AppendLine();
 
         md.AppendLine("## Write amplification and space (fillrandom + flush + full compaction)").AppendLine();
         md.AppendLine("| system | entries | user bytes | bytes written ÷ user bytes | device writes ÷ user bytes | store on disk | table files | tables vs plain | store vs plain |");
@@ -89,7 +92,7 @@ internal static class MarkdownReport
             foreach (string name in systems.Where(s => s != "plain"))
             {
                 SystemResult? s = w.Systems.FirstOrDefault(x => x.Name == name);
-                cells.Add(s?.RatioToPlain is double r ? $"**{r:F2}x** ({s.RatioToPlainMin:F2}–{s.RatioToPlainMax:F2})" : "–");
+                cells.Add(s?.RatioToPlain is double r ? $"**{r:F2}x** {Spread(s.RatioToPlainQ1, s.RatioToPlainQ3, s.RatioToPlainMin, s.RatioToPlainMax)}" : "–");
             }
             md.AppendLine("| " + string.Join(" | ", cells) + " |");
         }
@@ -114,11 +117,37 @@ internal static class MarkdownReport
             var cells = new List<string> { w.Name };
             cells.AddRange(systems.Select(name => w.Systems.FirstOrDefault(x => x.Name == name) is SystemResult s ? Ops(s.OpsPerCpuSecMedian) : "–"));
             cells.AddRange(systems.Where(s => s != "plain").Select(name =>
-                w.Systems.FirstOrDefault(x => x.Name == name)?.CpuRatioToPlain is double r ? $"{r:F2}x" : "–"));
+                w.Systems.FirstOrDefault(x => x.Name == name) is SystemResult s && s.CpuRatioToPlain is double r
+                    ? $"**{r:F2}x** {Spread(s.CpuRatioToPlainQ1, s.CpuRatioToPlainQ3, s.CpuRatioToPlainMin, s.CpuRatioToPlainMax)}"
+                    : "–"));
             md.AppendLine("| " + string.Join(" | ", cells) + " |");
         }
         return md.ToString();
     }
+
+    /// <summary>Peak RSS per system (VmHWM of its own child process per round) and the paired ratio to plain.</summary>
+    public static string MemoryTable(RunReport report)
+    {
+        if (report.Memory is not { Count: > 0 } memory)
+        {
+            return "Not measured (the run used --in-process, or predates the measurement).";
+        }
+        var md = new StringBuilder();
+        md.AppendLine("| system | peak RSS, median | max | ÷ plain (median of per-round ratios) |");
+        md.AppendLine("| --- | ---: | ---: | ---: |");
+        foreach (MemoryResult m in memory)
+        {
+            md.AppendLine(Inv, $"| {m.Name} | {Mib(m.PeakRssMedianBytes)} | {Mib(m.PeakRssMaxBytes)} | {(m.Name == "plain" ? "–" : m.RatioToPlain is double r ? $"{r:F3}x ({(r - 1) * 100:+0.0;-0.0}%)" : "–")} |");
+        }
+        md.AppendLine().Append("Each system's round ran in its own process (runtime, untimed warm-up and every workload of the round, the warm phases with the same block cache for every RocksDB system); VmHWM from /proc/self/status at its end.");
+        return md.ToString();
+    }
+
+    /// <summary>"(IQR a–b; min–max c–d)" of the per-round paired ratios; older results have no IQR.</summary>
+    private static string Spread(double? q1, double? q3, double? min, double? max) =>
+        q1 is double a && q3 is double b
+            ? string.Create(Inv, $"(IQR {a:F2}–{b:F2}; {min:F2}–{max:F2})")
+            : string.Create(Inv, $"({min:F2}–{max:F2})");
 
     private static string Ops(double v) => v >= 1e6 ? (v / 1e6).ToString("F2", Inv) + "M" : v >= 1e3 ? (v / 1e3).ToString("F1", Inv) + "k" : v.ToString("F0", Inv);
 

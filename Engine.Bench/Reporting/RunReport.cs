@@ -7,6 +7,9 @@ namespace Engine.Bench.Reporting;
 /// One system's numbers for one workload. ratio_to_plain is the median over rounds of
 /// (this system's ops/s / plain's ops/s in the same round): paired by round, so slow drift of a
 /// noisy machine cancels out instead of landing on whichever system ran during a bad minute.
+/// The spread of those paired ratios (min-max and the interquartile range) is reported for wall
+/// and CPU time alike, with the per-round ratios themselves; fields added after the first
+/// consumers default to null so older results.json files still read.
 /// </summary>
 internal sealed record SystemResult(
     string Name,
@@ -20,7 +23,15 @@ internal sealed record SystemResult(
     double? RatioToPlainMax,
     IReadOnlyList<double> OpsPerSecRounds,
     double OpsPerCpuSecMedian,
-    double? CpuRatioToPlain);
+    double? CpuRatioToPlain,
+    double? RatioToPlainQ1 = null,
+    double? RatioToPlainQ3 = null,
+    IReadOnlyList<double>? RatioToPlainRounds = null,
+    double? CpuRatioToPlainMin = null,
+    double? CpuRatioToPlainMax = null,
+    double? CpuRatioToPlainQ1 = null,
+    double? CpuRatioToPlainQ3 = null,
+    IReadOnlyList<double>? CpuRatioToPlainRounds = null);
 
 internal sealed record WorkloadResult(string Name, string Description, IReadOnlyList<SystemResult> Systems);
 
@@ -39,6 +50,12 @@ internal sealed record SpaceResult(
 /// <summary>CMEK (KMS) traffic of a system over the whole run.</summary>
 internal sealed record KmsResult(string Name, int Opens, long CallsAtOpen, long WorkloadOps, long CallsDuringWorkloads, double CallsPerMillionOps);
 
+/// <summary>
+/// Peak resident memory of one system: VmHWM of the child process that ran each round (median and
+/// max over rounds), and the median over rounds of the paired ratio to plain's peak.
+/// </summary>
+internal sealed record MemoryResult(string Name, long PeakRssMedianBytes, long PeakRssMaxBytes, double? RatioToPlain, IReadOnlyList<long> PeakRssRounds);
+
 /// <summary>A target of issue 6, checked against this run.</summary>
 /// <param name="MeasuredCpu">The same ratio per CPU second, where it applies (steadier on a shared machine).</param>
 internal sealed record TargetResult(string Target, string Goal, double? Measured, bool? Met, double? MeasuredCpu = null);
@@ -53,7 +70,8 @@ internal sealed record RunReport(
     IReadOnlyList<SpaceResult> Space,
     IReadOnlyList<KmsResult> Kms,
     IReadOnlyList<TargetResult> Targets,
-    IReadOnlyList<string> Notes);
+    IReadOnlyList<string> Notes,
+    IReadOnlyList<MemoryResult>? Memory = null);
 
 internal static class Aggregate
 {
@@ -74,6 +92,8 @@ internal static class Aggregate
                 double[] ops = [.. mine.Select(s => s.Result.OpsPerSec)];
                 double[] ratios = PairedRatios(mine, plain, r => r.OpsPerSec);
                 double[] cpuRatios = PairedRatios(mine, plain, r => r.OpsPerCpuSec);
+                bool paired = ratios.Length > 0;
+                bool cpuPaired = cpuRatios.Length > 0;
                 perSystem.Add(new SystemResult(
                     system,
                     mine[0].Num,
@@ -86,7 +106,15 @@ internal static class Aggregate
                     ratios.Length > 0 ? ratios.Max() : null,
                     ops,
                     Median([.. mine.Select(s => s.Result.OpsPerCpuSec)]),
-                    cpuRatios.Length > 0 ? Median(cpuRatios) : null));
+                    cpuPaired ? Median(cpuRatios) : null,
+                    paired ? Quantile(ratios, 0.25) : null,
+                    paired ? Quantile(ratios, 0.75) : null,
+                    paired ? ratios : null,
+                    cpuPaired ? cpuRatios.Min() : null,
+                    cpuPaired ? cpuRatios.Max() : null,
+                    cpuPaired ? Quantile(cpuRatios, 0.25) : null,
+                    cpuPaired ? Quantile(cpuRatios, 0.75) : null,
+                    cpuPaired ? cpuRatios : null));
             }
             if (perSystem.Count > 0)
             {
@@ -136,6 +164,34 @@ internal static class Aggregate
                 return new KmsResult(list[0].System, list.Sum(k => k.Opens), list.Sum(k => k.CallsAtOpen), ops, calls,
                     ops > 0 ? calls * 1e6 / ops : 0);
             })];
+
+    public static IReadOnlyList<MemoryResult> Memory(Recorder recorder, IReadOnlyList<string> systems)
+    {
+        var plain = recorder.Rss.Where(r => r.System == "plain").ToDictionary(r => r.Round, r => r.PeakBytes);
+        var results = new List<MemoryResult>();
+        foreach (string system in systems)
+        {
+            List<RssSample> mine = [.. recorder.Rss.Where(r => r.System == system).OrderBy(r => r.Round)];
+            if (mine.Count == 0)
+            {
+                continue;
+            }
+            double[] ratios = [.. mine.Where(r => plain.GetValueOrDefault(r.Round) > 0).Select(r => (double)r.PeakBytes / plain[r.Round])];
+            results.Add(new MemoryResult(system, (long)Median([.. mine.Select(r => (double)r.PeakBytes)]), mine.Max(r => r.PeakBytes),
+                ratios.Length > 0 ? Median(ratios) : null, [.. mine.Select(r => r.PeakBytes)]));
+        }
+        return results;
+    }
+
+    /// <summary>Linear-interpolated quantile (the same rule as numpy's default) of a non-empty set.</summary>
+    public static double Quantile(double[] values, double q)
+    {
+        double[] sorted = [.. values.Order()];
+        double position = q * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
+    }
 
     public static double Median(double[] values)
     {

@@ -5,7 +5,7 @@ namespace Engine.Bench.Reporting;
 /// <summary>The goals of issue 6, evaluated on one run (reported, never asserted).</summary>
 internal static class Targets
 {
-    public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<WorkloadResult> workloads, IReadOnlyList<SpaceResult> space, IReadOnlyList<KmsResult> kms)
+    public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<WorkloadResult> workloads, IReadOnlyList<SpaceResult> space, IReadOnlyList<KmsResult> kms, IReadOnlyList<MemoryResult> memory)
     {
         var results = new List<TargetResult>
         {
@@ -28,6 +28,8 @@ internal static class Targets
         results.Add(new TargetResult("engine table bytes over plain (space overhead)", "<= 1.5%", overhead * 100, overhead is double o ? o <= 0.015 : null));
         double? storeOverhead = space.FirstOrDefault(s => s.Name == "engine")?.StoreBytesOverPlain;
         results.Add(new TargetResult("engine store bytes over plain (whole directory, info)", "<= 1.5%", storeOverhead * 100, storeOverhead is double so ? so <= 0.015 : null));
+        double? rss = memory.FirstOrDefault(m => m.Name == "engine")?.RatioToPlain;
+        results.Add(new TargetResult("engine peak RSS over plain (issue 13)", "<= 5%", rss is double r0 ? (r0 - 1) * 100 : null, rss is double r1 ? r1 <= 1.05 : null));
         KmsResult? engineKms = kms.FirstOrDefault(k => k.Name == "engine");
         results.Add(new TargetResult("engine CMEK calls per million ops (steady state)", "~0", engineKms?.CallsPerMillionOps, engineKms is null ? null : engineKms.CallsPerMillionOps < 1));
         return results;

@@ -19,7 +19,10 @@ internal interface IKvSystem : IDisposable
     IKvStore Open(string directory, long blockCacheBytes);
 }
 
-/// <summary>An open store under test. Not thread-safe: workloads drive it from one thread.</summary>
+/// <summary>
+/// An open store under test. Put and Get may run on several threads at once (the mixed workload with
+/// --threads); every other member is driven from one thread.
+/// </summary>
 internal interface IKvStore : IDisposable
 {
     void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);

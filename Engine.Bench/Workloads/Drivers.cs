@@ -143,15 +143,32 @@ internal static class Drivers
         return clock.Stop(ops);
     }
 
-    /// <summary>90% gets, 10% puts of existing keys, interleaved deterministically by the seed.</summary>
-    public static Timed Mixed(IKvStore store, KeySpace ks, long maxOps, double maxSeconds, int seed)
+    /// <summary>
+    /// 90% gets, 10% puts of existing keys, interleaved deterministically by the seed; with
+    /// <paramref name="threads"/> above one, each thread drives the same store with its own seed
+    /// and ops are summed over threads (CPU time is the whole process's either way).
+    /// </summary>
+    public static Timed Mixed(IKvStore store, KeySpace ks, long maxOps, double maxSeconds, int seed, int threads = 1)
+    {
+        long limit = (long)(maxSeconds * Stopwatch.Frequency);
+        long perThread = Math.Max(1, maxOps / threads);
+        var clock = Clock.Start();
+        if (threads == 1)
+        {
+            return clock.Stop(MixedLoop(store, ks, perThread, limit, clock, seed));
+        }
+        long total = 0;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Interlocked.Add(ref total, MixedLoop(store, ks, perThread, limit, clock, seed + (t * 7919))));
+        return clock.Stop(total);
+    }
+
+    private static long MixedLoop(IKvStore store, KeySpace ks, long maxOps, long limitTicks, Clock clock, int seed)
     {
         var random = new Random(seed);
         Span<byte> key = stackalloc byte[KeySpace.KeySize];
-        long limit = (long)(maxSeconds * Stopwatch.Frequency);
-        var clock = Clock.Start();
         long ops = 0;
-        while (ops < maxOps && (ops % ClockEvery != 0 || clock.Ticks < limit))
+        while (ops < maxOps && (ops % ClockEvery != 0 || clock.Ticks < limitTicks))
         {
             long index = random.NextInt64(ks.Num);
             KeySpace.WriteKey(index, key);
@@ -165,7 +182,7 @@ internal static class Drivers
             }
             ops++;
         }
-        return clock.Stop(ops);
+        return ops;
     }
 
     public static Timed FlushAndCompact(IKvStore store, long entries)

@@ -30,29 +30,38 @@ internal sealed class Session(IKvSystem system, MacroOptions options, string roo
         long[] order = KeySpace.Permutation(_num, _seed);
         long reads = Math.Min(options.ReadOps, _num);
 
-        WithFreshStore("seq", store => Record(Catalog.FillSeq, Drivers.Fill(store, ks, null, _num)));
-        WithFreshStore("batch", store => Record(Catalog.FillBatch, Drivers.FillBatched(store, ks, order, options.BatchSize)));
+        if (options.Runs(Catalog.FillSeq))
+        {
+            WithFreshStore("seq", store => Record(Catalog.FillSeq, Drivers.Fill(store, ks, null, _num)));
+        }
+        if (options.Runs(Catalog.FillBatch))
+        {
+            WithFreshStore("batch", store => Record(Catalog.FillBatch, Drivers.FillBatched(store, ks, order, options.BatchSize)));
+        }
 
         string main = Fresh("main");
         ProcIo before = ProcIo.Read();
         using (IKvStore store = Open(main, options.WarmCacheBytes))
         {
+            // Every later workload reads the store fillrandom wrote and compacted.
             Record(Catalog.FillRandom, Drivers.Fill(store, ks, order, _num));
             Record(Catalog.FlushCompact, Drivers.FlushAndCompact(store, _num));
             ProcIo written = ProcIo.Read() - before;
             recorder?.Space.Add(new SpaceSample(system.Name, round, _num, _num * ks.EntryBytes, written, DirUsage.Measure(main)));
-            Record(Catalog.ReadSeq, Drivers.ReadSeq(store, ks));
-            Record(Catalog.ReadRandomWarm, Drivers.ReadRandom(store, ks, reads, options.Seconds, _seed + 1));
-            Record(Catalog.SeekRandom, Drivers.SeekRandom(store, ks, reads / 10 + 1, options.Seconds, _seed + 2));
+            RecordIf(Catalog.ReadSeq, () => Drivers.ReadSeq(store, ks));
+            RecordIf(Catalog.ReadRandomWarm, () => Drivers.ReadRandom(store, ks, reads, options.Seconds, _seed + 1));
+            RecordIf(Catalog.SeekRandom, () => Drivers.SeekRandom(store, ks, reads / 10 + 1, options.Seconds, _seed + 2));
         }
-        using (IKvStore store = Open(main, options.ColdCacheBytes))
+        if (options.Runs(Catalog.ReadRandomCold))
         {
+            using IKvStore store = Open(main, options.ColdCacheBytes);
             Record(Catalog.ReadRandomCold, Drivers.ReadRandom(store, ks, reads, options.Seconds, _seed + 3));
         }
-        using (IKvStore store = Open(main, options.WarmCacheBytes))
+        if (options.Runs(Catalog.Overwrite) || options.Runs(Catalog.Mixed))
         {
-            Record(Catalog.Overwrite, Drivers.Overwrite(store, ks, _num, _seed + 4));
-            Record(Catalog.Mixed, Drivers.Mixed(store, ks, reads, options.Seconds, _seed + 5));
+            using IKvStore store = Open(main, options.WarmCacheBytes);
+            RecordIf(Catalog.Overwrite, () => Drivers.Overwrite(store, ks, _num, _seed + 4));
+            RecordIf(Catalog.Mixed, () => Drivers.Mixed(store, ks, reads, options.Seconds, _seed + 5, options.Threads));
         }
         Directory.Delete(main, recursive: true);
         recorder?.Kms.Add(new KmsSample(system.Name, round, _opens, _callsAtOpen, _workloadOps, _callsDuringWorkloads));
@@ -86,6 +95,14 @@ internal sealed class Session(IKvSystem system, MacroOptions options, string roo
         _callsAtOpen += CmekCalls() - before;
         _lastCalls = CmekCalls();
         return store;
+    }
+
+    private void RecordIf(string workload, Func<Timed> run)
+    {
+        if (options.Runs(workload))
+        {
+            Record(workload, run());
+        }
     }
 
     /// <summary>Keeps a sample, and charges CMEK calls since the last open or sample to the workload.</summary>
