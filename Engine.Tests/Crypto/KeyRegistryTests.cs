@@ -169,16 +169,14 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Missing_registry_with_valid_previous_is_a_crash_between_renames()
+    public async Task Missing_registry_with_valid_previous_is_tampering_since_writes_never_leave_it()
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
         File.Delete(_f.RegistryPath);
 
-        KeyRegistry reopened = _f.Reopen();
-        Assert.True(reopened.LoadedFromPrevious);
-        Assert.Equal(1ul, reopened.Generation);
-        Assert.Empty(reopened.Namespaces);
+        var e = await Assert.ThrowsAsync<IntegrityException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
+        Assert.Contains("missing", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
