@@ -22,6 +22,19 @@ internal sealed partial class KeyRegistry
         return SelectImage(Path.GetFullPath(storeDir), out _).CmekUri;
     }
 
+    /// <summary>The store id from the registry header (plaintext; bound as the root key's CMEK wrap context).</summary>
+    /// <returns>32 lowercase hex digits, or null when the directory has no registry.</returns>
+    /// <exception cref="IntegrityException">A registry exists but neither generation is usable.</exception>
+    public static string? ReadStoreId(string storeDir)
+    {
+        if (!Exists(storeDir))
+        {
+            return null;
+        }
+
+        return Convert.ToHexStringLower(SelectImage(Path.GetFullPath(storeDir), out _).StoreId);
+    }
+
     /// <summary>Creates the registry of a new store: new store id, root KEK wrapped by the CMEK, system KEK v1.</summary>
     /// <remarks>Synchronous callers wait through <see cref="BlockingBridge"/>.</remarks>
     /// <exception cref="InvalidOperationException">The directory already has a key registry.</exception>
@@ -79,7 +92,17 @@ internal sealed partial class KeyRegistry
     /// KEYRING.prev is a usable registry (the message says what is wrong with each).</exception>
     /// <exception cref="EngineException">The registry was written in a newer format.</exception>
     /// <exception cref="FileNotFoundException">The directory has no registry.</exception>
-    public static async Task<KeyRegistry> OpenAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default)
+    public static Task<KeyRegistry> OpenAsync(string storeDir, ICmekProvider cmek, CancellationToken ct = default) =>
+        OpenAsync(storeDir, cmek, anchor: null, ct);
+
+    /// <summary>Opens the registry of an existing store and checks it against a rollback anchor.</summary>
+    /// <param name="storeDir">The store directory.</param>
+    /// <param name="cmek">The CMEK the application pinned (its URI, not the directory's, decides).</param>
+    /// <param name="anchor">Null, or the anchor whose record the registry's epoch must reach; every later write advances it.</param>
+    /// <param name="ct">Cancels the CMEK and anchor calls.</param>
+    /// <exception cref="IntegrityException">As <see cref="OpenAsync(string, ICmekProvider, CancellationToken)"/>; also when the
+    /// registry's epoch is below the anchor's, or the anchor's record does not authenticate for this store.</exception>
+    public static async Task<KeyRegistry> OpenAsync(string storeDir, ICmekProvider cmek, IRollbackAnchor? anchor, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(storeDir);
         ArgumentNullException.ThrowIfNull(cmek);
@@ -90,7 +113,7 @@ internal sealed partial class KeyRegistry
         }
 
         KeyringImage image = SelectImage(dir, out string? recoveryNote);
-        byte[] material = await CallCmek(cmek, "unwrap", () => cmek.UnwrapKeyAsync(image.WrappedRootKek, image.StoreId, ct)).ConfigureAwait(false);
+        byte[] material = await CallCmek(cmek, "unwrap", () => cmek.UnwrapKeyAsync(image.WrappedRootKek, image.StoreId, ct), image.CmekUri).ConfigureAwait(false);
         OpaqueKey root;
         try
         {
@@ -106,19 +129,35 @@ internal sealed partial class KeyRegistry
             CryptographicOperations.ZeroMemory(material);
         }
 
+        KeyRegistry? registry = null;
         try
         {
             KeyringState state = KeyringCodec.DecryptBody(image, root);
-            return new KeyRegistry(dir, image.StoreId, cmek.Uri, image.WrappedRootKek, root, state, image.Generation)
+            registry = new KeyRegistry(dir, image.StoreId, cmek.Uri, image.WrappedRootKek, root, state, image.Generation)
             {
                 LoadedFromPrevious = recoveryNote is not null,
                 RecoveryNote = recoveryNote,
                 _currentFileIsValid = recoveryNote is null,
+                _currentImage = recoveryNote is null ? image.Raw : null,
             };
+            if (anchor is not null)
+            {
+                await registry.AttachAnchorAsync(anchor, ct).ConfigureAwait(false);
+            }
+
+            return registry;
         }
         catch
         {
-            root.Dispose();
+            if (registry is null)
+            {
+                root.Dispose();
+            }
+            else
+            {
+                registry.Dispose();
+            }
+
             throw;
         }
     }
@@ -138,6 +177,7 @@ internal sealed partial class KeyRegistry
     private void Persist(KeyringState next, bool shred, RootBinding root)
     {
         ulong generation = Generation + 1;
+        PrepareAnchorForNewRoot(root.RootKek);
         byte[] image = KeyringCodec.Encode(_storeId, generation, root.CmekUri, root.WrappedRootKek, next, root.RootKek);
         string current = Path.Combine(StoreDirectory, FileName);
         string previous = Path.Combine(StoreDirectory, PreviousFileName);
@@ -145,21 +185,23 @@ internal sealed partial class KeyRegistry
 
         DurableIo.WriteAndSync(temp, image, FileMode.Create, FileMode0600);
         InjectFault(RegistryFaultPoint.TempWritten);
-        if (_currentFileIsValid && !shred)
+        if (_currentFileIsValid && !shred && _currentImage is not null)
         {
-            // Keep the generation in force as KEYRING.prev until the new one is durable. A crash
-            // between the renames leaves no KEYRING and a valid KEYRING.prev, which Open uses.
-            // (A shredding write replaces KEYRING in one atomic rename instead: the generation it
-            // supersedes must not survive as KEYRING.prev.)
-            _currentFileIsValid = false;
-            File.Move(current, previous, overwrite: true);
+            // Keep the generation in force as KEYRING.prev until the new one is durable, as a copy:
+            // KEYRING is replaced only by the atomic rename below, so it exists whenever KEYRING.prev
+            // does and a missing KEYRING is tampering, never a crash. (A shredding write skips this:
+            // the generation it supersedes must not survive as KEYRING.prev.)
+            string previousTemp = Path.Combine(StoreDirectory, PreviousTempFileName);
+            DurableIo.WriteAndSync(previousTemp, _currentImage, FileMode.Create, FileMode0600);
+            File.Move(previousTemp, previous, overwrite: true);
             DurableIo.SyncDirectory(StoreDirectory);
-            InjectFault(RegistryFaultPoint.CurrentMovedToPrevious);
+            InjectFault(RegistryFaultPoint.CurrentCopiedToPrevious);
         }
 
         File.Move(temp, current, overwrite: true);
         DurableIo.SyncDirectory(StoreDirectory);
         _currentFileIsValid = true;
+        _currentImage = image;
         InjectFault(RegistryFaultPoint.TempMovedToCurrent);
 
         // The new generation is durable: publish it.
@@ -180,39 +222,67 @@ internal sealed partial class KeyRegistry
             File.Move(temp, previous, overwrite: true);
             DurableIo.SyncDirectory(StoreDirectory);
         }
+
+        AdvanceAnchor(root.RootKek);
     }
 
+    /// <summary>
+    /// Picks the registry generation to open, never guessing: KEYRING when it is intact; KEYRING.prev
+    /// only when KEYRING is provably torn (its checksum fails, or it is cut short), and then with a
+    /// recovery note. A missing KEYRING next to a KEYRING.prev, a foreign file, or two generations
+    /// that disagree on the store id or run backwards are tampering: <see cref="IntegrityException"/>.
+    /// </summary>
     private static KeyringImage SelectImage(string dir, out string? recoveryNote)
     {
         string currentPath = Path.Combine(dir, FileName);
         string previousPath = Path.Combine(dir, PreviousFileName);
         ImageProblem current = KeyringCodec.Inspect(currentPath, out KeyringImage? image, out string currentDetail);
+        ImageProblem previous = KeyringCodec.Inspect(previousPath, out KeyringImage? prevImage, out string previousDetail);
         recoveryNote = null;
         switch (current)
         {
             case ImageProblem.None:
+                if (previous == ImageProblem.None && !prevImage!.StoreId.AsSpan().SequenceEqual(image!.StoreId))
+                {
+                    throw new IntegrityException(
+                        $"the key registry {currentPath} names store {Convert.ToHexStringLower(image.StoreId)} but {PreviousFileName} names store {Convert.ToHexStringLower(prevImage.StoreId)}: one of them was altered or swapped in",
+                        currentPath);
+                }
+
+                if (previous == ImageProblem.None && prevImage!.Generation > image!.Generation)
+                {
+                    throw new IntegrityException(
+                        string.Create(CultureInfo.InvariantCulture, $"the key registry {currentPath} is generation {image.Generation}, older than {PreviousFileName} (generation {prevImage.Generation}): an older copy was restored"),
+                        currentPath);
+                }
+
                 return image!;
             case ImageProblem.Unsupported:
                 throw new EngineException($"the key registry {currentPath} {currentDetail}");
-            case ImageProblem.Malformed:
+            case ImageProblem.Missing when previous != ImageProblem.Missing:
+                throw new IntegrityException(
+                    $"the key registry {currentPath} is missing while {PreviousFileName} exists: registry writes replace {FileName} only by an atomic rename, so no crash leaves this state; it was deleted",
+                    currentPath);
+            case ImageProblem.Damaged:
+                break;
+            default:
                 throw new IntegrityException($"the key registry {currentPath} {currentDetail}", currentPath);
         }
 
-        ImageProblem previous = KeyringCodec.Inspect(previousPath, out KeyringImage? prevImage, out string previousDetail);
         if (previous == ImageProblem.None)
         {
             recoveryNote = string.Create(
                 CultureInfo.InvariantCulture,
-                $"{currentPath} {currentDetail}; using the previous generation {prevImage!.Generation} from {previousPath} (a crash during a registry update leaves this state)");
+                $"{currentPath} {currentDetail}; using the previous generation {prevImage!.Generation} from {previousPath} (the newer copy is provably torn: its checksum fails)");
             return prevImage;
         }
 
         throw new IntegrityException(
             $"no usable key registry in {dir}: {FileName} {currentDetail}, {PreviousFileName} {previousDetail}",
-            current == ImageProblem.Missing ? previousPath : currentPath);
+            currentPath);
     }
 
-    private static async Task<byte[]> CallCmek(ICmekProvider cmek, string operation, Func<Task<byte[]>> call)
+    private static async Task<byte[]> CallCmek(ICmekProvider cmek, string operation, Func<Task<byte[]>> call, string? recordedUri = null)
     {
         try
         {
@@ -220,7 +290,16 @@ internal sealed partial class KeyRegistry
         }
         catch (Exception e) when (e is not (EngineException or OperationCanceledException or ObjectDisposedException or ArgumentException))
         {
-            throw new KeyUnavailableException($"the CMEK at {cmek.Uri} failed to {operation} the store's root key: {e.Message}", e);
+            // The application's CMEK is used, never the URI the directory records; say when they differ
+            // (a store swapped for one made under another key shows here).
+            string pinned = recordedUri is not null && !string.Equals(recordedUri, cmek.Uri, StringComparison.Ordinal)
+                ? $" (the store's registry records CMEK {recordedUri}; the application's {cmek.Uri} is used)"
+                : string.Empty;
+            throw new KeyUnavailableException($"the CMEK at {cmek.Uri} failed to {operation} the store's root key{pinned}: {e.Message}", e);
+        }
+        catch (KeyUnavailableException e) when (recordedUri is not null && !string.Equals(recordedUri, cmek.Uri, StringComparison.Ordinal))
+        {
+            throw new KeyUnavailableException($"{e.Message} (the store's registry records CMEK {recordedUri}; the application's {cmek.Uri} is used)", e);
         }
     }
 

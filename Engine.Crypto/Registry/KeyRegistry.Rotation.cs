@@ -9,8 +9,8 @@ internal enum RegistryFaultPoint
     /// <summary>KEYRING.tmp is written and synced; nothing renamed yet.</summary>
     TempWritten,
 
-    /// <summary>KEYRING was renamed to KEYRING.prev: no KEYRING on disk.</summary>
-    CurrentMovedToPrevious,
+    /// <summary>KEYRING.prev now holds a copy of the generation in force; KEYRING is unchanged (it always exists).</summary>
+    CurrentCopiedToPrevious,
 
     /// <summary>The new generation is KEYRING and durable; not yet published in memory.</summary>
     TempMovedToCurrent,
@@ -215,7 +215,7 @@ internal sealed partial class KeyRegistry
         ArgumentException.ThrowIfNullOrEmpty(storeDir);
         string dir = Path.GetFullPath(storeDir);
         int destroyed = 0;
-        foreach (string name in new[] { FileName, PreviousFileName, TempFileName })
+        foreach (string name in new[] { FileName, PreviousFileName, TempFileName, PreviousTempFileName })
         {
             string path = Path.Combine(dir, name);
             var info = new FileInfo(path);
@@ -246,8 +246,8 @@ internal sealed partial class KeyRegistry
 
     private static KeyringState ReplaceChain(KeyringState state, KeyScope scope, KekChain chain) =>
         scope.Kind == KeyScopeKind.System
-            ? new KeyringState(state.NextNamespaceId, chain, state.ById.Values)
-            : new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Select(e => e.Info.Id == scope.NamespaceId ? e with { Keys = chain } : e));
+            ? new KeyringState(state.NextNamespaceId, chain, state.ById.Values, state.PendingShreds)
+            : new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Select(e => e.Info.Id == scope.NamespaceId ? e with { Keys = chain } : e), state.PendingShreds);
 
     /// <summary>Wraps <paramref name="root"/> with <paramref name="cmek"/> and checks that the wrap unwraps to the same key.</summary>
     private async Task<byte[]> WrapAndCheckAsync(ICmekProvider cmek, OpaqueKey root, CancellationToken ct)

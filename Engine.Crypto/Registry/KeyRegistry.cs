@@ -28,7 +28,7 @@ internal enum KekLookup
 /// namespace's KEK versions. See docs/format.md, "Key registry".
 /// </summary>
 /// <remarks>
-/// The CMEK is asked once, at <see cref="CreateAsync"/> or <see cref="OpenAsync"/>. Keys then live in
+/// The CMEK is asked once, at <see cref="CreateAsync"/> or <see cref="OpenAsync(string, ICmekProvider, CancellationToken)"/>. Keys then live in
 /// memory as <see cref="SecretKey"/> handles until <see cref="Dispose"/> zeroes them.
 /// Reads are lock-free over an immutable snapshot; changes are serialized, persisted
 /// atomically (tmp + fsync + rename + directory fsync, previous generation kept as
@@ -39,6 +39,7 @@ internal sealed partial class KeyRegistry : IDisposable
     public const string FileName = "KEYRING";
     public const string PreviousFileName = "KEYRING.prev";
     public const string TempFileName = "KEYRING.tmp";
+    public const string PreviousTempFileName = "KEYRING.prev.tmp";
 
     private const UnixFileMode FileMode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
@@ -51,6 +52,10 @@ internal sealed partial class KeyRegistry : IDisposable
     private string _cmekUri;
     private KeyringState _state;
     private bool _currentFileIsValid;
+    // The bytes of KEYRING as this registry last wrote or authenticated them: copied to KEYRING.prev
+    // before the next write, so KEYRING itself is only ever replaced by one atomic rename.
+    private byte[]? _currentImage;
+    private IRollbackAnchor? _anchor;
     private int _disposed;
 
     private KeyRegistry(string storeDir, byte[] storeId, string cmekUri, byte[] wrappedRootKek, OpaqueKey rootKek, KeyringState state, ulong generation)
@@ -77,7 +82,10 @@ internal sealed partial class KeyRegistry : IDisposable
     /// changed by <see cref="RotateCmekAsync"/>).</summary>
     public string CmekUri => Volatile.Read(ref _cmekUri);
 
-    /// <summary>Generation of the registry image in force (1 at creation, +1 per change).</summary>
+    /// <summary>
+    /// Generation of the registry image in force (1 at creation, +1 per change): the store epoch. It
+    /// only grows; the rollback anchor (when set) records it after every write.
+    /// </summary>
     public ulong Generation { get; private set; }
 
     /// <summary>True when KEYRING was torn or missing at open and KEYRING.prev was used.</summary>
@@ -135,7 +143,7 @@ internal sealed partial class KeyRegistry : IDisposable
 
             var info = new NamespaceInfo(state.NextNamespaceId, name);
             KekChain chain = KekChain.CreateNew(KeyScope.ForNamespace(info.Id));
-            var next = new KeyringState(state.NextNamespaceId + 1, state.System, state.ById.Values.Append(new NamespaceEntry(info, chain)));
+            var next = new KeyringState(state.NextNamespaceId + 1, state.System, state.ById.Values.Append(new NamespaceEntry(info, chain)), state.PendingShreds);
             try
             {
                 Persist(next, shred: false);
@@ -165,8 +173,8 @@ internal sealed partial class KeyRegistry : IDisposable
             KekChain chain = state.ChainOf(scope) ?? throw new KeyUnavailableException($"no KEK chain for scope {scope} in the key registry");
             KekChain rotated = chain.WithNewVersion();
             KeyringState next = scope.Kind == KeyScopeKind.System
-                ? new KeyringState(state.NextNamespaceId, rotated, state.ById.Values)
-                : new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Select(e => e.Info.Id == scope.NamespaceId ? e with { Keys = rotated } : e));
+                ? new KeyringState(state.NextNamespaceId, rotated, state.ById.Values, state.PendingShreds)
+                : new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Select(e => e.Info.Id == scope.NamespaceId ? e with { Keys = rotated } : e), state.PendingShreds);
             try
             {
                 Persist(next, shred: false);
@@ -202,7 +210,7 @@ internal sealed partial class KeyRegistry : IDisposable
                 throw new ArgumentException($"no namespace named '{name}'", nameof(name));
             }
 
-            var next = new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Where(e => e != entry));
+            var next = new KeyringState(state.NextNamespaceId, state.System, state.ById.Values.Where(e => e != entry), state.PendingShreds);
             try
             {
                 Persist(next, shred: true);
@@ -215,6 +223,49 @@ internal sealed partial class KeyRegistry : IDisposable
                 {
                     entry.Keys.DisposeAll();
                 }
+            }
+        }
+    }
+
+    /// <summary>Ids of namespaces whose deletion was started (<see cref="MarkPendingShred"/>) and not finished.</summary>
+    public IReadOnlyList<uint> PendingShreds => Volatile.Read(ref _state).PendingShreds;
+
+    /// <summary>
+    /// Records, durably and authenticated, that the namespace <paramref name="id"/> is being deleted,
+    /// so that a crash at any later step is finished by the next open. The only way a crypto-shred
+    /// starts: nothing outside the sealed registry (marker files) can ask for one.
+    /// </summary>
+    /// <exception cref="ArgumentException">No such namespace.</exception>
+    /// <exception cref="IOException">The registry could not be written; nothing changed.</exception>
+    public void MarkPendingShred(uint id)
+    {
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            KeyringState state = _state;
+            if (!state.ById.ContainsKey(id))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"no namespace with id {id}"), nameof(id));
+            }
+
+            if (!state.PendingShreds.Contains(id))
+            {
+                Persist(state.WithPendingShreds(state.PendingShreds.Append(id)), shred: false);
+            }
+        }
+    }
+
+    /// <summary>Forgets a finished deletion (see <see cref="MarkPendingShred"/>); a no-op when it is not pending.</summary>
+    /// <exception cref="IOException">The registry could not be written.</exception>
+    public void ClearPendingShred(uint id)
+    {
+        lock (_writeLock)
+        {
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            KeyringState state = _state;
+            if (state.PendingShreds.Contains(id))
+            {
+                Persist(state.WithPendingShreds(state.PendingShreds.Where(p => p != id)), shred: true);
             }
         }
     }

@@ -64,7 +64,8 @@ internal sealed class KeyringImage
 internal static class KeyringCodec
 {
     public const ushort FormatVersion = 1;
-    public const byte BodyVersion = 1;
+    /// <summary>Body version written: 2 adds the pending crypto-shreds; version 1 (no such list) is still read.</summary>
+    public const byte BodyVersion = 2;
     public const int StoreIdSize = 16;
     public const int NonceSize = Aead.NonceSize;
     public const int TagSize = Aead.TagSize;
@@ -273,7 +274,7 @@ internal static class KeyringCodec
             size += 4 + 2 + Encoding.UTF8.GetByteCount(entry.Info.Name) + ChainSize(entry.Keys);
         }
 
-        return size;
+        return size + 4 + (4 * state.PendingShreds.Count);
     }
 
     private static void WriteBody(ref SpanWriter writer, KeyringState state)
@@ -287,6 +288,12 @@ internal static class KeyringCodec
             writer.U32(entry.Info.Id);
             writer.Blob16(Encoding.UTF8.GetBytes(entry.Info.Name));
             WriteChain(ref writer, entry.Keys);
+        }
+
+        writer.U32((uint)state.PendingShreds.Count);
+        foreach (uint id in state.PendingShreds)
+        {
+            writer.U32(id);
         }
     }
 
@@ -315,9 +322,9 @@ internal static class KeyringCodec
         try
         {
             byte version = reader.U8();
-            if (version != BodyVersion)
+            if (version is not (1 or BodyVersion))
             {
-                throw new FormatException($"body version {version}, expected {BodyVersion}");
+                throw new FormatException($"body version {version}, expected 1 or {BodyVersion}");
             }
 
             uint nextId = reader.U32();
@@ -333,12 +340,27 @@ internal static class KeyringCodec
                 entries.Add(new NamespaceEntry(new NamespaceInfo(id, name), chain));
             }
 
+            var pending = new List<uint>();
+            if (version >= 2)
+            {
+                uint pendingCount = reader.U32();
+                if (pendingCount > reader.Remaining / 4)
+                {
+                    throw new FormatException($"{pendingCount} pending crypto-shreds in {reader.Remaining} bytes");
+                }
+
+                for (uint i = 0; i < pendingCount; i++)
+                {
+                    pending.Add(reader.U32());
+                }
+            }
+
             if (reader.Remaining != 0)
             {
                 throw new FormatException($"{reader.Remaining} trailing bytes");
             }
 
-            return new KeyringState(nextId, system, entries);
+            return new KeyringState(nextId, system, entries, pending);
         }
         catch
         {

@@ -65,10 +65,16 @@ internal sealed record NamespaceEntry(NamespaceInfo Info, KekChain Keys);
 /// </summary>
 internal sealed class KeyringState
 {
-    public KeyringState(uint nextNamespaceId, KekChain system, IEnumerable<NamespaceEntry> namespaces)
+    public KeyringState(uint nextNamespaceId, KekChain system, IEnumerable<NamespaceEntry> namespaces, IEnumerable<uint>? pendingShreds = null)
     {
         NextNamespaceId = nextNamespaceId;
         System = system;
+        PendingShreds = [.. (pendingShreds ?? []).Distinct().Order()];
+        if (PendingShreds.Any(id => id == 0 || id >= nextNamespaceId))
+        {
+            throw new ArgumentException($"a pending crypto-shred names an id outside 1..{nextNamespaceId - 1}", nameof(pendingShreds));
+        }
+
         var byId = new Dictionary<uint, NamespaceEntry>();
         var byName = new Dictionary<string, NamespaceEntry>(StringComparer.Ordinal);
         foreach (NamespaceEntry entry in namespaces)
@@ -92,6 +98,15 @@ internal sealed class KeyringState
     public uint NextNamespaceId { get; }
 
     public KekChain System { get; }
+
+    /// <summary>
+    /// Ids of namespaces whose deletion was started and not finished, ascending. Kept here, sealed
+    /// under the root KEK, so that nothing but an authenticated registry can start a crypto-shred.
+    /// </summary>
+    public IReadOnlyList<uint> PendingShreds { get; }
+
+    /// <summary>This state with <paramref name="pending"/> as its pending crypto-shreds.</summary>
+    public KeyringState WithPendingShreds(IEnumerable<uint> pending) => new(NextNamespaceId, System, ById.Values, pending);
 
     public IReadOnlyDictionary<uint, NamespaceEntry> ById { get; }
 

@@ -100,16 +100,10 @@ public sealed class KeyRegistryTests : IDisposable
 
         EngineException e = await Assert.ThrowsAnyAsync<EngineException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
 
-        // A changed store id changes the CMEK wrap context: the CMEK refuses; anything else fails the body.
-        if (offset == 20)
-        {
-            Assert.IsType<KeyUnavailableException>(e);
-        }
-        else
-        {
-            IntegrityException integrity = Assert.IsType<IntegrityException>(e);
-            Assert.Equal(_f.RegistryPath, integrity.Path);
-        }
+        // A changed store id no longer matches KEYRING.prev's (and is the CMEK wrap context, so it
+        // would not unwrap either): tampering, not "wrong key?". Anything else fails the body.
+        IntegrityException integrity = Assert.IsType<IntegrityException>(e);
+        Assert.Equal(_f.RegistryPath, integrity.Path);
     }
 
     [Fact]
@@ -169,16 +163,14 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
-    public void Missing_registry_with_valid_previous_is_a_crash_between_renames()
+    public async Task Missing_registry_with_valid_previous_is_tampering_since_writes_never_leave_it()
     {
         _f.Registry.CreateNamespace("a");
         _f.Registry.Dispose();
         File.Delete(_f.RegistryPath);
 
-        KeyRegistry reopened = _f.Reopen();
-        Assert.True(reopened.LoadedFromPrevious);
-        Assert.Equal(1ul, reopened.Generation);
-        Assert.Empty(reopened.Namespaces);
+        var e = await Assert.ThrowsAsync<IntegrityException>(() => KeyRegistry.OpenAsync(_f.StoreDir, _f.Cmek));
+        Assert.Contains("missing", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -238,8 +230,9 @@ public sealed class KeyRegistryTests : IDisposable
         Assert.Throws<KeyUnavailableException>(() => _f.Registry.GetCurrentKek(KeyScope.ForNamespace(gone.Id)));
         Assert.Throws<ArgumentException>(() => _f.Registry.DeleteNamespace("gone"));
 
+        // KEYRING.prev alone (opened in KEYRING's place) has no trace of the deleted namespace either.
         _f.Registry.Dispose();
-        File.Delete(_f.RegistryPath);
+        File.Copy(_f.PreviousPath, _f.RegistryPath, overwrite: true);
         Assert.Equal(["keep"], _f.Reopen().Namespaces.Select(n => n.Name));
     }
 

@@ -145,9 +145,11 @@ public sealed class CryptoShredTests : IDisposable
         using (EncryptedStore store = OpenWithData())
         {
             beta = store.GetNamespace("beta").Info.Id;
+            // The crash lands in the registry writes of the deletion itself, once the registry lists
+            // it as pending (the pending entry is the deletion's first durable step).
             store.Run(s => s.Registry.FaultInjector = p =>
             {
-                if (p == point)
+                if (p == point && s.Registry.PendingShreds.Contains(beta))
                 {
                     throw new IOException($"simulated crash at {p}");
                 }

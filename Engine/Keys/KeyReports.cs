@@ -6,7 +6,14 @@ namespace Engine;
 /// </summary>
 /// <param name="CmekUri">The CMEK wrapping the root key.</param>
 /// <param name="Scopes">The system scope first, then every namespace by id.</param>
-public sealed record KeyStatusReport(string CmekUri, IReadOnlyList<ScopeKeyStatus> Scopes);
+public sealed record KeyStatusReport(string CmekUri, IReadOnlyList<ScopeKeyStatus> Scopes)
+{
+    /// <summary>The store's id (<see cref="EncryptedStore.StoreId"/>), for pinning it in the application's configuration.</summary>
+    public string StoreId { get; init; } = string.Empty;
+
+    /// <summary>The store epoch (<see cref="EncryptedStore.Epoch"/>) when the report was taken.</summary>
+    public ulong Epoch { get; init; }
+}
 
 /// <summary>The KEK versions of one scope (the system files, or one namespace) and their use.</summary>
 /// <param name="Name">"system" or the namespace name.</param>

@@ -23,7 +23,7 @@ internal static class KeyStatusReader
             scopes.Add(ReadScope(files, layout, chain, name, id));
         }
 
-        return new KeyStatusReport(session.Registry.CmekUri, scopes);
+        return new KeyStatusReport(session.Registry.CmekUri, scopes) { StoreId = session.Registry.StoreIdHex, Epoch = session.Registry.Generation };
     }
 
     private static ScopeKeyStatus ReadScope(StoreFiles files, StoreLayout layout, KekChainInfo chain, string name, uint? id)

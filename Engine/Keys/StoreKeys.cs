@@ -204,7 +204,17 @@ public sealed class StoreKeys
     {
         try
         {
-            foreach (uint id in NamespaceShredder.Pending(_store.Layout))
+            (IReadOnlyList<uint> pending, IReadOnlyList<uint> legacy, IReadOnlyList<string> ignored) = _store.Run(s =>
+            {
+                (IReadOnlyList<uint> finish, IReadOnlyList<string> notes) = NamespaceShredder.ReviewMarkerFiles(s, _store.Layout);
+                return (NamespaceShredder.Pending(s), finish, notes);
+            });
+            foreach (string note in ignored)
+            {
+                _store.AddOpenNote(note);
+            }
+
+            foreach (uint id in pending.Union(legacy).Order())
             {
                 _store.DetachNamespaces(id);
                 _store.Run(s => NamespaceShredder.Complete(s, _store.Layout, id));

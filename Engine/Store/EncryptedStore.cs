@@ -38,9 +38,14 @@ public sealed partial class EncryptedStore : IDisposable
         _options = options;
         _layout = layout;
         _session = session;
+        StoreId = session.Registry.StoreIdHex;
         foreach (NamespaceInfo ns in session.Registry.Namespaces)
         {
             _namespaces[ns.Name] = new StoreNamespace(this, ns);
+        }
+        if (session.Registry.RecoveryNote is { } recovery)
+        {
+            _openNotes.Add("key registry fallback: " + recovery);
         }
         _monitor = new CmekMonitor(this, this, layout.Root, options, cmek, ownsCmek, session.Registry.CmekUri);
         _keys = new StoreKeys(this);
@@ -94,7 +99,15 @@ public sealed partial class EncryptedStore : IDisposable
         bool exists = KeyRegistry.Exists(layout.Root);
         if (!exists)
         {
+            if (options.ExpectedStoreId is not null)
+            {
+                throw new IntegrityException($"{layout.Root} has no key registry but StoreOptions.ExpectedStoreId pins store {options.ExpectedStoreId}: a pinned store is never created", System.IO.Path.Combine(layout.Root, KeyRegistry.FileName));
+            }
             EnsureCreatable(layout.Root, options);
+        }
+        else
+        {
+            CheckExpectedStoreId(layout.Root, options, KeyRegistry.ReadStoreId(layout.Root));
         }
 
         string? uri = options.CmekUri ?? (exists ? KeyRegistry.ReadCmekUri(layout.Root) : null);
@@ -129,6 +142,8 @@ public sealed partial class EncryptedStore : IDisposable
             // Staging directories of a bulk import that crashed before its ingest: never visible data.
             Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             session = StoreSession.Open(layout, options, cmek, create: !exists);
+            // Again under the directory lock, now authenticated: the id is the root key's wrap context.
+            CheckExpectedStoreId(layout.Root, options, session.Registry.StoreIdHex);
             // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
             DeleteTempFiles(session, layout);
             return new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session);
@@ -300,6 +315,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
         _keys.Stop();
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
+        AdvanceEpochAtClose();
         // No lock needed: after BeginClose the monitor neither locks nor unlocks, so nothing else
         // touches the session.
         CloseSession();
@@ -307,6 +323,23 @@ public sealed partial class EncryptedStore : IDisposable
         _gate.Dispose();
         // Last: RocksDB is closed and this boot's temp files are gone.
         _directoryLock.Dispose();
+    }
+
+    /// <summary>A clean close grows the store epoch (one registry write); a failure leaves the epoch as it was.</summary>
+    private void AdvanceEpochAtClose()
+    {
+        if (_session is null || _options.InMemory)
+        {
+            return;
+        }
+        try
+        {
+            _session.Registry.AdvanceEpoch();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or EngineException or ObjectDisposedException)
+        {
+            AddOpenNote("the store epoch could not be advanced at close: " + e.Message);
+        }
     }
 
     /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>

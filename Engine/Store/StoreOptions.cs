@@ -23,6 +23,22 @@ public sealed class StoreOptions
     /// <summary>A CMEK URI such as <c>file:/etc/myapp/store.key</c>; overrides the one the store recorded.</summary>
     public string? CmekUri { get; set; }
 
+    /// <summary>
+    /// The store id (<see cref="EncryptedStore.StoreId"/>, 32 hex digits) the application expects at
+    /// <see cref="Path"/>, from its own configuration. When set, a directory holding another store fails
+    /// with <see cref="IntegrityException"/> before the CMEK is asked or any data file is read, and a
+    /// missing store is never created. Null: any store is accepted (see README, "Running pinned").
+    /// </summary>
+    public string? ExpectedStoreId { get; set; }
+
+    /// <summary>
+    /// Where the store's latest epoch is kept outside the store (for example a
+    /// <see cref="FileRollbackAnchor"/> on another volume). With it, a store or key registry restored
+    /// from an older copy fails to open with <see cref="IntegrityException"/>, and a retired KEK version
+    /// cannot become current again. Null: no rollback protection (docs/format.md, threat model).
+    /// </summary>
+    public IRollbackAnchor? RollbackAnchor { get; set; }
+
     /// <summary>Create the store (directory, key registry, database) when it does not exist yet.</summary>
     public bool CreateIfMissing { get; set; } = true;
 
@@ -101,6 +117,10 @@ public sealed class StoreOptions
         if (CmekCheckTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(CmekCheckTimeout), CmekCheckTimeout, "CmekCheckTimeout must be positive.");
+        }
+        if (ExpectedStoreId is not null && (ExpectedStoreId.Length != 32 || !ExpectedStoreId.All(char.IsAsciiHexDigit)))
+        {
+            throw new ArgumentException("StoreOptions.ExpectedStoreId must be 32 hex digits (EncryptedStore.StoreId).", nameof(ExpectedStoreId));
         }
         if (MaxValueBytes <= 0 || MaxKeyBytes <= 0)
         {

@@ -73,6 +73,11 @@ internal sealed class StoreSession : IDisposable
         StoreSession? session = null;
         try
         {
+            if (options.RollbackAnchor is { } anchor && registry.Anchor is null)
+            {
+                // Every path that unwraps a registry (open, create, unlock) passes here.
+                BlockingBridge.Wait(ct => registry.AttachAnchorAsync(anchor, ct));
+            }
             session = new StoreSession(layout, options, registry);
             session.OpenDatabase();
             return session;

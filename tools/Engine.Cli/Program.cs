@@ -28,6 +28,14 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     KeysCommand.Create(),
     HsmCommand.Create(),
 };
+// Identity pinning for every verb that opens an existing store (README, "Running pinned").
+var storeId = new Option<string?>("--store-id")
+{
+    Description = "Fail (exit 3) unless the store's id is this one (printed by init)",
+    HelpName = "ID",
+    Recursive = true,
+};
+root.Options.Add(storeId);
 // Help would otherwise show the assembly name (Engine.Cli); users know the tool as tools/engine.
 root.HelpName = "engine";
 HelpNotes.Install(root);
@@ -43,4 +51,5 @@ if (parse.Action is ParseErrorAction)
     ErrorReporter.Fail($"{first} (see: engine {verb}--help)");
     return ExitCodes.Usage;
 }
+StoreAccess.ExpectedStoreId = parse.GetValue(storeId);
 return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -52,6 +52,7 @@ internal static class InitCommand
             using (EncryptedStore created = EncryptedStore.Open(new StoreOptions { Path = full, Cmek = provider, CreateIfMissing = true }))
             {
                 Console.WriteLine($"created store {created.Path}");
+                Console.WriteLine($"store id {created.StoreId} (pin it: StoreOptions.ExpectedStoreId, --store-id)");
                 Console.WriteLine($"CMEK {created.CmekUri}{(newKey ? " (new key file, mode 0600)" : " (existing key)")}");
             }
         }

@@ -38,7 +38,7 @@ internal static class KeysStatusOutput
     public static string Table(string path, KeyStatusReport report)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"store: {path}\ncmek:  {report.CmekUri}\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"store: {path}\nid:    {report.StoreId}\nepoch: {report.Epoch}\ncmek:  {report.CmekUri}\n\n");
         sb.Append(CultureInfo.InvariantCulture, $"{"scope",-20} {"current",7} {"held",-9} {"state",-8} {"version",7} {"files",6} {"share",7} {"bytes",12} {"share",7}\n");
         foreach (ScopeKeyStatus scope in report.Scopes)
         {
@@ -76,6 +76,8 @@ internal static class KeysStatusOutput
         {
             w.WriteStartObject();
             w.WriteString("store", path);
+            w.WriteString("store_id", report.StoreId);
+            w.WriteNumber("epoch", report.Epoch);
             w.WriteString("cmek", report.CmekUri);
             w.WriteStartArray("scopes");
             foreach (ScopeKeyStatus scope in report.Scopes)

@@ -8,6 +8,9 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal static class StoreAccess
 {
+    /// <summary>The <c>--store-id</c> given on the command line, or null: pinned into every open of an existing store.</summary>
+    public static string? ExpectedStoreId { get; set; }
+
     /// <summary>Opens the store at <paramref name="dir"/> with its recorded CMEK, or <paramref name="cmekUri"/> when given.</summary>
     /// <param name="dir">The store directory.</param>
     /// <param name="cmekUri">A CMEK URI overriding the recorded one, or null.</param>
@@ -30,7 +33,7 @@ internal static class StoreAccess
         {
             throw new UsageException($"{full} is not an encrypted store (it has no key registry)");
         }
-        var options = new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false };
+        var options = new StoreOptions { Path = full, CmekUri = cmekUri, CreateIfMissing = false, ExpectedStoreId = ExpectedStoreId };
         configure?.Invoke(options);
         return EncryptedStore.Open(options);
     }
