@@ -14,8 +14,9 @@ declare -A why=(
   [make]="runs the native plugin's build"
   [pkg-config]="locates librocksdb and OpenSSL for CMake"
   [awscli]="the stock AWS CLI: the local KMS endpoint's tests drive it"
+  [gdb]="gcore: the opt-in core-dump test (ENGINE_CORE_DUMP=1, Engine.Tests/Memory) dumps a locked process"
 )
-packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli)
+packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli gdb)
 
 missing=()
 for pkg in "${packages[@]}"; do
