@@ -16,8 +16,9 @@ declare -A why=(
   [awscli]="the stock AWS CLI: the local KMS endpoint's tests drive it"
   [softhsm2]="a PKCS#11 token (SoftHSM2): the pkcs11: CMEK provider's tests"
   [opensc]="pkcs11-tool: creates the tests' HSM keys"
+  [gdb]="gcore: the opt-in core-dump test (ENGINE_CORE_DUMP=1, Engine.Tests/Memory) dumps a locked process"
 )
-packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli softhsm2 opensc)
+packages=(librocksdb-dev libssl-dev cmake g++ make pkg-config awscli softhsm2 opensc gdb)
 
 missing=()
 for pkg in "${packages[@]}"; do

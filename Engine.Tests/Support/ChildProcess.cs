@@ -60,6 +60,9 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The child's process id (to dump it with gcore).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The child closed its stdout (it exited or is exiting) and every line was taken.</summary>
     public bool OutputEnded => _lines.IsCompleted;
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Engine.Interop;
 
 namespace Engine.Import;
@@ -49,7 +51,9 @@ internal sealed class RunBuffer
         value.CopyTo(seg.AsSpan(_segmentUsed + key.Length));
         if (_count == _entries.Length)
         {
+            EntryRef[] old = _entries;
             Array.Resize(ref _entries, _entries.Length * 2);
+            old.AsSpan().Clear(); // the index holds key prefixes (plaintext)
         }
         _entries[_count] = new EntryRef(PrefixOf(key), _segment, _segmentUsed, key.Length, value.Length, _count);
         _count++;
@@ -86,14 +90,25 @@ internal sealed class RunBuffer
         return new Cursor(this);
     }
 
-    /// <summary>Forgets every entry; segments are kept for reuse (oversized ones are dropped).</summary>
+    /// <summary>Forgets and wipes every entry; segments are kept for reuse (oversized ones are dropped).</summary>
     public void Clear()
     {
+        Wipe();
         _count = 0;
         _segment = -1;
         _segmentUsed = 0;
         _segments.RemoveAll(s => s.Length != _segmentSize);
         _charged = 0;
+    }
+
+    /// <summary>Zeroes every segment and the index (plaintext keys and values) without forgetting the entry count.</summary>
+    private void Wipe()
+    {
+        foreach (byte[] segment in _segments)
+        {
+            CryptographicOperations.ZeroMemory(segment);
+        }
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(_entries.AsSpan(0, _count)));
     }
 
     private ReadOnlySpan<byte> KeyOf(in EntryRef e) => _segments[e.Segment].AsSpan(e.Offset, e.KeyLength);
@@ -139,6 +154,11 @@ internal sealed class RunBuffer
         {
             if (_next >= buffer._count)
             {
+                if (_next == buffer._count)
+                {
+                    buffer.Wipe(); // consumed: the plaintext is no longer needed
+                    _next++;
+                }
                 return false;
             }
             int i = _next;

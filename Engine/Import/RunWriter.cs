@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
 using Engine.Interop;
 
 namespace Engine.Import;
@@ -138,7 +139,7 @@ internal sealed class RunWriter
         BinaryPrimitives.WriteUInt32LittleEndian(_chunk.AsSpan(_chunkUsed), rawField);
         BinaryPrimitives.WriteUInt32LittleEndian(_chunk.AsSpan(_chunkUsed + 4), (uint)stored);
         _chunkUsed += SpilledRun.BlockHeaderSize + stored;
-        _raw.AsSpan(0, _rawUsed).Clear();
+        CryptographicOperations.ZeroMemory(_raw.AsSpan(0, _rawUsed));
         _rawUsed = 0;
         if (_chunkUsed >= _chunkBytes)
         {
@@ -154,7 +155,7 @@ internal sealed class RunWriter
         _chunks.Add(new RunChunk(path, _chunkUsed)); // recorded first: a failed write is still cleaned up
         TempFileIo.Write(env, path, _chunk.AsSpan(0, _chunkUsed));
         Bytes += _chunkUsed;
-        _chunk.AsSpan(0, _chunkUsed).Clear(); // run plaintext does not linger longer than needed
+        CryptographicOperations.ZeroMemory(_chunk.AsSpan(0, _chunkUsed)); // run plaintext does not linger longer than needed
         _chunkUsed = SpilledRun.HeaderSize;
     }
 }

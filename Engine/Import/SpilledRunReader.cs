@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
 using Engine.Interop;
 
 namespace Engine.Import;
@@ -62,7 +63,8 @@ internal sealed class SpilledRunReader : IRunCursor
                 {
                     throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"the run ends after {_entries} of {_run.Entries} entries"));
                 }
-                Array.Clear(_plain);
+                CryptographicOperations.ZeroMemory(_plain);
+                CryptographicOperations.ZeroMemory(_stored); // decrypted (possibly compressed) run bytes
                 return false;
             }
         }
@@ -124,7 +126,7 @@ internal sealed class SpilledRunReader : IRunCursor
         {
             var grown = new byte[Math.Max(capacity, PlainOverhead)];
             _plain.AsSpan(_plainStart, remaining).CopyTo(grown);
-            Array.Clear(_plain);
+            CryptographicOperations.ZeroMemory(_plain);
             _plain = grown;
         }
         else
@@ -184,6 +186,7 @@ internal sealed class SpilledRunReader : IRunCursor
         {
             var grown = new byte[capacity];
             _stored.AsSpan(_storedStart, remaining).CopyTo(grown);
+            CryptographicOperations.ZeroMemory(_stored);
             _stored = grown;
         }
         else

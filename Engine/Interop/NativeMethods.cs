@@ -78,6 +78,15 @@ internal struct NativeStats
     public ulong IntegrityFailures;
 }
 
+/// <summary>Mirrors <c>ekv_allocator_stats</c> in <c>ekvfs.h</c>: counters of the wiping block-cache allocator.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeAllocatorStats
+{
+    public ulong Allocations;
+    public ulong WipedBlocks;
+    public ulong WipedBytes;
+}
+
 /// <summary>Mirrors <c>ekv_read_request</c> in <c>ekvfs.h</c> (one request of <c>ekv_rfile_multi_read</c>).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeReadRequest
@@ -122,6 +131,12 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Library, EntryPoint = "ekv_options_set_cf_path", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int OptionsSetCfPath(nint rocksdbOptions, string path, ulong targetSize, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_block_cache_create")]
+    internal static partial int BlockCacheCreate(ulong capacity, out nint cache, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_zeroing_allocator_stats")]
+    internal static partial void ZeroingAllocatorStats(out NativeAllocatorStats stats);
 
     [LibraryImport(Library, EntryPoint = "ekv_env_get_stats")]
     internal static partial void EnvGetStats(EncryptedEnvHandle env, out NativeStats stats);

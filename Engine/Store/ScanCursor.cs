@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Security.Cryptography;
 using Engine.Interop;
 using RocksDbSharp;
 
@@ -113,6 +114,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
             lock (_sync)
             {
                 Iterator it = _iterator ?? throw new ObjectDisposedException(nameof(ScanCursor), "The scan was closed because its store closed.");
+                WipeUnread();
                 _count = 0;
                 _next = 0;
                 switch (_phase)
@@ -220,9 +222,24 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
 
     public void Reset() => throw new NotSupportedException();
 
+    /// <summary>
+    /// Zeroes the read-ahead entries the caller never received (their arrays are the engine's, not the
+    /// caller's): a scan stopped early or cut by a lock leaves no plaintext batch behind. Consumer thread only.
+    /// </summary>
+    private void WipeUnread()
+    {
+        for (int i = _next; i < _count; i++)
+        {
+            CryptographicOperations.ZeroMemory(_buffer[i].Key);
+            CryptographicOperations.ZeroMemory(_buffer[i].Value);
+            _buffer[i] = default;
+        }
+    }
+
     public void Dispose()
     {
         _phase = Phase.Done;
+        WipeUnread();
         _count = 0;
         _next = 0;
         if (_tracked)

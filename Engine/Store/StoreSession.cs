@@ -18,7 +18,7 @@ internal sealed class StoreSession : IDisposable
     private Dictionary<uint, ColumnFamilyHandle> _published = [];
     private readonly HashSet<uint> _dropped = [];
     private readonly Lock _sync = new();
-    private readonly Cache _blockCache;
+    private readonly BlockCacheHandle _blockCache;
     private readonly BlockBasedTableOptions _tableOptions;
     private readonly DbOptions _dbOptions;
     private RocksDb? _db;
@@ -29,8 +29,9 @@ internal sealed class StoreSession : IDisposable
         Registry = registry;
         FileKeys = new FileKeyService(registry, layout.ScopeOf);
         Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory, options.MemoryFileSystem);
-        _blockCache = Cache.CreateLru((ulong)Math.Max(options.BlockCacheBytes, 1L << 20));
-        _tableOptions = new BlockBasedTableOptions().SetBlockCache(_blockCache);
+        _blockCache = BlockCacheHandle.Create((ulong)Math.Max(options.BlockCacheBytes, 1L << 20));
+        _tableOptions = new BlockBasedTableOptions();
+        _blockCache.AttachTo(_tableOptions);
         _dbOptions = new DbOptions()
             .SetCreateIfMissing(true)
             .SetCreateMissingColumnFamilies(true)
@@ -215,7 +216,8 @@ internal sealed class StoreSession : IDisposable
         _db = null;
         _handles.Clear();
         PublishHandles();
-        _blockCache.SetCapacity(0); // evicts every cached plaintext block now, not at finalization
+        _blockCache.EvictAll(); // every cached plaintext block is wiped and freed now, not at finalization
+        _blockCache.Dispose(); // the table options keep the (empty) cache alive until they are collected
         if (!Env.IsClosed)
         {
             StatsAtClose = Env.Stats; // after RocksDB closed: every file object (and DEK) should be gone

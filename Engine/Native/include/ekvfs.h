@@ -412,6 +412,22 @@ EKV_API int32_t ekv_last_error_take(ekv_error_info* out) EKV_NOEXCEPT;
  */
 EKV_API int32_t ekv_last_error_take_any_thread(ekv_error_info* out) EKV_NOEXCEPT;
 
+/*
+ * A RocksDB LRU block cache (a rocksdb_cache_t*, released with rocksdb_cache_destroy) of
+ * `capacity` bytes whose blocks come from an allocator that wipes each block when RocksDB frees it,
+ * so evicted or dropped plaintext blocks do not linger in freed heap memory.
+ */
+EKV_API int32_t ekv_block_cache_create(uint64_t capacity, void** cache, char* msg,
+                                       uint32_t msg_cap) EKV_NOEXCEPT;
+
+/* Process-wide counters of the wiping block-cache allocator (tests: the cache really uses it). */
+typedef struct ekv_allocator_stats {
+  uint64_t allocations;  /* blocks handed out */
+  uint64_t wiped_blocks; /* blocks wiped and freed */
+  uint64_t wiped_bytes;  /* usable bytes wiped */
+} ekv_allocator_stats;
+EKV_API void ekv_zeroing_allocator_stats(ekv_allocator_stats* out) EKV_NOEXCEPT;
+
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
 /* 2: ekv_callbacks gained rewrap_file_key; format version 2 files. */

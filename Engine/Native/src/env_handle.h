@@ -6,6 +6,7 @@
 #include "ekvfs.h"
 #include "encrypted_fs.h"
 #include "rocksdb/env.h"
+#include "rocksdb/memory_allocator.h"
 
 struct ekv_env {
   // The in-memory base Env (use_mem_env=1, or an ekv_mem_fs shared with other envs); owns the
@@ -26,10 +27,12 @@ struct ekv_mem_fs {
 
 namespace ekv {
 namespace bridge {
-// Both functions live in c_api_bridge.cc, the only code that knows the private layouts of
+// These functions live in c_api_bridge.cc, the only code that knows the private layouts of
 // RocksDB's db/c.cc.
 void* NewCEnv(rocksdb::Env* env);
 void DeleteCEnv(void* c_env) noexcept;
 rocksdb::ColumnFamilyOptions* CfOptionsFromC(void* rocksdb_options);
+// A rocksdb_memory_allocator_t* holding `allocator` (for rocksdb_lru_cache_options_set_memory_allocator).
+void* NewCMemoryAllocator(std::shared_ptr<rocksdb::MemoryAllocator> allocator);
 }  // namespace bridge
 }  // namespace ekv

@@ -17,10 +17,18 @@ std::vector<uint8_t>& StoredScratch() {
   thread_local std::vector<uint8_t> buf;
   return buf;
 }
-std::vector<uint8_t>& PlainScratch() {
-  thread_local std::vector<uint8_t> buf;
+// Decrypted partial frames: wiped after every read (WipeAfterRead) and when the thread exits.
+PlainBytes& PlainScratch() {
+  thread_local PlainBytes buf;
   return buf;
 }
+
+struct WipeAfterRead {
+  PlainBytes& buf;
+  ~WipeAfterRead() {
+    if (!buf.empty()) OPENSSL_cleanse(buf.data(), buf.size());
+  }
+};
 
 }  // namespace
 
@@ -104,7 +112,7 @@ rocksdb::IOStatus FrameReader::AuthFailure(uint64_t index) const {
   return IntegrityError(path_, what, offset);
 }
 
-void FrameReader::SetCache(uint64_t index, std::vector<uint8_t>* plain) {
+void FrameReader::SetCache(uint64_t index, PlainBytes* plain) {
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (!cached_plain_.empty()) OPENSSL_cleanse(cached_plain_.data(), cached_plain_.size());
   cached_plain_.swap(*plain);
@@ -124,7 +132,7 @@ rocksdb::IOStatus FrameReader::ResolveTail(uint64_t physical_size) {
 }
 
 FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame,
-                                             std::vector<uint8_t>* plain, uint32_t* sync_distance,
+                                             PlainBytes* plain, uint32_t* sync_distance,
                                              rocksdb::IOStatus* io) {
   std::vector<uint8_t> stored;
   *io = ReadFrames(i, i, &stored);
@@ -153,7 +161,7 @@ rocksdb::IOStatus FrameReader::ResolveFixed(uint64_t physical_size) {
     return IntegrityError(path_, std::to_string(r) + " unexpected bytes after the last frame");
   }
   const uint64_t last = map_.count() - 1;
-  std::vector<uint8_t> plain;
+  PlainBytes plain;
   rocksdb::IOStatus io;
   FrameCipher::OpenResult res = TryOpen(last, true, &plain, nullptr, &io);
   if (res == FrameCipher::OpenResult::kAuthFailed) {
@@ -186,7 +194,7 @@ rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
   const uint64_t walk_end = map_.PhysicalEnd();
 
   // Authenticate the last walked frame; if it fails it is part of the damaged tail.
-  std::vector<uint8_t> plain;
+  PlainBytes plain;
   uint64_t n = map_.count();
   bool have_plain = false;
   uint64_t damaged_from = walk_end;
@@ -297,7 +305,8 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
   std::vector<uint8_t>& stored = StoredScratch();
   rocksdb::IOStatus s = ReadFrames(first, last, &stored);
   if (!s.ok()) return s;
-  std::vector<uint8_t>& plain = PlainScratch();
+  PlainBytes& plain = PlainScratch();
+  WipeAfterRead wipe{plain};
   const uint64_t base = map_.Physical(first);
   size_t written = 0;
   std::string err;

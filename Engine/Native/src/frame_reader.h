@@ -11,6 +11,7 @@
 #include "frame_cipher.h"
 #include "frame_map.h"
 #include "fs_context.h"
+#include "wiping_allocator.h"
 
 namespace ekv {
 
@@ -69,14 +70,14 @@ class FrameReader {
   rocksdb::IOStatus CheckTornTail(uint64_t damaged_from, uint64_t walk_end, WalkStop stop,
                                   uint64_t physical_size);
   // Authenticates frame i (final = 0) into `plain`; kAuthFailed/kError as FrameCipher::Open.
-  FrameCipher::OpenResult TryOpen(uint64_t i, bool final_frame, std::vector<uint8_t>* plain,
+  FrameCipher::OpenResult TryOpen(uint64_t i, bool final_frame, PlainBytes* plain,
                                   uint32_t* sync_distance, rocksdb::IOStatus* io);
 
   // Reads the stored bytes of frames [first, last] into buf.
   rocksdb::IOStatus ReadFrames(uint64_t first, uint64_t last, std::vector<uint8_t>* buf) const;
   bool FrameIsFinal(uint64_t index) const { return closed_ && index + 1 == map_.count(); }
   rocksdb::IOStatus AuthFailure(uint64_t index) const;
-  void SetCache(uint64_t index, std::vector<uint8_t>* plain);
+  void SetCache(uint64_t index, PlainBytes* plain);
 
   std::shared_ptr<const FsContext> ctx_;
   std::string path_;
@@ -95,7 +96,7 @@ class FrameReader {
   // frame aligned) decrypt it once.
   mutable std::mutex cache_mu_;
   mutable uint64_t cached_index_ = UINT64_MAX;
-  mutable std::vector<uint8_t> cached_plain_;
+  mutable PlainBytes cached_plain_;
 };
 
 }  // namespace ekv

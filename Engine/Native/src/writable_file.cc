@@ -26,6 +26,7 @@ EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options
       logical_size_(st_.tail_start + st_.tail.size()),
       shared_size_(std::make_shared<OpenFileState>()) {
   st_.tail.reserve(st_.frame_size);
+  frame_buf_.reserve(st_.frame_size);  // assembled frames never reallocate (and leave plaintext)
   st_.cipher->set_frame_size(st_.frame_size);
   shared_size_->logical.store(logical_size_, std::memory_order_relaxed);
   PublishStableEnd();
