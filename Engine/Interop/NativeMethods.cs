@@ -123,6 +123,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_options_set_cf_path", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int OptionsSetCfPath(nint rocksdbOptions, string path, ulong targetSize, byte* msg, uint msgCap);
 
+    [LibraryImport(Library, EntryPoint = "ekv_options_set_track_wals")]
+    internal static partial int OptionsSetTrackWals(nint rocksdbOptions, int enabled, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_env_get_stats")]
     internal static partial void EnvGetStats(EncryptedEnvHandle env, out NativeStats stats);
 

@@ -4,7 +4,7 @@
 // structs defined inside c.cc. Two of them must be produced or modified here because the C API
 // of 7.8.3 offers no way to do it:
 //   struct rocksdb_env_t     { Env* rep; bool is_default; };   // to pass our Env to SetEnv
-//   struct rocksdb_options_t { Options rep; };                 // to set cf_paths
+//   struct rocksdb_options_t { Options rep; };                 // to set cf_paths and WAL tracking
 // These layouts have been unchanged for years, but nothing guarantees them: the C++ test
 // (tests/ekvfs_test.cc, "CApiBridge*") checks both against the real library by calling
 // rocksdb_options_set_env / rocksdb_options_* getters through the C API.
@@ -32,6 +32,10 @@ void* NewCEnv(rocksdb::Env* env) {
 void DeleteCEnv(void* c_env) noexcept { delete static_cast<CEnvLayout*>(c_env); }
 
 rocksdb::ColumnFamilyOptions* CfOptionsFromC(void* rocksdb_options) {
+  return &static_cast<COptionsLayout*>(rocksdb_options)->rep;
+}
+
+rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options) {
   return &static_cast<COptionsLayout*>(rocksdb_options)->rep;
 }
 

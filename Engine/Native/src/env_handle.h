@@ -31,5 +31,8 @@ namespace bridge {
 void* NewCEnv(rocksdb::Env* env);
 void DeleteCEnv(void* c_env) noexcept;
 rocksdb::ColumnFamilyOptions* CfOptionsFromC(void* rocksdb_options);
+// The DBOptions of a rocksdb_options_t (the C API of 7.8.3 cannot set
+// track_and_verify_wals_in_manifest).
+rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options);
 }  // namespace bridge
 }  // namespace ekv
