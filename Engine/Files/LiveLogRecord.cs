@@ -13,7 +13,7 @@ namespace Engine.Files;
 /// </summary>
 /// <remarks>
 /// Two states. <see cref="LiveLogState.Closed"/> (written after RocksDB closed cleanly): the MANIFEST
-/// CURRENT names, CURRENT, IDENTITY and every WAL, each with its exact logical size; opening requires
+/// CURRENT names, CURRENT, IDENTITY, the OPTIONS files and every WAL, each with its exact logical size; opening requires
 /// exactly these, no WAL more or less. <see cref="LiveLogState.Open"/> (RocksDB may be writing, or
 /// crashed): the MANIFEST in use and its size when recorded; opening requires CURRENT to name that
 /// MANIFEST or a newer one, and that MANIFEST to be no shorter. After a crash, WALs are checked by
@@ -165,7 +165,9 @@ internal sealed class LiveLogRecord
         }
         foreach (string name in files.List(layout.Root).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
-            if (IsWal(name))
+            // OPTIONS too: the engine never reads them, but tools (ldb) do, and a cut one should not
+            // pass for the store's own.
+            if (IsWal(name) || name.StartsWith("OPTIONS-", StringComparison.Ordinal))
             {
                 list.Add((name, files.LogicalSizeOf(layout.Root + "/" + name)));
             }
