@@ -15,6 +15,9 @@ internal enum FileRole
     Options,
     Log,
     OldLog,
+
+    /// <summary>The engine's sealed record of the store's live log files (EKV-LIVELOGS).</summary>
+    LiveLogRecord,
 }
 
 /// <summary>
@@ -112,6 +115,7 @@ internal sealed class TamperFixture : IDisposable
             "CURRENT" => FileRole.Current,
             "IDENTITY" => FileRole.Identity,
             "LOG" => FileRole.Log,
+            Engine.Files.LiveLogRecord.FileName => FileRole.LiveLogRecord,
             _ => throw new InvalidOperationException($"unexpected file {relativePath} in the tamper store"),
         };
     }

@@ -16,6 +16,22 @@ internal enum MutationKind
     SpliceHeaderOtherScope,
     ReplayOlderHeader,
     AppendTrailingBytes,
+
+    /// <summary>A log-like file (WAL, MANIFEST, CURRENT, OPTIONS, LOG, ...) cut after one of its frames (not the last).</summary>
+    TruncateLogAtFrameBoundary,
+
+    /// <summary>A log-like file cut to its 1024-byte header (every frame removed).</summary>
+    TruncateLogToHeader,
+
+    /// <summary>One file of any kind deleted.</summary>
+    DeleteFile,
+
+    /// <summary>
+    /// One file replaced by (or, where the path is gone, planted as) its copy from the same store one
+    /// open earlier. An older copy of an append-only log file is a prefix of it, which the truncation
+    /// kinds above cover frame by frame.
+    /// </summary>
+    RestoreOlderFile,
 }
 
 /// <summary>What a mutation confined to one header slot does to the slot a reader uses.</summary>
@@ -40,8 +56,18 @@ internal sealed record Mutation(
     FileGeometry Before,
     long LengthAfter,
     long LowestTouched,
-    SlotEffect Slot)
+    SlotEffect Slot,
+    bool Deleted = false,
+    bool Planted = false)
 {
+    /// <summary>
+    /// A cut at a frame boundary that removed only empty frames (a sync marker): no byte of the file's
+    /// content is gone, so the store reads back complete.
+    /// </summary>
+    public bool RemovedOnlyEmptyFrames =>
+        Kind is MutationKind.TruncateLogAtFrameBoundary
+        && Before.Frames.Where(f => f.Offset >= LengthAfter).All(f => f.Length == FileGeometry.FrameOverhead);
+
     /// <summary>
     /// Bytes from the start of the first frame the mutation touched to the end of the file: a log-like
     /// file may read this as a torn tail when it is at most one frame (docs/format.md).
@@ -68,6 +94,10 @@ internal sealed class TamperMutator(TamperFixture fixture)
     {
         string root = fixture.Work;
         List<string> files = TamperFixture.PluginFilesOf(root);
+        if (kind == MutationKind.RestoreOlderFile)
+        {
+            return RestoreOlder(files, rng);
+        }
         var byRole = files.GroupBy(f => TamperFixture.RoleOf(f, fixture.ObsoleteFiles)).ToDictionary(g => g.Key, g => g.ToList());
 
         // Candidate targets for the kind, grouped by role so that every file type gets its share.
@@ -78,6 +108,9 @@ internal sealed class TamperMutator(TamperFixture fixture)
             MutationKind.SwapFrames or MutationKind.DuplicateFrame => (f, c) => EqualLengthPairs(FileGeometry.Of(f, c)).Count > 0,
             MutationKind.SpliceFrameSameScope or MutationKind.SpliceFrameOtherScope => (f, c) => FileGeometry.Of(f, c).Frames.Count > 0,
             MutationKind.ReplayOlderHeader => (f, c) => OlderHeaders(f, c).Count > 0,
+            MutationKind.TruncateLogAtFrameBoundary => (f, c) => !FileGeometry.IsImmutable(f) && c.Length > FileGeometry.HeaderRegion && FileGeometry.Of(f, c).Frames.Count >= 2,
+            MutationKind.TruncateLogToHeader => (f, c) => !FileGeometry.IsImmutable(f) && c.Length > FileGeometry.HeaderRegion,
+            MutationKind.DeleteFile => (_, _) => true,
             _ => (_, c) => c.Length >= FileGeometry.HeaderRegion,
         };
         var candidates = new Dictionary<FileRole, List<(string File, byte[] Content)>>();
@@ -106,6 +139,11 @@ internal sealed class TamperMutator(TamperFixture fixture)
         string path = Path.Combine(root, target);
         string desc;
         long lowest;
+        if (kind == MutationKind.DeleteFile)
+        {
+            File.Delete(path);
+            return new Mutation(kind, target, pickedRole, F($"deleted ({original.Length} bytes, {g.Frames.Count} frames)"), g, 0, 0, SlotEffect.None, Deleted: true);
+        }
 
         switch (kind)
         {
@@ -253,6 +291,22 @@ internal sealed class TamperMutator(TamperFixture fixture)
                     lowest = original.Length;
                     break;
                 }
+            case MutationKind.TruncateLogAtFrameBoundary:
+                {
+                    int keep = rng.Next(1, g.Frames.Count); // keep frames [0, keep): at least one removed, at least one kept
+                    long length = g.Frames[keep - 1].Offset + g.Frames[keep - 1].Length;
+                    content2 = original[..(int)length];
+                    desc = F($"cut to {length} bytes after frame {keep - 1}: frames {keep}..{g.Frames.Count - 1} removed");
+                    lowest = length;
+                    break;
+                }
+            case MutationKind.TruncateLogToHeader:
+                {
+                    content2 = original[..FileGeometry.HeaderRegion];
+                    desc = F($"cut to its {FileGeometry.HeaderRegion}-byte header: all {g.Frames.Count} frames removed");
+                    lowest = FileGeometry.HeaderRegion;
+                    break;
+                }
             default:
                 throw new InvalidOperationException(kind.ToString());
         }
@@ -276,6 +330,43 @@ internal sealed class TamperMutator(TamperFixture fixture)
             ? SlotEffect.None
             : activeBefore == activeAfter ? SlotEffect.InactiveSlotChanged : SlotEffect.FellBackToOtherSlot;
         return new Mutation(kind, target, pickedRole, desc, g, content2.Length, lowest, slotEffect);
+    }
+
+    /// <summary>
+    /// Copies one file of the store as it was one open earlier (<see cref="TamperFixture.Older"/>) over
+    /// the current one, or plants it where the path is gone; every role gets its share.
+    /// </summary>
+    private Mutation? RestoreOlder(List<string> files, Random rng)
+    {
+        var current = new HashSet<string>(files, StringComparer.Ordinal);
+        var candidates = new Dictionary<FileRole, List<string>>();
+        foreach (string rel in TamperFixture.PluginFilesOf(fixture.Older))
+        {
+            string work = Path.Combine(fixture.Work, rel);
+            if (current.Contains(rel) && File.ReadAllBytes(work).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(fixture.Older, rel))))
+            {
+                continue; // the same bytes: not a mutation
+            }
+            FileRole role = TamperFixture.RoleOf(rel, fixture.ObsoleteFiles);
+            (candidates.TryGetValue(role, out var l) ? l : candidates[role] = []).Add(rel);
+        }
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+        FileRole[] roles = [.. candidates.Keys.Order()];
+        FileRole pickedRole = roles[rng.Next(roles.Length)];
+        string target = candidates[pickedRole][rng.Next(candidates[pickedRole].Count)];
+        string path = Path.Combine(fixture.Work, target);
+        bool planted = !current.Contains(target);
+        byte[] before = planted ? [] : File.ReadAllBytes(path);
+        byte[] older = File.ReadAllBytes(Path.Combine(fixture.Older, target));
+        File.WriteAllBytes(path, older);
+        long lowest = Differences(before, older).FirstOrDefault();
+        string desc = planted
+            ? F($"planted from one open earlier ({older.Length} bytes; the path no longer existed)")
+            : F($"replaced by its copy from one open earlier ({before.Length} -> {older.Length} bytes)");
+        return new Mutation(MutationKind.RestoreOlderFile, target, pickedRole, desc, FileGeometry.Of(target, before), older.Length, lowest, SlotEffect.None, Planted: planted);
     }
 
     private static bool HasSource(MutationKind kind, string target, List<string> files) => kind switch

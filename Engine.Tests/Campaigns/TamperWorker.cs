@@ -22,6 +22,9 @@ internal static class TamperWorker
     public const string InertOldOptions = "inert: superseded OPTIONS file (removed at open, never read)";
     public const string TornNothingLost = "torn tail (<= 1 frame), nothing lost";
     public const string TornWalLoss = "torn WAL tail: the last synced write lost (documented limit)";
+    public const string InertInfoLog = "inert: info LOG (RocksDB's diagnostics, written but never read back; holds no data)";
+    public const string InertEmptyFrames = "inert: cut removed only empty frames (a sync marker), no byte of the file lost";
+    public const string InertPlanted = "inert: an older file the store no longer references (removed at open, never read)";
 
     private sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
 
@@ -138,6 +141,19 @@ internal static class TamperWorker
             if (m.Slot == SlotEffect.FellBackToOtherSlot)
             {
                 return new Outcome(InertFallback, pluginSays);
+            }
+            // RocksDB only appends to the info LOG (and rotates it at open); nothing is read from it.
+            if (m.Role is FileRole.Log or FileRole.OldLog)
+            {
+                return new Outcome(InertInfoLog, pluginSays);
+            }
+            if (m.RemovedOnlyEmptyFrames)
+            {
+                return new Outcome(InertEmptyFrames, pluginSays);
+            }
+            if (m.Planted && targetGoneAfterOpen)
+            {
+                return new Outcome(InertPlanted, pluginSays);
             }
             if (m.Role == FileRole.ObsoleteSst && targetGoneAfterOpen)
             {

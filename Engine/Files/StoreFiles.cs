@@ -33,6 +33,7 @@ internal sealed unsafe class StoreFiles : IDisposable
 {
     private readonly EncryptedEnvHandle _env;
     private nint _fs;
+    private nint _encryptedFs;
 
     private StoreFiles(EncryptedEnvHandle env, nint fs)
     {
@@ -46,6 +47,29 @@ internal sealed unsafe class StoreFiles : IDisposable
         nint fs = 0;
         NativeCall.Check(null, (msg, cap) => NativeMethods.FsOpen(session.Env, 0, out fs, msg, cap));
         return new StoreFiles(session.Env, fs);
+    }
+
+    /// <summary>
+    /// Creates a directory of the store (and missing parents) readable by the owner only (0700,
+    /// whatever the umask), as the plugin does for the directories RocksDB creates.
+    /// </summary>
+    /// <exception cref="IOException">The directory cannot be created.</exception>
+    public static void CreateOwnerOnlyDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(path, ownerOnly);
+        // Also when it (or the store's ns/ above it) already existed with another mode.
+        File.SetUnixFileMode(path, ownerOnly);
+        string? parent = Path.GetDirectoryName(path);
+        if (parent is not null && Path.GetFileName(parent) == StoreLayout.NamespacesDir)
+        {
+            File.SetUnixFileMode(parent, ownerOnly);
+        }
     }
 
     /// <summary>What the plugin does with the file at <paramref name="path"/> (the plugin's own rule).</summary>
@@ -151,6 +175,56 @@ internal sealed unsafe class StoreFiles : IDisposable
     {
         ulong size = 0;
         return NativeCall.Try(path, (msg, cap) => NativeMethods.FsFileSize(Fs, path, out size, msg, cap), out _) == NativeStatus.Ok ? (long)size : -1;
+    }
+
+    /// <summary>
+    /// Logical (plaintext) size of a plugin file, from its frame headers and without a key or any
+    /// authentication (a file this process is writing: the writer's size); -1 when missing.
+    /// </summary>
+    /// <exception cref="EngineException">The file exists and its size cannot be read.</exception>
+    public long LogicalSizeOf(string path)
+    {
+        ulong size = 0;
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FsFileSize(EncryptedFs, path, out size, msg, cap), out NativeError error);
+        if (status == NativeStatus.Ok)
+        {
+            return (long)size;
+        }
+        return Exists(path) ? throw error.ToException() : -1;
+    }
+
+    /// <summary>Reads a whole small plugin file, authenticating every frame.</summary>
+    /// <exception cref="IntegrityException">The file failed authentication.</exception>
+    /// <exception cref="KeyUnavailableException">The file's key cannot be obtained.</exception>
+    /// <exception cref="EngineException">The file is missing or unreadable.</exception>
+    public byte[] ReadSmall(string path, int maxBytes)
+    {
+        byte[] buffer = new byte[maxBytes];
+        ulong read = 0;
+        fixed (byte* b = buffer)
+        {
+            byte* target = b;
+            NativeCall.Check(path, (msg, cap) => NativeMethods.FileRead(_env, path, 0, target, (ulong)maxBytes, out read, msg, cap));
+        }
+        return buffer.AsSpan(0, (int)read).ToArray();
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> atomically with an encrypted, synced file holding
+    /// <paramref name="data"/> (written to <c>path.tmp</c>, then renamed over it).
+    /// </summary>
+    /// <exception cref="KeyUnavailableException">No key for a new file.</exception>
+    /// <exception cref="EngineException">A write or the rename failed.</exception>
+    public void ReplaceSmall(string path, ReadOnlySpan<byte> data)
+    {
+        string temp = path + ".tmp";
+        fixed (byte* d = data)
+        {
+            byte* source = d;
+            int length = data.Length;
+            NativeCall.Check(temp, (msg, cap) => NativeMethods.FileWrite(_env, temp, source, (ulong)length, msg, cap));
+        }
+        NativeCall.Check(path, (msg, cap) => NativeMethods.FsRename(Fs, temp, path, msg, cap));
     }
 
     /// <summary>Deletes a file; a missing file is not an error.</summary>
@@ -273,9 +347,30 @@ internal sealed unsafe class StoreFiles : IDisposable
             NativeMethods.FsDestroy(_fs);
             _fs = 0;
         }
+        if (_encryptedFs != 0)
+        {
+            NativeMethods.FsDestroy(_encryptedFs);
+            _encryptedFs = 0;
+        }
     }
 
     private nint Fs => _fs != 0 ? _fs : throw new ObjectDisposedException(nameof(StoreFiles));
+
+    /// <summary>The plugin's encrypted file system (logical sizes), opened on first use.</summary>
+    private nint EncryptedFs
+    {
+        get
+        {
+            _ = Fs; // throws when disposed
+            if (_encryptedFs == 0)
+            {
+                nint fs = 0;
+                NativeCall.Check(null, (msg, cap) => NativeMethods.FsOpen(_env, 1, out fs, msg, cap));
+                _encryptedFs = fs;
+            }
+            return _encryptedFs;
+        }
+    }
 
     /// <summary>
     /// Directories the engine makes inside the store (ns/ and tmp/ in the root, bulk-import staging in

@@ -145,7 +145,7 @@ internal sealed class BulkImporter
     {
         var writer = new RunWriter(_layout.TempDirectory, _id, runId, _chunkBytes, _codec);
         _writers.Add(writer);
-        Directory.CreateDirectory(_layout.TempDirectory);
+        Files.StoreFiles.CreateOwnerOnlyDirectory(_layout.TempDirectory);
         while (Step(s => writer.WriteChunk(cursor, s.Env, CheckAbort)))
         {
         }

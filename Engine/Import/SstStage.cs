@@ -57,7 +57,7 @@ internal sealed class SstStage
         {
             return false;
         }
-        Directory.CreateDirectory(_directory);
+        Engine.Files.StoreFiles.CreateOwnerOnlyDirectory(_directory);
         string path = Path.Combine(_directory, (_files.Count + 1).ToString("D6", CultureInfo.InvariantCulture) + ".sst");
         var ioOptions = new ColumnFamilyOptions();
         Native.Instance.rocksdb_options_set_env(ioOptions.Handle, session.Env.RocksDbEnv);

@@ -138,6 +138,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_zeroing_allocator_stats")]
     internal static partial void ZeroingAllocatorStats(out NativeAllocatorStats stats);
 
+    [LibraryImport(Library, EntryPoint = "ekv_options_set_track_wals")]
+    internal static partial int OptionsSetTrackWals(nint rocksdbOptions, int enabled, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_env_get_stats")]
     internal static partial void EnvGetStats(EncryptedEnvHandle env, out NativeStats stats);
 

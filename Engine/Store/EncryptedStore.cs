@@ -132,7 +132,7 @@ public sealed partial class EncryptedStore : IDisposable
         {
             if (!exists)
             {
-                Directory.CreateDirectory(layout.Root);
+                Files.StoreFiles.CreateOwnerOnlyDirectory(layout.Root);
             }
             // Lock before touching: a second opener must fail here, before it deletes the temp
             // files or import staging of the store's holder (or writes anything).

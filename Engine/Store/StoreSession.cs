@@ -1,4 +1,5 @@
 using Engine.Crypto;
+using Engine.Files;
 using Engine.Interop;
 using RocksDbSharp;
 
@@ -37,6 +38,7 @@ internal sealed class StoreSession : IDisposable
             .SetCreateMissingColumnFamilies(true)
             .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
             .SetEnv(Env.RocksDbEnv);
+        SetTrackWals(_dbOptions);
     }
 
     public KeyRegistry Registry { get; }
@@ -61,15 +63,20 @@ internal sealed class StoreSession : IDisposable
     /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root key.</exception>
     /// <exception cref="IntegrityException">The registry or a database file failed authentication.</exception>
     public static StoreSession Open(StoreLayout layout, StoreOptions options, ICmekProvider cmek, bool create) =>
-        Open(layout, options, BlockingBridge.Wait(ct => create ? KeyRegistry.CreateAsync(layout.Root, cmek, ct) : KeyRegistry.OpenAsync(layout.Root, cmek, ct)));
+        Open(layout, options, BlockingBridge.Wait(ct => create ? KeyRegistry.CreateAsync(layout.Root, cmek, ct) : KeyRegistry.OpenAsync(layout.Root, cmek, ct)), create);
 
     /// <summary>
     /// Opens RocksDB with a registry already unwrapped (an unlock unwraps first, without holding the
     /// lock state machine's lock); owns <paramref name="registry"/> from here, disposes it on failure.
     /// </summary>
-    /// <exception cref="IntegrityException">A database file failed authentication.</exception>
+    /// <param name="layout">The store's layout.</param>
+    /// <param name="options">The store's options.</param>
+    /// <param name="registry">The unwrapped registry.</param>
+    /// <param name="create">True only when the registry was just created: the store has no log files yet.</param>
+    /// <exception cref="IntegrityException">A database file failed authentication, or a log file the
+    /// store's record of live log files vouches for is missing, cut or unexpected.</exception>
     /// <exception cref="EngineException">RocksDB failed to open.</exception>
-    public static StoreSession Open(StoreLayout layout, StoreOptions options, KeyRegistry registry)
+    public static StoreSession Open(StoreLayout layout, StoreOptions options, KeyRegistry registry, bool create = false)
     {
         StoreSession? session = null;
         try
@@ -80,7 +87,7 @@ internal sealed class StoreSession : IDisposable
                 BlockingBridge.Wait(ct => registry.AttachAnchorAsync(anchor, ct));
             }
             session = new StoreSession(layout, options, registry);
-            session.OpenDatabase();
+            session.OpenDatabase(create);
             return session;
         }
         catch
@@ -97,8 +104,21 @@ internal sealed class StoreSession : IDisposable
         }
     }
 
-    private void OpenDatabase()
+    private void OpenDatabase(bool create)
     {
+        using (StoreFiles files = StoreFiles.Open(this))
+        {
+            // Before RocksDB reads (or, with create_if_missing, recreates) anything: a missing,
+            // cut or planted log file must fail here, not be taken for a crash.
+            if (!create)
+            {
+                LiveLogRecord.CheckBeforeOpen(files, _layout);
+            }
+            // In force until the one written after the open below: a crash in between leaves a
+            // record a newer MANIFEST satisfies.
+            LiveLogRecord.WriteOpen(files, _layout);
+        }
+
         var families = new ColumnFamilies(NewColumnFamilyOptions(null));
         var known = new HashSet<string>(StringComparer.Ordinal);
         foreach (NamespaceInfo ns in Registry.Namespaces)
@@ -135,7 +155,40 @@ internal sealed class StoreSession : IDisposable
             _handles[ns.Id] = _db.GetColumnFamily(StoreLayout.ColumnFamilyName(ns.Id));
         }
         PublishHandles();
+        using (StoreFiles files = StoreFiles.Open(this))
+        {
+            LiveLogRecord.WriteOpen(files, _layout); // the MANIFEST RocksDB opened with
+        }
     }
+
+    /// <summary>
+    /// Has the MANIFEST record every live WAL and its synced size, so RocksDB's recovery fails on a
+    /// WAL that is missing or shorter than it was synced (after a crash too, when the engine's
+    /// closed record cannot vouch for the WALs).
+    /// </summary>
+    private static unsafe void SetTrackWals(DbOptions options) =>
+        NativeCall.Check(null, (msg, cap) => NativeMethods.OptionsSetTrackWals(options.Handle, 1, msg, cap));
+
+    /// <summary>
+    /// After a clean close of RocksDB: records the exact log files the next open must find. A failure
+    /// (the key gone with a revoked CMEK, a full disk) leaves the Open record, which checks less but
+    /// never fails a good store.
+    /// </summary>
+    private void WriteClosedRecord()
+    {
+        try
+        {
+            using StoreFiles files = StoreFiles.Open(this);
+            LiveLogRecord.WriteClosed(files, _layout);
+        }
+        catch (EngineException ex)
+        {
+            ClosedRecordError = ex;
+        }
+    }
+
+    /// <summary>Why the last close could not write its record of live log files (null when it did).</summary>
+    internal EngineException? ClosedRecordError { get; private set; }
 
     /// <summary>The column family of a namespace; created when the registry has it but RocksDB not yet.</summary>
     public ColumnFamilyHandle HandleOf(NamespaceInfo ns)
@@ -197,7 +250,7 @@ internal sealed class StoreSession : IDisposable
         if (namespaceId is uint id)
         {
             string dir = _layout.NamespaceDirectory(id);
-            Directory.CreateDirectory(dir);
+            StoreFiles.CreateOwnerOnlyDirectory(dir);
             SetColumnFamilyPath(options, dir);
         }
         return options;
@@ -212,8 +265,13 @@ internal sealed class StoreSession : IDisposable
     /// </summary>
     public void Dispose()
     {
+        bool wasOpen = _db is not null;
         _db?.Dispose();
         _db = null;
+        if (wasOpen && !Env.IsClosed)
+        {
+            WriteClosedRecord();
+        }
         _handles.Clear();
         PublishHandles();
         _blockCache.EvictAll(); // every cached plaintext block is wiped and freed now, not at finalization

@@ -146,6 +146,12 @@ EKV_API int32_t ekv_options_set_cf_path(void* rocksdb_options, const char* path,
                                         uint64_t target_size, char* msg,
                                         uint32_t msg_cap) EKV_NOEXCEPT;
 
+/* Sets DBOptions::track_and_verify_wals_in_manifest (0 or 1) of a rocksdb_options_t: the MANIFEST
+ * then records every live WAL and its synced size, and opening fails when one is missing or
+ * shorter. The 7.8.3 C API has no setter. */
+EKV_API int32_t ekv_options_set_track_wals(void* rocksdb_options, int32_t enabled, char* msg,
+                                          uint32_t msg_cap) EKV_NOEXCEPT;
+
 EKV_API void ekv_env_get_stats(ekv_env* env, ekv_stats* out) EKV_NOEXCEPT;
 
 /*

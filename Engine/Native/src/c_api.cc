@@ -95,6 +95,7 @@ int32_t CreateEnv(const ekv_callbacks* callbacks, const ekv_env_options* options
     base = env->mem_base->GetFileSystem();
   }
   auto ctx = std::make_shared<ekv::FsContext>(base, *callbacks, frame_size);
+  ctx->owner_only = !mem;
   env->fs = std::make_shared<ekv::EncryptedFileSystem>(ctx);
   env->env = rocksdb::NewCompositeEnv(env->fs);
   if (env->env == nullptr) return Fail(EKV_INTERNAL, "NewCompositeEnv failed", msg, msg_cap);
@@ -175,6 +176,18 @@ EKV_API int32_t ekv_options_set_cf_path(void* rocksdb_options, const char* path,
       return Fail(EKV_INVALID_ARGUMENT, "options and a non-empty path are required", msg, msg_cap);
     }
     ekv::bridge::CfOptionsFromC(rocksdb_options)->cf_paths.emplace_back(path, target_size);
+    CopyMessage("", msg, msg_cap);
+    return EKV_OK;
+  });
+}
+
+EKV_API int32_t ekv_options_set_track_wals(void* rocksdb_options, int32_t enabled, char* msg,
+                                          uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_options_set_track_wals", msg, msg_cap, [&]() -> int32_t {
+    if (rocksdb_options == nullptr || enabled < 0 || enabled > 1) {
+      return Fail(EKV_INVALID_ARGUMENT, "options and enabled (0 or 1) are required", msg, msg_cap);
+    }
+    ekv::bridge::DbOptionsFromC(rocksdb_options)->track_and_verify_wals_in_manifest = enabled == 1;
     CopyMessage("", msg, msg_cap);
     return EKV_OK;
   });

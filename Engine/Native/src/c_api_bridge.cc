@@ -4,7 +4,7 @@
 // structs defined inside c.cc. Three of them must be produced or modified here because the C API
 // of 7.8.3 offers no way to do it:
 //   struct rocksdb_env_t     { Env* rep; bool is_default; };   // to pass our Env to SetEnv
-//   struct rocksdb_options_t { Options rep; };                 // to set cf_paths
+//   struct rocksdb_options_t { Options rep; };                 // to set cf_paths and WAL tracking
 //   struct rocksdb_memory_allocator_t { shared_ptr<MemoryAllocator> rep; };  // zeroing block cache
 // These layouts have been unchanged for years, but nothing guarantees them: the C++ tests
 // (tests/db_test.cc, "CApiBridge*") check them against the real library through the C API
@@ -45,6 +45,10 @@ void* NewCMemoryAllocator(std::shared_ptr<rocksdb::MemoryAllocator> allocator) {
   // Released with rocksdb_memory_allocator_destroy (a plain delete of the same layout); a cache
   // built from it keeps its own reference to the allocator.
   return new CMemoryAllocatorLayout{std::move(allocator)};
+}
+
+rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options) {
+  return &static_cast<COptionsLayout*>(rocksdb_options)->rep;
 }
 
 }  // namespace bridge

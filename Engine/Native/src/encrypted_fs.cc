@@ -1,5 +1,8 @@
 #include "encrypted_fs.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "errors.h"
@@ -78,6 +81,12 @@ rocksdb::IOStatus EncryptedFileSystem::CreateFile(
   std::unique_ptr<rocksdb::FSWritableFile> creator;
   s = target()->NewWritableFile(fname, base_opts, &creator, nullptr);
   if (!s.ok()) return Annotate(s, fname, "create");
+  // Before the first byte is written: the base file system creates files 0644 & ~umask.
+  s = RestrictMode(fname, 0600, "make owner-only");
+  if (!s.ok()) {
+    creator->Close(rocksdb::IOOptions(), nullptr).PermitUncheckedError();
+    return s;
+  }
   s = creator->Append(rocksdb::Slice(reinterpret_cast<const char*>(header), sizeof(header)),
                       rocksdb::IOOptions(), nullptr);
   rocksdb::IOStatus c = creator->Close(rocksdb::IOOptions(), nullptr);
@@ -304,6 +313,44 @@ rocksdb::IOStatus EncryptedFileSystem::NewLogger(const std::string& fname,
   // this->NewWritableFile, so the info LOG is encrypted like every other file.
   return Guarded(fname, "NewLogger",
                  [&] { return rocksdb::FileSystem::NewLogger(fname, options, result, dbg); });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::RestrictMode(const std::string& path, unsigned mode,
+                                                    const char* what) {
+  if (!ctx_->owner_only) return rocksdb::IOStatus::OK();
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    const int err = errno;
+    return Annotate(rocksdb::IOStatus::IOError(std::strerror(err)), path, what);
+  }
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedFileSystem::CreateDir(const std::string& dirname,
+                                                 const rocksdb::IOOptions& options,
+                                                 rocksdb::IODebugContext* dbg) {
+  return Guarded(dirname, "CreateDir", [&] {
+    rocksdb::IOStatus s = target()->CreateDir(dirname, options, dbg);
+    return s.ok() ? RestrictMode(dirname, 0700, "make directory owner-only") : s;
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::CreateDirIfMissing(const std::string& dirname,
+                                                          const rocksdb::IOOptions& options,
+                                                          rocksdb::IODebugContext* dbg) {
+  return Guarded(dirname, "CreateDirIfMissing", [&] {
+    rocksdb::IOStatus s = target()->CreateDirIfMissing(dirname, options, dbg);
+    return s.ok() ? RestrictMode(dirname, 0700, "make directory owner-only") : s;
+  });
+}
+
+rocksdb::IOStatus EncryptedFileSystem::LockFile(const std::string& fname,
+                                                const rocksdb::IOOptions& options,
+                                                rocksdb::FileLock** lock,
+                                                rocksdb::IODebugContext* dbg) {
+  return Guarded(fname, "LockFile", [&] {
+    rocksdb::IOStatus s = target()->LockFile(fname, options, lock, dbg);
+    return s.ok() ? RestrictMode(fname, 0600, "make lock file owner-only") : s;
+  });
 }
 
 }  // namespace ekv

@@ -59,6 +59,13 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewLogger(const std::string& fname, const rocksdb::IOOptions& options,
                               std::shared_ptr<rocksdb::Logger>* result,
                               rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus CreateDir(const std::string& dirname, const rocksdb::IOOptions& options,
+                              rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus CreateDirIfMissing(const std::string& dirname,
+                                       const rocksdb::IOOptions& options,
+                                       rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus LockFile(const std::string& fname, const rocksdb::IOOptions& options,
+                             rocksdb::FileLock** lock, rocksdb::IODebugContext* dbg) override;
 
   // Opens an authenticated reader (used by the readable files and by ekv_file_read/verify);
   // `physical_limit` as in FrameReader::Open.
@@ -74,6 +81,8 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
   // Logical size without a key: from the physical size and the frame size in the header for
   // immutable files, by walking the frame headers for log-like files (docs/format.md).
   rocksdb::IOStatus LogicalSize(const std::string& fname, uint64_t physical, uint64_t* logical);
+  // chmod to `mode` when the context is owner_only (on disk); a no-op in memory.
+  rocksdb::IOStatus RestrictMode(const std::string& path, unsigned mode, const char* what);
 
   std::shared_ptr<FsContext> ctx_;
 };

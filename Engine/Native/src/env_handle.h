@@ -34,5 +34,9 @@ void DeleteCEnv(void* c_env) noexcept;
 rocksdb::ColumnFamilyOptions* CfOptionsFromC(void* rocksdb_options);
 // A rocksdb_memory_allocator_t* holding `allocator` (for rocksdb_lru_cache_options_set_memory_allocator).
 void* NewCMemoryAllocator(std::shared_ptr<rocksdb::MemoryAllocator> allocator);
+
+// The DBOptions of a rocksdb_options_t (the C API of 7.8.3 cannot set
+// track_and_verify_wals_in_manifest).
+rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options);
 }  // namespace bridge
 }  // namespace ekv

@@ -85,6 +85,9 @@ struct FsContext {
   std::shared_ptr<Stats> stats;
   OpenFileSizes open_sizes;
   mutable std::mutex rewrap_mu;  // serializes header re-wraps (header_ops.cc)
+  // On disk (not the in-memory file system): files are made 0600 and directories 0700 whatever
+  // the process umask, so other local users see neither names' contents nor write timing.
+  bool owner_only = false;
 };
 
 // Options for opening files of the base file system: the encrypted layer always does

@@ -1,0 +1,147 @@
+using Engine.Files;
+using Engine.Tests.Campaigns;
+using Engine.Tests.Support;
+
+namespace Engine.Tests.Files;
+
+/// <summary>
+/// Nothing acknowledged vanishes without an error (issue 12, item 1): after a clean close, a synced
+/// put that lives only in the WAL must not disappear when the WAL is cut at any frame boundary, cut to
+/// its header or deleted, and a MANIFEST cut at a frame boundary must not open cleanly. The engine's
+/// record of live log files (<see cref="LiveLogRecord"/>) turns each of these into an
+/// <see cref="IntegrityException"/> at open.
+/// </summary>
+public sealed class LiveLogRecordTests
+{
+    /// <summary>A store whose last synced put is only in the WAL, cleanly closed.</summary>
+    private static TestStoreDirectory StoreWithSyncedPutInWal()
+    {
+        var dir = new TestStoreDirectory();
+        using (EncryptedStore store = dir.Open())
+        {
+            StoreNamespace ns = store.GetNamespace("n");
+            for (int i = 0; i < 40; i++)
+            {
+                ns.Put($"k{i:D3}", new string('v', 200) + i, sync: true);
+            }
+            store.Flush();
+            ns.Put("only-in-wal", "acknowledged", sync: true);
+        }
+        return dir;
+    }
+
+    private static string Wal(TestStoreDirectory dir) =>
+        Assert.Single(Directory.GetFiles(dir.StorePath, "*.log"), f => new FileInfo(f).Length > FileGeometry.HeaderRegion);
+
+    /// <summary>The newest MANIFEST (after a clean close RocksDB has deleted the older ones).</summary>
+    private static string Manifest(TestStoreDirectory dir) =>
+        Directory.GetFiles(dir.StorePath, "MANIFEST-*").Order(StringComparer.Ordinal).Last();
+
+    /// <summary>
+    /// Cuts <paramref name="file"/> at every frame boundary and to its header: the open fails naming it,
+    /// except for a cut that removes only empty frames (the trailing sync marker), which loses no byte
+    /// of the file; then the store must open with the synced put.
+    /// </summary>
+    private static void AssertEveryCutFails(TestStoreDirectory dir, string file)
+    {
+        byte[] original = File.ReadAllBytes(file);
+        FileGeometry g = FileGeometry.Of(file, original);
+        Assert.True(g.Frames.Count >= 2, $"{Path.GetFileName(file)} has {g.Frames.Count} frames");
+        long CutAfter(int keep) => keep == 0 ? FileGeometry.HeaderRegion : g.Frames[keep - 1].Offset + g.Frames[keep - 1].Length;
+        bool LosesNothing(int keep) => g.Frames.Skip(keep).All(f => f.Length == FileGeometry.FrameOverhead);
+        int detected = 0;
+        for (int keep = 0; keep < g.Frames.Count; keep++)
+        {
+            if (!LosesNothing(keep))
+            {
+                File.WriteAllBytes(file, original[..(int)CutAfter(keep)]);
+                AssertOpenFailsNaming(dir, file);
+                detected++;
+            }
+        }
+        Assert.True(detected >= 1 && detected >= g.Frames.Count - 2, $"{detected} of {g.Frames.Count} cuts detected");
+        // Last, because opening changes the store: a cut that removes only empty frames (the trailing
+        // sync marker) loses no byte of the file, and the store opens with the synced put.
+        int benign = Enumerable.Range(0, g.Frames.Count).FirstOrDefault(LosesNothing, -1);
+        File.WriteAllBytes(file, benign < 0 ? original : original[..(int)CutAfter(benign)]);
+        using EncryptedStore store = dir.Open(o => o.CreateIfMissing = false);
+        Assert.Equal("acknowledged", store.GetNamespace("n").Get("only-in-wal"));
+    }
+
+    private static void AssertOpenFailsNaming(TestStoreDirectory dir, string file)
+    {
+        var ex = Assert.Throws<IntegrityException>(() => dir.Open(o => o.CreateIfMissing = false).Dispose());
+        Assert.Contains(Path.GetFileName(file), ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_clean_close_and_reopen_keeps_every_synced_put()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        for (int round = 0; round < 3; round++)
+        {
+            using EncryptedStore store = dir.Open(o => o.CreateIfMissing = false);
+            Assert.Equal("acknowledged", store.GetNamespace("n").Get("only-in-wal"));
+            store.Verify();
+        }
+    }
+
+    [Fact]
+    public void A_wal_cut_at_any_frame_boundary_or_to_its_header_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        AssertEveryCutFails(dir, Wal(dir));
+    }
+
+    [Fact]
+    public void A_deleted_wal_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        string wal = Wal(dir);
+        File.Delete(wal);
+        AssertOpenFailsNaming(dir, wal);
+    }
+
+    [Fact]
+    public void A_manifest_cut_at_any_frame_boundary_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        AssertEveryCutFails(dir, Manifest(dir));
+    }
+
+    [Theory]
+    [InlineData("CURRENT")]
+    [InlineData("IDENTITY")]
+    [InlineData(LiveLogRecord.FileName)]
+    public void A_deleted_current_identity_or_record_fails_the_open(string name)
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        File.Delete(Path.Combine(dir.StorePath, name));
+        AssertOpenFailsNaming(dir, name);
+    }
+
+    [Fact]
+    public void An_older_record_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        string record = Path.Combine(dir.StorePath, LiveLogRecord.FileName);
+        byte[] older = File.ReadAllBytes(record);
+        using (EncryptedStore store = dir.Open(o => o.CreateIfMissing = false))
+        {
+            store.GetNamespace("n").Put("later", "x", sync: true);
+            store.Flush(); // a new WAL: the older record lists one that is gone
+        }
+        File.WriteAllBytes(record, older);
+        Assert.Throws<IntegrityException>(() => dir.Open(o => o.CreateIfMissing = false).Dispose());
+    }
+
+    [Fact]
+    public void A_planted_wal_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        string wal = Wal(dir);
+        string planted = Path.Combine(dir.StorePath, "999999.log");
+        File.Copy(wal, planted);
+        AssertOpenFailsNaming(dir, planted);
+    }
+}

@@ -1,0 +1,302 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace Engine.Files;
+
+/// <summary>
+/// The engine's authenticated record of the store's log files (docs/format.md, "Live log record").
+/// Frames authenticate bytes, not which files must exist or how long they are: a WAL deleted or cut
+/// at a frame boundary reads like a crash. This record, a small file sealed by the plugin under the
+/// system KEK (<see cref="FileName"/>), says what must be there. It is written before RocksDB opens
+/// (so it exists before the store's first MANIFEST), after RocksDB opened, and at a clean close.
+/// </summary>
+/// <remarks>
+/// Two states. <see cref="LiveLogState.Closed"/> (written after RocksDB closed cleanly): the MANIFEST
+/// CURRENT names, CURRENT, IDENTITY, the OPTIONS files and every WAL, each with its exact logical size; opening requires
+/// exactly these, no WAL more or less. <see cref="LiveLogState.Open"/> (RocksDB may be writing, or
+/// crashed): the MANIFEST in use and its size when recorded; opening requires CURRENT to name that
+/// MANIFEST or a newer one, and that MANIFEST to be no shorter. After a crash, WALs are checked by
+/// RocksDB's own tracking (<c>track_and_verify_wals_in_manifest</c>).
+/// </remarks>
+internal sealed class LiveLogRecord
+{
+    /// <summary>The record's file name in the store root (never a name RocksDB parses as its own).</summary>
+    public const string FileName = "EKV-LIVELOGS";
+
+    private const int MaxBytes = 1 << 20;
+    private const int MaxCurrentBytes = 4096;
+    private static ReadOnlySpan<byte> Magic => "EKVLIVE1"u8;
+
+    private LiveLogRecord(LiveLogState state, ulong manifestNumber, IReadOnlyList<(string Name, long Size)> files)
+    {
+        State = state;
+        ManifestNumber = manifestNumber;
+        Files = files;
+    }
+
+    public LiveLogState State { get; }
+
+    /// <summary>Number of the MANIFEST CURRENT named when the record was written; 0 before the first.</summary>
+    public ulong ManifestNumber { get; }
+
+    /// <summary>Names (in the store root) and logical sizes the record vouches for.</summary>
+    public IReadOnlyList<(string Name, long Size)> Files { get; }
+
+    /// <summary>
+    /// Checks the store's log files against the record before RocksDB opens (or reads) them.
+    /// </summary>
+    /// <param name="files">The store's files.</param>
+    /// <param name="layout">The store's layout.</param>
+    /// <exception cref="IntegrityException">The record is missing, cut or forged, or a log file it
+    /// vouches for is missing, shorter, longer or unexpected.</exception>
+    /// <exception cref="KeyUnavailableException">The record's key cannot be obtained.</exception>
+    public static void CheckBeforeOpen(StoreFiles files, StoreLayout layout)
+    {
+        string recordPath = PathOf(layout);
+        if (!files.Exists(recordPath))
+        {
+            if (!HasDatabaseFiles(files, layout))
+            {
+                return; // the first open crashed between creating the registry and the record
+            }
+            throw new IntegrityException(
+                $"The record of live log files ({FileName}) is missing from {layout.Root}: it is written before the store's first MANIFEST, so it was deleted; the store's log files cannot be trusted.",
+                recordPath);
+        }
+        LiveLogRecord record = Read(files, recordPath);
+        (ulong current, string manifest) = ReadCurrent(files, layout, record);
+        if (record.State == LiveLogState.Closed)
+        {
+            if (current != record.ManifestNumber)
+            {
+                throw new IntegrityException(
+                    $"CURRENT names {Path.GetFileName(manifest)} but the store was closed with MANIFEST-{record.ManifestNumber:D6} (a restored or forged CURRENT or record).",
+                    layout.Root + "/CURRENT");
+            }
+            var expected = new HashSet<string>(StringComparer.Ordinal);
+            foreach ((string name, long size) in record.Files)
+            {
+                expected.Add(name);
+                string path = layout.Root + "/" + name;
+                if (!files.Exists(path))
+                {
+                    throw new IntegrityException($"{name} is missing: the store was closed with it ({size} bytes).", path);
+                }
+                // Authenticates every frame: a closed file has no torn tail, so a damaged last
+                // frame is tampering here, not a crash.
+                VerifiedFile verified = files.Verify(path);
+                long actual = verified.LogicalBytes;
+                if (verified.TornTail)
+                {
+                    throw new IntegrityException($"{name} ends in a damaged frame, but the store was closed cleanly with it ({size} bytes).", path);
+                }
+                if (actual != size)
+                {
+                    throw new IntegrityException(
+                        $"{name} holds {actual} bytes but the store was closed with {size} ({(actual < size ? "cut or restored from an older copy" : "appended to")}).",
+                        path);
+                }
+            }
+            foreach (string name in files.List(layout.Root))
+            {
+                if (IsWal(name) && !expected.Contains(name))
+                {
+                    throw new IntegrityException($"{name} was not in the store when it was closed (a planted or restored WAL).", layout.Root + "/" + name);
+                }
+            }
+            return;
+        }
+        if (current < record.ManifestNumber)
+        {
+            throw new IntegrityException(
+                $"CURRENT names {Path.GetFileName(manifest)}, older than MANIFEST-{record.ManifestNumber:D6} the store was using (a restored CURRENT or MANIFEST).",
+                layout.Root + "/CURRENT");
+        }
+        if (current == record.ManifestNumber && record.Files.Count > 0)
+        {
+            long recorded = record.Files[0].Size;
+            long actual = files.LogicalSizeOf(manifest);
+            if (actual < recorded)
+            {
+                throw new IntegrityException(
+                    $"{Path.GetFileName(manifest)} holds {(actual < 0 ? "nothing (missing)" : actual + " bytes")} but had {recorded} when the store last opened (cut, deleted or restored from an older copy).",
+                    manifest);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes an <see cref="LiveLogState.Open"/> record: before RocksDB opens (the MANIFEST CURRENT
+    /// names now, if any) and after (the MANIFEST RocksDB opened with).
+    /// </summary>
+    /// <exception cref="EngineException">The record cannot be written.</exception>
+    public static void WriteOpen(StoreFiles files, StoreLayout layout)
+    {
+        var list = new List<(string, long)>();
+        ulong number = 0;
+        if (TryReadCurrent(files, layout, out number, out string manifest))
+        {
+            long size = files.LogicalSizeOf(manifest);
+            if (size >= 0)
+            {
+                list.Add((Path.GetFileName(manifest), size));
+            }
+        }
+        Write(files, layout, new LiveLogRecord(LiveLogState.Open, number, list));
+    }
+
+    /// <summary>
+    /// Writes a <see cref="LiveLogState.Closed"/> record once RocksDB has closed: the MANIFEST,
+    /// CURRENT and every WAL with its exact logical size.
+    /// </summary>
+    /// <exception cref="EngineException">The record cannot be written.</exception>
+    public static void WriteClosed(StoreFiles files, StoreLayout layout)
+    {
+        if (!TryReadCurrent(files, layout, out ulong number, out string manifest))
+        {
+            return; // no database yet: the Open record written before RocksDB stays in force
+        }
+        var list = new List<(string, long)> { (Path.GetFileName(manifest), files.LogicalSizeOf(manifest)), ("CURRENT", files.LogicalSizeOf(layout.Root + "/CURRENT")) };
+        long identity = files.LogicalSizeOf(layout.Root + "/IDENTITY");
+        if (identity >= 0)
+        {
+            list.Add(("IDENTITY", identity)); // RocksDB would silently make a new one
+        }
+        foreach (string name in files.List(layout.Root).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            // OPTIONS too: the engine never reads them, but tools (ldb) do, and a cut one should not
+            // pass for the store's own.
+            if (IsWal(name) || name.StartsWith("OPTIONS-", StringComparison.Ordinal))
+            {
+                list.Add((name, files.LogicalSizeOf(layout.Root + "/" + name)));
+            }
+        }
+        if (list.Any(f => f.Item2 < 0))
+        {
+            return; // a file vanished under us: not a clean state to vouch for; the Open record stays
+        }
+        Write(files, layout, new LiveLogRecord(LiveLogState.Closed, number, list));
+    }
+
+    private static string PathOf(StoreLayout layout) => layout.Root + "/" + FileName;
+
+    /// <summary>
+    /// Whether RocksDB ever made this database: CURRENT, a MANIFEST, a WAL or an SST exists. Without
+    /// them nothing was ever acknowledged, so there is nothing a missing record could hide.
+    /// </summary>
+    private static bool HasDatabaseFiles(StoreFiles files, StoreLayout layout) =>
+        files.AllFiles(layout).Select(Path.GetFileName).Any(name =>
+            name is not null && (name == "CURRENT" || name.StartsWith("MANIFEST-", StringComparison.Ordinal) || IsWal(name) || name.EndsWith(".sst", StringComparison.Ordinal)));
+
+    /// <summary>A WAL as RocksDB names it: digits, then <c>.log</c>.</summary>
+    private static bool IsWal(string name) =>
+        name.Length > 4 && name.EndsWith(".log", StringComparison.Ordinal) && name[..^4].All(char.IsAsciiDigit);
+
+    private static void Write(StoreFiles files, StoreLayout layout, LiveLogRecord record)
+    {
+        var body = new List<byte>(256);
+        Span<byte> scratch = stackalloc byte[8];
+        body.AddRange(Magic);
+        body.Add((byte)record.State);
+        BinaryPrimitives.WriteUInt64LittleEndian(scratch, record.ManifestNumber);
+        body.AddRange(scratch.ToArray());
+        BinaryPrimitives.WriteUInt32LittleEndian(scratch, (uint)record.Files.Count);
+        body.AddRange(scratch[..4].ToArray());
+        foreach ((string name, long size) in record.Files)
+        {
+            byte[] utf8 = Encoding.UTF8.GetBytes(name);
+            BinaryPrimitives.WriteUInt16LittleEndian(scratch, (ushort)utf8.Length);
+            body.AddRange(scratch[..2].ToArray());
+            body.AddRange(utf8);
+            BinaryPrimitives.WriteInt64LittleEndian(scratch, size);
+            body.AddRange(scratch.ToArray());
+        }
+        // The total length last: a record cut at a frame boundary (which authenticates) cannot end
+        // with its own length.
+        BinaryPrimitives.WriteUInt32LittleEndian(scratch, (uint)(body.Count + 4));
+        body.AddRange(scratch[..4].ToArray());
+        files.ReplaceSmall(PathOf(layout), body.ToArray());
+    }
+
+    private static LiveLogRecord Read(StoreFiles files, string path)
+    {
+        byte[] data = files.ReadSmall(path, MaxBytes);
+        try
+        {
+            ReadOnlySpan<byte> span = data;
+            if (span.Length < Magic.Length + 1 + 8 + 4 + 4 || !span[..Magic.Length].SequenceEqual(Magic)
+                || BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]) != (uint)span.Length)
+            {
+                throw new FormatException("bad magic or length");
+            }
+            int at = Magic.Length;
+            var state = (LiveLogState)span[at++];
+            if (state is not (LiveLogState.Open or LiveLogState.Closed))
+            {
+                throw new FormatException("bad state");
+            }
+            ulong manifest = BinaryPrimitives.ReadUInt64LittleEndian(span[at..]);
+            at += 8;
+            uint count = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
+            at += 4;
+            var list = new List<(string, long)>();
+            for (uint i = 0; i < count; i++)
+            {
+                int length = BinaryPrimitives.ReadUInt16LittleEndian(span[at..]);
+                at += 2;
+                string name = Encoding.UTF8.GetString(span.Slice(at, length));
+                at += length;
+                list.Add((name, BinaryPrimitives.ReadInt64LittleEndian(span[at..])));
+                at += 8;
+            }
+            return at + 4 == span.Length ? new LiveLogRecord(state, manifest, list) : throw new FormatException("trailing bytes");
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException)
+        {
+            throw new IntegrityException($"The record of live log files ({FileName}) is cut or malformed: {ex.Message}.", path);
+        }
+    }
+
+    private static (ulong Number, string Path) ReadCurrent(StoreFiles files, StoreLayout layout, LiveLogRecord record)
+    {
+        if (!TryReadCurrent(files, layout, out ulong number, out string manifest))
+        {
+            if (record.ManifestNumber == 0 && record.State == LiveLogState.Open && !HasDatabaseFiles(files, layout))
+            {
+                return (0, ""); // the store's first open crashed before RocksDB wrote CURRENT
+            }
+            throw new IntegrityException($"CURRENT is missing or names no MANIFEST, but the store had MANIFEST-{record.ManifestNumber:D6}.", layout.Root + "/CURRENT");
+        }
+        return (number, manifest);
+    }
+
+    private static bool TryReadCurrent(StoreFiles files, StoreLayout layout, out ulong number, out string manifest)
+    {
+        number = 0;
+        manifest = "";
+        string current = layout.Root + "/CURRENT";
+        if (!files.Exists(current))
+        {
+            return false;
+        }
+        string text = Encoding.UTF8.GetString(files.ReadSmall(current, MaxCurrentBytes)).TrimEnd('\n');
+        if (!text.StartsWith("MANIFEST-", StringComparison.Ordinal)
+            || !ulong.TryParse(text.AsSpan("MANIFEST-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out number))
+        {
+            return false;
+        }
+        manifest = layout.Root + "/" + text;
+        return true;
+    }
+}
+
+/// <summary>What a <see cref="LiveLogRecord"/> vouches for.</summary>
+internal enum LiveLogState : byte
+{
+    /// <summary>RocksDB may be writing (or crashed): the MANIFEST in use and a lower bound of its size.</summary>
+    Open = 1,
+
+    /// <summary>Closed cleanly: the exact set and sizes of the log files.</summary>
+    Closed = 2,
+}
