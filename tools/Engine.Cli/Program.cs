@@ -40,4 +40,10 @@ if (parse.Action is ParseErrorAction)
     ErrorReporter.Fail($"{first} (see: engine {verb}--help)");
     return ExitCodes.Usage;
 }
+if (UnknownOptions.Find(parse) is string unknown)
+{
+    string verb = parse.CommandResult.Command.Name;
+    ErrorReporter.Fail($"unknown option '{unknown}' for {verb} (a key or value starting with '-' goes after --, e.g. engine {verb} ... -- {unknown}) (see: engine {verb} --help)");
+    return ExitCodes.Usage;
+}
 return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
