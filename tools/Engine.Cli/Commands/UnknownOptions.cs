@@ -41,6 +41,17 @@ internal static class UnknownOptions
         return null;
     }
 
+    /// <summary>The verb as typed after <c>engine</c>, e.g. "keys rotate-ns"; empty for the root.</summary>
+    public static string VerbPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (SymbolResult? result = parse.CommandResult; result is CommandResult command && command.Command is not RootCommand; result = result.Parent)
+        {
+            names.Insert(0, command.Command.Name);
+        }
+        return string.Join(' ', names);
+    }
+
     private static bool IsBefore(IReadOnlyList<Token> tokens, Token token, int doubleDash)
     {
         if (doubleDash < 0)
