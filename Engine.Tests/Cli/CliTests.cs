@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Engine.Tests.Support;
 
 namespace Engine.Tests.Cli;
@@ -135,6 +137,21 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void The_readme_exit_code_table_lists_the_codes_the_tool_documents()
+    {
+        string help = CliRun.Of("--help").Expect(0).Stdout;
+        string exitSection = help[help.IndexOf("Exit codes:", StringComparison.Ordinal)..];
+        int[] fromHelp = [.. Regex.Matches(exitSection, @"(?m)^\s+(\d)\s").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        string readme = File.ReadAllText(Path.Combine(RepoRoot(), "README.md"));
+        string cliSection = readme[readme.IndexOf("## Command-line tool", StringComparison.Ordinal)..readme.IndexOf("## Customer-managed keys", StringComparison.Ordinal)];
+        int[] fromReadme = [.. Regex.Matches(cliSection, @"(?m)^\| (\d) \|").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], fromHelp);
+        Assert.Equal(fromHelp, fromReadme);
+        Assert.Contains("unknown namespace", cliSection, StringComparison.Ordinal);
+        Assert.Contains("store is in use", cliSection, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_store_verb_exits_with_the_store_in_use_code_while_another_instance_holds_it()
     {
         using var dir = NewStore();
@@ -193,6 +210,17 @@ public sealed class CliTests
         Assert.Equal("alias/cli-test", alias.GetProperty("alias").GetString());
         Assert.Equal(keyId, alias.GetProperty("keyId").GetString());
         Assert.EndsWith(":alias/cli-test", alias.GetProperty("aliasArn").GetString(), StringComparison.Ordinal);
+    }
+
+    private static string RepoRoot()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Storage.sln")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+        Assert.True(dir is not null, "run from the repository (Storage.sln not found above " + AppContext.BaseDirectory + ")");
+        return dir;
     }
 
     /// <summary>A store created in this process and closed again, so the tool can open it (it records its CMEK).</summary>
