@@ -24,7 +24,14 @@ internal static class ProgressDisplay
 
     private static T RunBar<T>(string label, ProgressSink sink, Func<ProgressSink, T> work)
     {
-        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Spectre judges interactivity from stdout, which is often redirected (data to a file) while
+        // stderr is the terminal; the caller already checked stderr.
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Console.Error),
+            Interactive = InteractionSupport.Yes,
+            Ansi = AnsiSupport.Detect,
+        });
         return console.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
