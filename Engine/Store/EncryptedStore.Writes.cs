@@ -39,7 +39,11 @@ public sealed partial class EncryptedStore
         });
     }
 
-    /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
+    /// <summary>
+    /// Compacts every namespace fully (memtable flushed, SSTs merged, deleted and overwritten entries
+    /// dropped). Not a DEK rotation: files RocksDB moves without rewriting keep their data keys
+    /// (<see cref="StoreKeys.RotateDataKeys"/> rewrites them all).
+    /// </summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Compact()
     {

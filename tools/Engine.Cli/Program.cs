@@ -47,8 +47,14 @@ if (parse.Action is ParseErrorAction)
     // An unknown verb also yields "Required command was not provided"; the token error says more.
     string first = parse.Errors.Select(e => e.Message).OrderBy(m => m.StartsWith("Required command", StringComparison.Ordinal)).FirstOrDefault()
         ?? "invalid command line";
-    string verb = parse.CommandResult.Command is RootCommand ? string.Empty : parse.CommandResult.Command.Name + " ";
+    string verb = parse.CommandResult.Command is RootCommand ? string.Empty : UnknownOptions.VerbPath(parse) + " ";
     ErrorReporter.Fail($"{first} (see: engine {verb}--help)");
+    return ExitCodes.Usage;
+}
+if (UnknownOptions.Find(parse) is string unknown)
+{
+    string verb = UnknownOptions.VerbPath(parse);
+    ErrorReporter.Fail($"unknown option '{unknown}' for {verb} (a key or value starting with '-' goes after --, e.g. engine {verb} ... -- {unknown}) (see: engine {verb} --help)");
     return ExitCodes.Usage;
 }
 StoreAccess.ExpectedStoreId = parse.GetValue(storeId);

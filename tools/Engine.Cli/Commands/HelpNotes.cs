@@ -6,7 +6,8 @@ using System.Runtime.CompilerServices;
 namespace Engine.Cli.Commands;
 
 /// <summary>
-/// A closing section ("exit codes", "output") on a verb's own <c>--help</c> page. The description
+/// A closing section ("output", then the exit codes, <see cref="CliOptions.ExitCodeHelp"/> unless the
+/// note lists its own) on a verb's own <c>--help</c> page. The description
 /// would be the place otherwise, but System.CommandLine also prints it in the parent's command list,
 /// where a paragraph per verb drowns the list.
 /// </summary>
@@ -37,16 +38,27 @@ internal static class HelpNotes
         public override int Invoke(ParseResult parseResult)
         {
             int code = standard.Invoke(parseResult);
-            if (Notes.TryGetValue(parseResult.CommandResult.Command, out string? note))
+            TextWriter output = parseResult.InvocationConfiguration.Output;
+            string note = Notes.TryGetValue(parseResult.CommandResult.Command, out string? own) ? own : string.Empty;
+            if (note.Length > 0)
             {
-                TextWriter output = parseResult.InvocationConfiguration.Output;
-                foreach (string line in note.Split('\n'))
-                {
-                    output.WriteLine(line.TrimEnd());
-                }
-                output.WriteLine();
+                Print(output, note);
+            }
+            // Every page says what the exit codes mean; a verb with codes of its own lists them in its note.
+            if (!note.Contains("Exit codes:", StringComparison.Ordinal))
+            {
+                Print(output, CliOptions.ExitCodeHelp);
             }
             return code;
+        }
+
+        private static void Print(TextWriter output, string text)
+        {
+            foreach (string line in text.TrimEnd().Split('\n'))
+            {
+                output.WriteLine(line.TrimEnd());
+            }
+            output.WriteLine();
         }
     }
 }

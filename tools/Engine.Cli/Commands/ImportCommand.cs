@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Unicode;
+using Engine.Cli.Output;
 
 namespace Engine.Cli.Commands;
 
@@ -53,7 +53,9 @@ internal static class ImportCommand
             BulkImportResult result;
             try
             {
-                result = space.BulkImport(entries, new BulkImportOptions { MemoryBudgetBytes = (long)mb << 20 }, new StderrProgress(), signal.Token);
+                long? inputBytes = input.CanSeek ? input.Length : null;
+                result = ProgressDisplay.Run("import", sink =>
+                    space.BulkImport(entries, new BulkImportOptions { MemoryBudgetBytes = (long)mb << 20 }, new SinkProgress(sink, inputBytes), signal.Token));
             }
             catch (ArgumentException ex) when (ex is not ArgumentOutOfRangeException)
             {
@@ -98,32 +100,22 @@ internal static class ImportCommand
         Keys may come in any order; for a key given several times the last one wins. Nothing is visible
         until the whole file has been read and ingested in one step; Ctrl-C (or an error) imports nothing.
         Existing keys not in the file are kept; keys in it get the file's value.
-        Progress goes to stderr, the summary line to stdout.
+        Progress goes to stderr (a bar on a terminal, otherwise a line a second), the summary line to stdout.
         Exit codes:
           0  imported
           2  bad usage, not a store, or malformed input (the message names the file and line)
           3  stored or temp data failed authentication
           4  the key is unavailable, or the store locked during the import (nothing imported)
           5  other errors, or stopped by a signal (nothing imported)
+          7  the store is in use by another process (nothing imported)
+        Errors are one line on stderr: engine: <message>
         """;
 
-    /// <summary>Progress lines on stderr: one per phase change and at most one a second in between.</summary>
-    private sealed class StderrProgress : IProgress<BulkImportProgress>
+    /// <summary>Hands the import's progress to the display: the phase and its counts, and the share of the input read while reading.</summary>
+    private sealed class SinkProgress(ProgressSink sink, long? inputBytes) : IProgress<BulkImportProgress>
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private BulkImportPhase? _phase;
-        private TimeSpan _last;
-
         public void Report(BulkImportProgress p)
         {
-            // Reading and spilling alternate with every run: one phase for the eye, throttled.
-            BulkImportPhase phase = p.Phase == BulkImportPhase.Spilling ? BulkImportPhase.Reading : p.Phase;
-            if ((phase == _phase && _clock.Elapsed - _last < TimeSpan.FromSeconds(1)) || (phase == BulkImportPhase.Reading && p.EntriesRead == 0))
-            {
-                return;
-            }
-            _phase = phase;
-            _last = _clock.Elapsed;
             string detail = p.Phase switch
             {
                 BulkImportPhase.Reading or BulkImportPhase.Spilling => $"{p.EntriesRead} entries ({p.BytesRead / 1e6:0.0} MB), {p.RunsSpilled} runs spilled ({p.SpillBytes / 1e6:0.0} MB)",
@@ -132,7 +124,11 @@ internal static class ImportCommand
                 BulkImportPhase.Ingesting => $"{p.SstFiles} SST files, {p.EntriesWritten} keys",
                 _ => $"{p.EntriesWritten} keys",
             };
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"import: {_clock.Elapsed.TotalSeconds,6:0.0}s {PhaseName(p.Phase)}: {detail}"));
+            // Only reading has a known end (the input's size); the other phases show as running.
+            double? share = p.Phase is BulkImportPhase.Reading or BulkImportPhase.Spilling && inputBytes is > 0
+                ? (double)p.BytesRead / inputBytes.Value
+                : null;
+            sink.Report(string.Create(CultureInfo.InvariantCulture, $"{PhaseName(p.Phase)}: {detail}"), share);
         }
 
         private static string PhaseName(BulkImportPhase phase) => phase switch

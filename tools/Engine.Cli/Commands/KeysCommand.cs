@@ -11,12 +11,6 @@ namespace Engine.Cli.Commands;
 /// </summary>
 internal static class KeysCommand
 {
-    private const string ExitCodeHelp = """
-        Exit codes: 0 done, 2 bad usage (not a store, unknown namespace), 3 integrity failure,
-        4 a key is unavailable (CMEK revoked or unreachable, store locked), 5 I/O error.
-        Errors are one line on stderr: engine: <message>
-        """;
-
     public static Command Create() => new Command("keys", "Key lifecycle: status, rotation at every level, crypto-shred, destroy")
     {
         KeysStatusOutput.Command(),
@@ -49,8 +43,7 @@ internal static class KeysCommand
         }.WithHelpNote("""
             The new CMEK must wrap and unwrap before anything is written. Afterwards no file of the store
             needs the old CMEK: disabling or destroying it then also seals every older copy of the store.
-
-            """ + ExitCodeHelp);
+            """);
         command.SetBody(parse =>
         {
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
@@ -69,7 +62,7 @@ internal static class KeysCommand
         var command = new Command("rotate-root", "Replace the root KEK and re-seal every system and namespace KEK under it")
         {
             store, cmek,
-        }.WithHelpNote(ExitCodeHelp);
+        };
         command.SetBody(parse =>
         {
             using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
@@ -100,8 +93,7 @@ internal static class KeysCommand
             New files use the new version at once. Existing files keep their data; only the DEK wrap in
             their header is rewritten. Without --wait the re-wrap continues while the store is open and
             resumes at the next open ('engine keys finish' waits for it).
-
-            """ + ExitCodeHelp);
+            """);
         command.SetBody(parse =>
         {
             string? name = parse.GetValue(ns);

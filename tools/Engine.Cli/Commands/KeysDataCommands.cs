@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Cli.Output;
 
 namespace Engine.Cli.Commands;
 
@@ -23,6 +24,8 @@ internal static class KeysDataCommands
             Progress is the share of a namespace's live SST bytes in files written since the rotation
             began (each file has its own DEK, created with the file). Done when no older file is live.
             MANIFEST, OPTIONS and info LOG files keep their DEKs until RocksDB rolls them.
+            Output: the announcement, then one result line per namespace on stdout. Progress goes to
+            stderr: a bar on a terminal, otherwise a line a second.
             """);
         command.SetBody(parse =>
         {
@@ -38,8 +41,8 @@ internal static class KeysDataCommands
                 throw new UsageException("--bytes-per-second cannot be negative");
             }
             KeysCommand.Announce($"rotating the DEKs of {(name is null ? "every namespace" : $"namespace '{name}'")} of {s.Path}");
-            var options = new DataKeyRotationOptions { BytesPerSecond = perSecond, Progress = new LineProgress() };
-            IReadOnlyList<DataKeyRotationProgress> result = s.Keys.RotateDataKeys(name, options);
+            IReadOnlyList<DataKeyRotationProgress> result = ProgressDisplay.Run("rotate-data", sink =>
+                s.Keys.RotateDataKeys(name, new DataKeyRotationOptions { BytesPerSecond = perSecond, Progress = new SinkProgress(sink) }));
             foreach (DataKeyRotationProgress p in result)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -150,11 +153,11 @@ internal static class KeysDataCommands
         return command;
     }
 
-    /// <summary>Prints each progress report as one line, synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class LineProgress : IProgress<DataKeyRotationProgress>
+    /// <summary>Hands each report to the display synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SinkProgress(ProgressSink sink) : IProgress<DataKeyRotationProgress>
     {
         public void Report(DataKeyRotationProgress value) =>
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{value.Namespace}: {value.Share * 100:F1}% under fresh DEKs ({value.NewBytes} of {value.OldBytes + value.NewBytes} bytes, {value.OldFiles} old files left)"));
+            sink.Report(string.Create(CultureInfo.InvariantCulture,
+                $"{value.Namespace}: {value.NewBytes} of {value.OldBytes + value.NewBytes} bytes under fresh DEKs, {value.OldFiles} old files left"), value.Share);
     }
 }

@@ -12,7 +12,7 @@ internal static class KeysStatusOutput
     {
         Option<string> store = CliOptions.Store();
         Option<string?> cmek = CliOptions.CmekOverride();
-        var json = new Option<bool>("--json") { Description = "One JSON document instead of the table" };
+        var json = new Option<bool>("--json") { Description = "One JSON object on one line (JSON Lines, like every --json) instead of the table" };
         var command = new Command("status", "Per scope: KEK versions held, the current one, and the share of live files and bytes under each")
         {
             store, cmek, json,
@@ -72,7 +72,7 @@ internal static class KeysStatusOutput
     public static string Json(string path, KeyStatusReport report)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
         {
             w.WriteStartObject();
             w.WriteString("store", path);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Engine.Cli.Output;
 using Engine.KmsLocal;
 
 namespace Engine.Cli.Commands;
@@ -115,13 +116,39 @@ internal static class KmsCommand
     private static Command ListKeys()
     {
         Option<string> data = DataOption();
+        Option<bool> json = CliOptions.Json();
         var command = new Command("list-keys", "List the keys not yet destroyed, one per line")
         {
-            data,
-        }.WithHelpNote("Output: KEY_ID<TAB>STATE<TAB>ARN<TAB>DELETION_DATE (or -)<TAB>DESCRIPTION per key; nothing when there is none.\n" + ExitCodeHelp);
+            data, json,
+        }.WithHelpNote("Output: KEY_ID<TAB>STATE<TAB>ARN<TAB>DELETION_DATE (or -)<TAB>DESCRIPTION per key; nothing when there is none.\n"
+            + "--json: {\"keyId\":ID,\"state\":S,\"arn\":ARN,\"deletionDate\":ISO-8601 or null,\"description\":TEXT} per key.\n" + ExitCodeHelp);
         command.SetBody(parse => WithKmsErrors(() =>
         {
-            foreach (LocalKmsKey key in LocalKmsTool.ListKeys(RequireDataDirectory(parse.GetRequiredValue(data))))
+            IReadOnlyList<LocalKmsKey> keys = [.. LocalKmsTool.ListKeys(RequireDataDirectory(parse.GetRequiredValue(data)))];
+            if (parse.GetValue(json))
+            {
+                using var lines = new JsonLines();
+                foreach (LocalKmsKey key in keys)
+                {
+                    lines.Write(w =>
+                    {
+                        w.WriteString("keyId", key.KeyId);
+                        w.WriteString("state", key.State.ToString());
+                        w.WriteString("arn", key.Arn);
+                        if (key.DeletionDate is DateTimeOffset date)
+                        {
+                            w.WriteString("deletionDate", date.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                        }
+                        else
+                        {
+                            w.WriteNull("deletionDate");
+                        }
+                        w.WriteString("description", key.Description);
+                    });
+                }
+                return ExitCodes.Ok;
+            }
+            foreach (LocalKmsKey key in keys)
             {
                 string deletion = key.DeletionDate is DateTimeOffset at ? at.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) : "-";
                 Console.WriteLine($"{key.KeyId}\t{key.State}\t{key.Arn}\t{deletion}\t{key.Description.ReplaceLineEndings(" ")}");
@@ -165,13 +192,30 @@ internal static class KmsCommand
     private static Command ListAliases()
     {
         Option<string> data = DataOption();
+        Option<bool> json = CliOptions.Json();
         var command = new Command("list-aliases", "List the aliases of keys not yet destroyed, one per line, by name")
         {
-            data,
-        }.WithHelpNote("Output: ALIAS<TAB>KEY_ID<TAB>ALIAS_ARN per alias; nothing when there is none.\n" + ExitCodeHelp);
+            data, json,
+        }.WithHelpNote("Output: ALIAS<TAB>KEY_ID<TAB>ALIAS_ARN per alias; nothing when there is none.\n"
+            + "--json: {\"alias\":NAME,\"keyId\":ID,\"aliasArn\":ARN} per alias.\n" + ExitCodeHelp);
         command.SetBody(parse => WithKmsErrors(() =>
         {
-            foreach (LocalKmsAlias alias in LocalKmsTool.ListAliases(RequireDataDirectory(parse.GetRequiredValue(data))))
+            IReadOnlyList<LocalKmsAlias> aliases = [.. LocalKmsTool.ListAliases(RequireDataDirectory(parse.GetRequiredValue(data)))];
+            if (parse.GetValue(json))
+            {
+                using var lines = new JsonLines();
+                foreach (LocalKmsAlias alias in aliases)
+                {
+                    lines.Write(w =>
+                    {
+                        w.WriteString("alias", alias.Name);
+                        w.WriteString("keyId", alias.TargetKeyId);
+                        w.WriteString("aliasArn", alias.Arn);
+                    });
+                }
+                return ExitCodes.Ok;
+            }
+            foreach (LocalKmsAlias alias in aliases)
             {
                 Console.WriteLine($"{alias.Name}\t{alias.TargetKeyId}\t{alias.Arn}");
             }

@@ -93,6 +93,7 @@ internal static class WorkloadCommand
           4  the key is unavailable at open, or the store stayed Locked through --unlock-wait (nothing verified)
           5  other errors, or keys that could not be read back
           6  acknowledged writes missing (absent, or older than the last acknowledged put)
+          7  the store is in use by another process
         """;
 
     private static int RequireRange(int value, string option, int min, int max) =>
