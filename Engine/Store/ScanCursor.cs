@@ -109,6 +109,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
                 _iterator = _store.Session.Db.NewIterator(_ns.HandleIn(_store.Session), _store.DefaultReadOptions);
                 _store.Track(this);
                 _tracked = true;
+                _ns.Telemetry.ScanStarted();
             }
             lock (_sync)
             {
@@ -142,7 +143,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
         }
         catch (RocksDbException ex)
         {
-            throw NativeErrors.Translate(ex);
+            throw _store.Translate(ex);
         }
         finally
         {
@@ -172,6 +173,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
         int more = (int)Math.Min(_consumed >> 3, MaxBatch) - 1;
         if (more <= 0)
         {
+            _ns.Telemetry.Scanned(1, key.Length + value.Length);
             return true;
         }
         if (_buffer.Length < more)
@@ -197,6 +199,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
             _buffer[_count++] = new(key, value);
             bytes += key.Length + value.Length;
         }
+        _ns.Telemetry.Scanned(1 + _count, bytes);
         return true;
     }
 
