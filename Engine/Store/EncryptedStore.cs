@@ -141,7 +141,12 @@ public sealed partial class EncryptedStore : IDisposable
         catch (Exception ex)
         {
             StoreTelemetry.Fail(activity, ex);
-            EngineLog.StoreOpenFailed(StoreTelemetry.LoggerOf(options), layout.Root, ex);
+            Microsoft.Extensions.Logging.ILogger logger = telemetry?.Logger ?? StoreTelemetry.LoggerOf(options);
+            if (ex is IntegrityException integrity)
+            {
+                EngineLog.IntegrityFailure(logger, telemetry?.StoreId ?? "(not open)", integrity.Path ?? "(unknown file)", integrity.Offset);
+            }
+            EngineLog.StoreOpenFailed(logger, layout.Root, ex);
             telemetry?.Dispose();
             session?.Dispose();
             if (ownsCmek)
