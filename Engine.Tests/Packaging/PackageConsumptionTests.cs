@@ -36,7 +36,7 @@ public sealed class PackageConsumptionTests : IClassFixture<PackageConsumptionTe
         // The consumer must get RocksDbSharp's managed bindings only: the system librocksdb is the one loaded.
         Assert.Matches("id=\"RocksDB\"[^>]*exclude=\"[^\"]*Native", nuspec);
 
-        foreach (string id in new[] { "Ekv.Engine.Crypto", "Ekv.Engine.Testing", "Ekv.Engine.Cmek.AwsKms", "Ekv.Engine.Cli" })
+        foreach (string id in new[] { "Ekv.Engine.Crypto", "Ekv.Engine.Testing", "Ekv.Engine.Cmek.AwsKms", "Ekv.Engine.Hosting", "Ekv.Engine.Cli" })
         {
             using ZipArchive other = ZipFile.OpenRead(_packed.Package(id));
             string spec = ReadEntry(other, id + ".nuspec");

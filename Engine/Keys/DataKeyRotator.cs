@@ -26,7 +26,7 @@ internal static class DataKeyRotator
             Native.Instance.rocksdb_flush_cf(s.Db.Handle, flush.Handle, ns.HandleIn(s).Handle);
         });
         DataKeyRotationProgress progress = Measure(store, ns, cf, boundary, out IReadOnlyList<LiveSstFile> old);
-        options.Progress?.Report(progress);
+        Report(store, options, progress);
 
         if (options.BytesPerSecond > 0)
         {
@@ -42,7 +42,7 @@ internal static class DataKeyRotator
                     DataKeyRotationProgress now = Measure(store, ns, cf, boundary, out _);
                     rewritten += Math.Max(0, progress.OldBytes - now.OldBytes);
                     progress = now;
-                    options.Progress?.Report(progress);
+                    Report(store, options, progress);
                     TimeSpan due = TimeSpan.FromSeconds((double)rewritten / options.BytesPerSecond) - clock.Elapsed;
                     if (due > TimeSpan.Zero)
                     {
@@ -59,10 +59,16 @@ internal static class DataKeyRotator
             ct.ThrowIfCancellationRequested();
             store.Run(s => LiveSstFiles.CompactForced(s.Db, ns.HandleIn(s), null, null));
             progress = Measure(store, ns, cf, boundary, out _);
-            options.Progress?.Report(progress);
+            Report(store, options, progress);
         }
 
         return progress;
+    }
+
+    private static void Report(EncryptedStore store, DataKeyRotationOptions options, DataKeyRotationProgress progress)
+    {
+        store.Telemetry.DataRotationProgress(progress);
+        options.Progress?.Report(progress);
     }
 
     private static DataKeyRotationProgress Measure(EncryptedStore store, StoreNamespace ns, string cf, ulong boundary, out IReadOnlyList<LiveSstFile> old)

@@ -106,14 +106,14 @@ public sealed class StoreKeys
     /// <exception cref="StoreLockedException">The store is locked.</exception>
     /// <exception cref="IOException">The registry could not be written; the old root still opens it.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled before the registry was written.</exception>
-    public Task RotateRootKeyAsync(CancellationToken ct = default) => WithOperationAsync(
+    public Task RotateRootKeyAsync(CancellationToken ct = default) => _store.Telemetry.TraceRotationAsync("root key", "store", () => WithOperationAsync(
         () =>
         {
             // Read before entering the gate (lock-free anyway: the monitor locks while the gate drains).
             ICmekProvider cmek = _store.CurrentCmek;
             return _store.RunAsync(s => s.Registry.RotateRootKekAsync(cmek, ct));
         },
-        ct);
+        ct));
 
     /// <summary>
     /// Starts a KEK rotation of namespace <paramref name="ns"/>: a new KEK version is durable and used by
@@ -175,7 +175,7 @@ public sealed class StoreKeys
         }
 
         options ??= new DataKeyRotationOptions();
-        return [.. targets.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => DataKeyRotator.Rotate(_store, t, options, ct))];
+        return [.. targets.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => _store.Telemetry.TraceRotation("data key", t.Name, () => DataKeyRotator.Rotate(_store, t, options, ct)))];
     }
 
     /// <summary>
@@ -236,7 +236,7 @@ public sealed class StoreKeys
     {
         try
         {
-            await WithOperationAsync(() => _store.RunAsync(s => s.Registry.RotateCmekAsync(cmek, ct)), ct).ConfigureAwait(false);
+            await _store.Telemetry.TraceRotationAsync("CMEK", "store", () => WithOperationAsync(() => _store.RunAsync(s => s.Registry.RotateCmekAsync(cmek, ct)), ct)).ConfigureAwait(false);
         }
         catch
         {
@@ -247,16 +247,21 @@ public sealed class StoreKeys
             throw;
         }
 
-        // The old provider may be in use by a CMEK check right now: dispose it with the store.
         // The old provider may be in use by a CMEK check right now: the lock state machine disposes it at close.
         _store.ReplaceCmek(cmek, owned);
     }
 
     private KekRotation StartKekRotation(KeyScope scope, string name)
     {
-        uint version = 0;
-        WithOperation(() => version = _store.Run(s => s.Registry.RotateKek(scope)));
-        return new KekRotation(name, version, _worker.WhenDone(scope));
+        uint version = _store.Telemetry.TraceRotation("KEK", name, () =>
+        {
+            uint created = 0;
+            WithOperation(() => created = _store.Run(s => s.Registry.RotateKek(scope)));
+            return created;
+        });
+        Task retired = _worker.WhenDone(scope);
+        _store.Telemetry.TraceKekRetirement(name, retired);
+        return new KekRotation(name, version, retired);
     }
 
     private void WithOperation(Action operation)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Engine.Crypto;
+using Engine.Diagnostics;
 
 namespace Engine.Locking;
 
@@ -54,7 +54,7 @@ internal sealed class CmekMonitor : IDisposable
     private readonly bool _autoUnlock;
     private readonly Lock _sync = new();
     private readonly ManualResetEventSlim _wake = new(initialState: false);
-    private readonly Meter _meter = new("Engine.EncryptedStore");
+    private readonly StoreTelemetry? _telemetry;
     private readonly List<ICmekProvider> _replacedCmeks = [];
     private readonly List<CmekProbe> _abandoned = []; // monitor thread only
 
@@ -84,8 +84,10 @@ internal sealed class CmekMonitor : IDisposable
     /// <param name="cmek">The provider the store was opened with.</param>
     /// <param name="ownsCmek">The store opened <paramref name="cmek"/> and disposes it (also at every lock).</param>
     /// <param name="cmekUri">The CMEK's URI, to open a fresh provider after a lock.</param>
-    public CmekMonitor(object owner, ILockableStore store, string storeRoot, StoreOptions options, ICmekProvider cmek, bool ownsCmek, string cmekUri)
+    /// <param name="telemetry">Where checks are counted, timed and logged (state changes go through <see cref="StateChanged"/>); null for none.</param>
+    public CmekMonitor(object owner, ILockableStore store, string storeRoot, StoreOptions options, ICmekProvider cmek, bool ownsCmek, string cmekUri, StoreTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _owner = owner;
         _store = store;
         _storeRoot = storeRoot;
@@ -132,11 +134,9 @@ internal sealed class CmekMonitor : IDisposable
     /// <summary>The last unexpected error the monitor thread survived (diagnostics and tests), or null.</summary>
     public Exception? LastError { get; private set; }
 
-    /// <summary>Starts the monitor thread and publishes the metrics.</summary>
+    /// <summary>Starts the monitor thread (the store's telemetry publishes <see cref="State"/> and <see cref="CheckCount"/>).</summary>
     public void Start()
     {
-        _meter.CreateObservableGauge("engine.store.state", () => (int)_state, description: "0 Open, 1 Degraded, 2 Locked, 3 Closed");
-        _meter.CreateObservableCounter("engine.store.cmek_checks", () => CheckCount);
         // A background thread: an application that forgets Dispose must still be able to exit.
         _thread = new Thread(RunChecks) { IsBackground = true, Name = "CMEK monitor" };
         _thread.Start();
@@ -260,7 +260,7 @@ internal sealed class CmekMonitor : IDisposable
 
     /// <summary>
     /// Second half of the store's Dispose, after the store closed its session: drops the providers,
-    /// reports Closed, releases the metrics. Runs <see cref="BeginClose"/> first if nobody did.
+    /// reports Closed. Runs <see cref="BeginClose"/> first if nobody did.
     /// </summary>
     public void Dispose()
     {
@@ -276,7 +276,6 @@ internal sealed class CmekMonitor : IDisposable
             SetState(StoreState.Closed, "disposed", _stateAtClose);
             ReleaseCheckWaiters(TakeCheckWaiters());
         }
-        _meter.Dispose();
         // A probe that answered just before the close may still Set this: harmless on a disposed
         // ManualResetEventSlim (no kernel handle is ever created: nobody asks for its WaitHandle).
         _wake.Dispose();
@@ -371,11 +370,13 @@ internal sealed class CmekMonitor : IDisposable
         try
         {
             _abandoned.RemoveAll(p => p.HasReturned);
+            long started = Stopwatch.GetTimestamp();
             CmekCheckResult? result = _abandoned.Count >= MaxHungChecks
                 ? CmekCheckResult.Transient($"{_abandoned.Count} earlier CMEK checks have not returned; no new check started")
                 : Watch(CmekProbe.Start(plan, _wake));
             if (result is CmekCheckResult answer)
             {
+                _telemetry?.CmekChecked(answer.Outcome, answer.Reason, Stopwatch.GetElapsedTime(started), _checkTimeout);
                 delay = Apply(plan.Generation, answer);
             }
         }
@@ -455,6 +456,7 @@ internal sealed class CmekMonitor : IDisposable
         {
             if (!_closing && _generation == generation && _state == StoreState.Open)
             {
+                _telemetry?.CmekCheckStillWaiting(_interval, _checkTimeout);
                 SetState(StoreState.Degraded, $"the CMEK has not answered a check for {CmekProbe.Seconds(_interval)}; serving from cached keys", StoreState.Open);
             }
         }

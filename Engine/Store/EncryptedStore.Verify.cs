@@ -14,6 +14,25 @@ public sealed partial class EncryptedStore
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public VerifyReport Verify()
     {
+        using System.Diagnostics.Activity? activity = _telemetry.StartActivity("engine.store.verify");
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            VerifyReport report = VerifyFiles();
+            activity?.SetTag("engine.verify.files", report.FileCount);
+            double elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            Diagnostics.EngineLog.VerifyCompleted(_telemetry.Logger, _telemetry.StoreId, report.FileCount, report.LogicalBytes, elapsedMs);
+            return report;
+        }
+        catch (Exception ex)
+        {
+            Diagnostics.StoreTelemetry.Fail(activity, ex);
+            throw;
+        }
+    }
+
+    private VerifyReport VerifyFiles()
+    {
         return Run(session =>
         {
             var checkedFiles = new List<VerifiedFile>();
@@ -42,6 +61,7 @@ public sealed partial class EncryptedStore
                 catch (IntegrityException ex)
                 {
                     failures.Add((file, ex));
+                    _telemetry.IntegrityFailure(ex.Path is null ? new IntegrityException(ex.Message, file, ex.Offset) : ex);
                 }
                 catch (EngineException ex) when (!files.Exists(file))
                 {

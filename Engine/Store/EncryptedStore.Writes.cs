@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RocksDbSharp;
 
 namespace Engine;
@@ -22,12 +23,14 @@ public sealed partial class EncryptedStore
             s.Db.Write(a.Batch, a.Options);
             return true;
         });
+        _telemetry.Batch(batch.PayloadBytes);
     }
 
     /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Flush()
     {
+        using Activity? activity = _telemetry.StartActivity("engine.store.flush");
         Run(s =>
         {
             var flush = new FlushOptions().SetWaitForFlush(true);
@@ -47,6 +50,7 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Compact()
     {
+        using Activity? activity = _telemetry.StartActivity("engine.store.compact");
         Run(s =>
         {
             foreach (StoreNamespace ns in SnapshotNamespaces())

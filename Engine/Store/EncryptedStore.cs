@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Engine.Crypto;
+using Engine.Diagnostics;
 using Engine.Interop;
 using Engine.Locking;
 using RocksDbSharp;
@@ -28,17 +30,19 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
     private readonly StoreKeys _keys;
+    private readonly StoreTelemetry _telemetry;
     private StoreSession? _session;
     // Held from Open to Dispose, across lock/unlock of the session (Files/StoreDirectoryLock.cs).
     private readonly Files.StoreDirectoryLock _directoryLock;
 
-    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session)
+    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session, StoreTelemetry telemetry)
     {
         _directoryLock = directoryLock;
         _options = options;
         _layout = layout;
         _session = session;
         StoreId = session.Registry.StoreIdHex;
+        _telemetry = telemetry;
         foreach (NamespaceInfo ns in session.Registry.Namespaces)
         {
             _namespaces[ns.Name] = new StoreNamespace(this, ns);
@@ -47,8 +51,10 @@ public sealed partial class EncryptedStore : IDisposable
         {
             _openNotes.Add("key registry fallback: " + recovery);
         }
-        _monitor = new CmekMonitor(this, this, layout.Root, options, cmek, ownsCmek, session.Registry.CmekUri);
+        _monitor = new CmekMonitor(this, this, layout.Root, options, cmek, ownsCmek, session.Registry.CmekUri, telemetry);
+        _monitor.StateChanged += (_, change) => _telemetry.StateChanged(change);
         _keys = new StoreKeys(this);
+        _telemetry.Attach(this);
         _monitor.Start();
         _keys.Start();
     }
@@ -67,6 +73,9 @@ public sealed partial class EncryptedStore : IDisposable
     public StoreKeys Keys => _keys;
 
     internal StoreLayout Layout => _layout;
+
+    /// <summary>This store's logger, instruments and spans.</summary>
+    internal StoreTelemetry Telemetry => _telemetry;
 
     /// <summary>True when <paramref name="path"/> is the directory of an encrypted store (it has a key registry).</summary>
     /// <exception cref="ArgumentException">The path is empty.</exception>
@@ -128,6 +137,9 @@ public sealed partial class EncryptedStore : IDisposable
 
         StoreSession? session = null;
         Files.StoreDirectoryLock? directoryLock = null;
+        StoreTelemetry? telemetry = null;
+        using Activity? activity = EngineTelemetry.ActivitySource.StartActivity("engine.store.open");
+        long started = Stopwatch.GetTimestamp();
         try
         {
             if (!exists)
@@ -146,10 +158,23 @@ public sealed partial class EncryptedStore : IDisposable
             CheckExpectedStoreId(layout.Root, options, session.Registry.StoreIdHex);
             // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
             DeleteTempFiles(session, layout);
-            return new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session);
+            telemetry = new StoreTelemetry(options, session.Registry.StoreIdHex, layout.Root);
+            activity?.SetTag(EngineTelemetry.StoreIdTag, telemetry.StoreId);
+            var store = new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session, telemetry);
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            EngineLog.StoreOpened(telemetry.Logger, telemetry.StoreId, layout.Root, session.Registry.Namespaces.Count, session.Registry.CmekUri, !exists, elapsedMs);
+            return store;
         }
-        catch
+        catch (Exception ex)
         {
+            StoreTelemetry.Fail(activity, ex);
+            Microsoft.Extensions.Logging.ILogger logger = telemetry?.Logger ?? StoreTelemetry.LoggerOf(options);
+            if (ex is IntegrityException integrity)
+            {
+                EngineLog.IntegrityFailure(logger, telemetry?.StoreId ?? "(not open)", integrity.Path ?? "(unknown file)", integrity.Offset);
+            }
+            EngineLog.StoreOpenFailed(logger, layout.Root, ex);
+            telemetry?.Dispose();
             session?.Dispose();
             directoryLock?.Dispose();
             if (ownsCmek)
@@ -207,6 +232,37 @@ public sealed partial class EncryptedStore : IDisposable
     /// <summary>Plugin counters of the last session closed by a lock or dispose (live DEKs must be 0).</summary>
     internal NativeStats? LastClosedSessionStats { get; private set; }
 
+    /// <summary>The plugin counters of the live session, or null while locked or closed (metrics collection must not throw).</summary>
+    internal NativeStats? TryReadPluginStats()
+    {
+        if (_gate.IsClosed)
+        {
+            return null;
+        }
+        try
+        {
+            return PluginStats;
+        }
+        catch (Exception e) when (e is EngineException or ObjectDisposedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The one place RocksDB errors become the engine's exceptions on the store's paths: an integrity
+    /// failure is also logged and counted here.
+    /// </summary>
+    internal EngineException Translate(RocksDbException error)
+    {
+        EngineException translated = NativeErrors.Translate(error);
+        if (translated is IntegrityException integrity)
+        {
+            _telemetry.IntegrityFailure(integrity);
+        }
+        return translated;
+    }
+
     /// <summary>The live session; only valid inside the gate.</summary>
     internal StoreSession Session => _session ?? throw new ObjectDisposedException(nameof(EncryptedStore));
 
@@ -220,7 +276,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
         catch (RocksDbException ex)
         {
-            throw NativeErrors.Translate(ex);
+            throw Translate(ex);
         }
         finally
         {
@@ -247,7 +303,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
         catch (RocksDbException ex)
         {
-            throw NativeErrors.Translate(ex);
+            throw Translate(ex);
         }
         finally
         {
@@ -280,7 +336,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
         catch (RocksDbException ex)
         {
-            throw NativeErrors.Translate(ex);
+            throw Translate(ex);
         }
         finally
         {
@@ -321,6 +377,8 @@ public sealed partial class EncryptedStore : IDisposable
         CloseSession();
         _monitor.Dispose();
         _gate.Dispose();
+        _telemetry.Dispose();
+        EngineLog.StoreClosed(_telemetry.Logger, _telemetry.StoreId, Path);
         // Last: RocksDB is closed and this boot's temp files are gone.
         _directoryLock.Dispose();
     }
@@ -362,6 +420,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
         _session?.Dispose();
         LastClosedSessionStats = _session?.StatsAtClose;
+        _telemetry.SessionClosed(LastClosedSessionStats);
         _session = null;
     }
 

@@ -110,6 +110,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
                 _iterator = _store.Session.Db.NewIterator(_ns.HandleIn(_store.Session), _store.DefaultReadOptions);
                 _store.Track(this);
                 _tracked = true;
+                _ns.Telemetry.ScanStarted();
             }
             lock (_sync)
             {
@@ -144,7 +145,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
         }
         catch (RocksDbException ex)
         {
-            throw NativeErrors.Translate(ex);
+            throw _store.Translate(ex);
         }
         finally
         {
@@ -174,6 +175,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
         int more = (int)Math.Min(_consumed >> 3, MaxBatch) - 1;
         if (more <= 0)
         {
+            _ns.Telemetry.Scanned(1, key.Length + value.Length);
             return true;
         }
         if (_buffer.Length < more)
@@ -199,6 +201,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
             _buffer[_count++] = new(key, value);
             bytes += key.Length + value.Length;
         }
+        _ns.Telemetry.Scanned(1 + _count, bytes);
         return true;
     }
 

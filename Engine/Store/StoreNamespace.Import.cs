@@ -58,6 +58,21 @@ public sealed partial class StoreNamespace
         ArgumentNullException.ThrowIfNull(entries);
         options ??= new BulkImportOptions();
         options.Validate();
-        return new BulkImporter(_store, this, options, progress, ct).Run(entries);
+        Diagnostics.StoreTelemetry telemetry = _store.Telemetry;
+        using System.Diagnostics.Activity? activity = telemetry.StartActivity("engine.import", Name);
+        Diagnostics.EngineLog.ImportStarted(telemetry.Logger, telemetry.StoreId, Name);
+        try
+        {
+            BulkImportResult result = new BulkImporter(_store, this, options, progress, ct).Run(entries);
+            activity?.SetTag("engine.import.keys", result.KeysImported);
+            Diagnostics.EngineLog.ImportCompleted(telemetry.Logger, telemetry.StoreId, Name, result.KeysImported, result.SstBytes, result.SstFiles, result.Elapsed.TotalMilliseconds);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            Diagnostics.StoreTelemetry.Fail(activity, ex);
+            Diagnostics.EngineLog.ImportFailed(telemetry.Logger, telemetry.StoreId, Name, ex);
+            throw;
+        }
     }
 }

@@ -18,7 +18,11 @@ public sealed partial class StoreNamespace
     {
         _store = store;
         Info = info;
+        Telemetry = store.Telemetry.ForNamespace(info.Name);
     }
+
+    /// <summary>This namespace's metric tags, prepared once.</summary>
+    internal Diagnostics.NamespaceTelemetry Telemetry { get; }
 
     /// <summary>The namespace's name.</summary>
     public string Name => Info.Name;
@@ -53,6 +57,7 @@ public sealed partial class StoreNamespace
             s.Db.Put(a.Key, a.Value, a.Ns.HandleIn(s), a.Write);
             return true;
         });
+        Telemetry.Put(key.Length + value.Length);
     }
 
     /// <summary>Stores a UTF-8 encoded string value under a UTF-8 encoded string key.</summary>
@@ -70,7 +75,9 @@ public sealed partial class StoreNamespace
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
         CheckKey(key);
-        return _store.Run(new PointArgs(this, key, default, null), static (s, a) => s.Db.Get(a.Key, a.Ns.HandleIn(s), a.Ns._store.DefaultReadOptions));
+        byte[]? value = _store.Run(new PointArgs(this, key, default, null), static (s, a) => s.Db.Get(a.Key, a.Ns.HandleIn(s), a.Ns._store.DefaultReadOptions));
+        Telemetry.Get(value is null ? 0 : key.Length + value.Length);
+        return value;
     }
 
     /// <summary>Returns the UTF-8 string stored under a UTF-8 string key, or null when there is none.</summary>
@@ -91,6 +98,7 @@ public sealed partial class StoreNamespace
             s.Db.Remove(a.Key, a.Ns.HandleIn(s), a.Write);
             return true;
         });
+        Telemetry.Delete(key.Length);
     }
 
     /// <summary>Removes a UTF-8 string key.</summary>

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Engine.Crypto;
+using Microsoft.Extensions.Logging;
 
 namespace Engine;
 
@@ -75,6 +77,23 @@ public sealed class StoreOptions
 
     /// <summary>Unlock automatically when a check succeeds again (default); otherwise call <see cref="EncryptedStore.Unlock"/>.</summary>
     public bool AutoUnlock { get; set; } = true;
+
+    /// <summary>
+    /// Where the store logs (category <c>Engine.EncryptedStore</c>): open and close, lock state changes
+    /// with their reasons, failed and slow CMEK checks, rotations and their progress, integrity failures
+    /// (file and offset), imports. Messages carry paths, ids, counts and reasons, never key bytes or
+    /// stored keys and values. Null: the store logs nothing. The store does not dispose the factory.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Where the store's instruments live (meter <c>Engine.EncryptedStore</c>, see
+    /// <see cref="Diagnostics.EngineTelemetry"/>): the application's factory, so that its metrics
+    /// pipeline (or a test's) sees this store's instruments and their lifetime follows the factory.
+    /// Null: one process-wide meter of that name shared by every store; stores are told apart by the
+    /// <c>engine.store.id</c> tag either way.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; set; }
 
     internal bool InMemory { get; set; }
 

@@ -17,6 +17,9 @@ public sealed class StoreWriteBatch : IDisposable
     /// <summary>Number of operations added so far.</summary>
     public int Count { get; private set; }
 
+    /// <summary>Key and value bytes added so far (the store's bytes-written metric).</summary>
+    internal long PayloadBytes { get; private set; }
+
     internal WriteBatch Batch => _batch ?? throw new ObjectDisposedException(nameof(StoreWriteBatch));
 
     /// <summary>Adds a put of <paramref name="key"/> in <paramref name="ns"/>.</summary>
@@ -32,6 +35,7 @@ public sealed class StoreWriteBatch : IDisposable
             a.Batch.Put(a.Key, a.Value, a.Ns.HandleIn(s));
             return true;
         });
+        PayloadBytes += key.Length + value.Length;
         Count++;
         return this;
     }
@@ -55,6 +59,7 @@ public sealed class StoreWriteBatch : IDisposable
             a.Batch.Delete(a.Key, a.Ns.HandleIn(s));
             return true;
         });
+        PayloadBytes += key.Length;
         Count++;
         return this;
     }
