@@ -4,6 +4,20 @@ namespace Engine;
 
 public sealed partial class EncryptedStore
 {
+    /// <summary>
+    /// Takes a consistent snapshot of every namespace: reads through it see the store as it is now (see
+    /// <see cref="StoreSnapshot"/>). Dispose it when done: it keeps old versions of the data alive.
+    /// </summary>
+    /// <exception cref="StoreLockedException">The store is locked.</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public StoreSnapshot CreateSnapshot() => Run(s =>
+    {
+        // Created and tracked inside the gate: a lock releases it before the database closes.
+        var snapshot = new StoreSnapshot(this, s);
+        Track(snapshot);
+        return snapshot;
+    });
+
     /// <summary>Starts a batch of writes that may span namespaces; apply it with <see cref="Write"/>.</summary>
     public StoreWriteBatch CreateWriteBatch() => new(this);
 

@@ -23,7 +23,7 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
     private readonly Dictionary<string, StoreNamespace> _namespaces = new(StringComparer.Ordinal);
-    private readonly HashSet<ScanCursor> _cursors = [];
+    private readonly HashSet<ISessionResource> _cursors = []; // iterators and snapshots of the live session
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
@@ -289,23 +289,24 @@ public sealed partial class EncryptedStore : IDisposable
         _gate.CloseAndDrain(() => new ObjectDisposedException(nameof(EncryptedStore), $"The store at {Path} is closed."));
         // No lock needed: after BeginClose the monitor neither locks nor unlocks, so nothing else
         // touches the session.
-        CloseSession();
+        CloseSession(storeClosing: true);
         _monitor.Dispose();
         _gate.Dispose();
     }
 
-    /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>
-    private void CloseSession()
+    /// <summary>Releases open scans, cursors and snapshots, then the session. Call with the gate closed and drained.</summary>
+    private void CloseSession(bool storeClosing)
     {
-        ScanCursor[] cursors;
+        ISessionResource[] resources;
         lock (_namespaceSync)
         {
-            cursors = [.. _cursors];
+            // Iterators before snapshots: an iterator may read through a snapshot.
+            resources = [.. _cursors.OrderBy(r => r is StoreSnapshot ? 1 : 0)];
             _cursors.Clear();
         }
-        foreach (ScanCursor cursor in cursors)
+        foreach (ISessionResource resource in resources)
         {
-            cursor.Release();
+            resource.Release(storeClosing);
         }
         _session?.Dispose();
         LastClosedSessionStats = _session?.StatsAtClose;
@@ -313,7 +314,7 @@ public sealed partial class EncryptedStore : IDisposable
         CleanTempDirectory(_layout);
     }
 
-    internal void Track(ScanCursor cursor)
+    internal void Track(ISessionResource cursor)
     {
         lock (_namespaceSync)
         {
@@ -321,7 +322,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    /// <summary>Scans holding a native iterator (tests).</summary>
+    /// <summary>Scans, cursors and snapshots holding a native object (tests).</summary>
     internal int OpenScans
     {
         get
@@ -333,7 +334,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    internal void Untrack(ScanCursor cursor)
+    internal void Untrack(ISessionResource cursor)
     {
         lock (_namespaceSync)
         {

@@ -112,7 +112,7 @@ public sealed partial class StoreNamespace
         {
             throw new ArgumentException("Scan bounds are reversed: from is greater than to.", nameof(from));
         }
-        return new ScanRange(_store, this, from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
+        return Scan(from, to, null);
     }
 
     /// <summary>Enumerates entries whose keys start with <paramref name="prefix"/>, in key order.</summary>
@@ -120,7 +120,7 @@ public sealed partial class StoreNamespace
     {
         ArgumentNullException.ThrowIfNull(prefix);
         byte[] copy = (byte[])prefix.Clone();
-        return new ScanRange(_store, this, copy, null, copy);
+        return new ScanRange(_store, this, copy, null, copy, null);
     }
 
     /// <summary>String convenience for <see cref="Scan(byte[], byte[])"/>: UTF-8 keys and values.</summary>
