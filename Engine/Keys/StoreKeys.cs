@@ -163,6 +163,7 @@ public sealed class StoreKeys
     /// <exception cref="StoreLockedException">The store is locked.</exception>
     public IReadOnlyList<DataKeyRotationProgress> RotateDataKeys(string? ns = null, DataKeyRotationOptions? options = null, CancellationToken ct = default)
     {
+        _store.ThrowIfReadOnly("DEK rotation");
         IReadOnlyList<StoreNamespace> targets;
         if (ns is null)
         {
@@ -202,6 +203,10 @@ public sealed class StoreKeys
     /// <summary>Store-open hook: finishes interrupted namespace deletions, starts (and so resumes) the re-wrap worker.</summary>
     internal void Start()
     {
+        if (_store.IsReadOnly)
+        {
+            return; // a read-only open writes nothing: interrupted deletions and rotations resume at the next writable open
+        }
         try
         {
             foreach (uint id in NamespaceShredder.Pending(_store.Layout))
@@ -224,6 +229,7 @@ public sealed class StoreKeys
 
     private async Task RotateCmekCoreAsync(ICmekProvider cmek, bool owned, CancellationToken ct)
     {
+        _store.ThrowIfReadOnly("CMEK rotation");
         try
         {
             await WithOperationAsync(() => _store.RunAsync(s => s.Registry.RotateCmekAsync(cmek, ct)), ct).ConfigureAwait(false);
@@ -244,6 +250,7 @@ public sealed class StoreKeys
 
     private KekRotation StartKekRotation(KeyScope scope, string name)
     {
+        _store.ThrowIfReadOnly("Key rotation");
         uint version = 0;
         WithOperation(() => version = _store.Run(s => s.Registry.RotateKek(scope)));
         return new KekRotation(name, version, _worker.WhenDone(scope));
@@ -264,6 +271,7 @@ public sealed class StoreKeys
 
     private async Task WithOperationAsync(Func<Task> operation, CancellationToken ct)
     {
+        _store.ThrowIfReadOnly("Key rotation");
         await _operations.WaitAsync(ct).ConfigureAwait(false);
         try
         {

@@ -30,6 +30,7 @@ public sealed partial class EncryptedStore
     public void Write(StoreWriteBatch batch, bool? sync = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ThrowIfReadOnly("Write");
         WriteBatch native = batch.Batch;
         Run((Batch: native, Options: WriteOptionsFor(sync)), static (s, a) =>
         {
@@ -42,6 +43,7 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Flush()
     {
+        ThrowIfReadOnly("Flush");
         Run(s =>
         {
             var flush = new FlushOptions().SetWaitForFlush(true);
@@ -57,6 +59,7 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     public void Compact()
     {
+        ThrowIfReadOnly("Compact");
         Run(s =>
         {
             foreach (StoreNamespace ns in SnapshotNamespaces())

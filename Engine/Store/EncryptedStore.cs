@@ -87,6 +87,10 @@ public sealed partial class EncryptedStore : IDisposable
         var layout = new StoreLayout(options.Path);
 
         bool exists = KeyRegistry.Exists(layout.Root);
+        if (!exists && options.ReadOnly)
+        {
+            throw new EngineException($"{layout.Root} is not an encrypted store (no {KeyRegistry.FileName} file); a read-only open does not create one.");
+        }
         if (!exists)
         {
             EnsureCreatable(layout.Root, options);
@@ -115,9 +119,12 @@ public sealed partial class EncryptedStore : IDisposable
             {
                 Directory.CreateDirectory(layout.Root);
             }
-            CleanTempDirectory(layout);
-            // Staging directories of a bulk import that crashed before its ingest: never visible data.
-            Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
+            if (!options.ReadOnly)
+            {
+                CleanTempDirectory(layout);
+                // Staging directories of a bulk import that crashed before its ingest: never visible data.
+                Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
+            }
             session = StoreSession.Open(layout, options, cmek, create: !exists);
             return new EncryptedStore(options, layout, cmek, ownsCmek, session);
         }
@@ -274,6 +281,19 @@ public sealed partial class EncryptedStore : IDisposable
 
     internal StoreOptions Options => _options;
 
+    /// <summary>True when the store was opened with <see cref="StoreOptions.ReadOnly"/>.</summary>
+    public bool IsReadOnly => _options.ReadOnly;
+
+    /// <summary>Refuses a write on a read-only store.</summary>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    internal void ThrowIfReadOnly(string operation)
+    {
+        if (_options.ReadOnly)
+        {
+            throw new StoreReadOnlyException(operation, Path);
+        }
+    }
+
     /// <summary>
     /// Closes the database, zeroes every key held in memory, shreds this boot's temp files and
     /// releases native resources. Idempotent.
@@ -311,7 +331,10 @@ public sealed partial class EncryptedStore : IDisposable
         _session?.Dispose();
         LastClosedSessionStats = _session?.StatsAtClose;
         _session = null;
-        CleanTempDirectory(_layout);
+        if (!_options.ReadOnly)
+        {
+            CleanTempDirectory(_layout);
+        }
     }
 
     internal void Track(ISessionResource cursor)

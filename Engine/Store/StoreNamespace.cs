@@ -46,6 +46,7 @@ public sealed partial class StoreNamespace
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool? sync = null)
     {
+        _store.ThrowIfReadOnly("Put");
         CheckKey(key);
         CheckValue(value);
         _store.Run(new PointArgs(this, key, value, _store.WriteOptionsFor(sync)), static (s, a) =>
@@ -85,6 +86,7 @@ public sealed partial class StoreNamespace
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public void Delete(ReadOnlySpan<byte> key, bool? sync = null)
     {
+        _store.ThrowIfReadOnly("Delete");
         CheckKey(key);
         _store.Run(new PointArgs(this, key, default, _store.WriteOptionsFor(sync)), static (s, a) =>
         {

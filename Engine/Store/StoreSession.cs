@@ -21,11 +21,13 @@ internal sealed class StoreSession : IDisposable
     private readonly Cache _blockCache;
     private readonly BlockBasedTableOptions _tableOptions;
     private readonly DbOptions _dbOptions;
+    private readonly bool _readOnly;
     private RocksDb? _db;
 
     private StoreSession(StoreLayout layout, StoreOptions options, KeyRegistry registry)
     {
         _layout = layout;
+        _readOnly = options.ReadOnly;
         Registry = registry;
         FileKeys = new FileKeyService(registry, layout.ScopeOf);
         Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory, options.MemoryFileSystem);
@@ -36,7 +38,17 @@ internal sealed class StoreSession : IDisposable
             .SetCreateMissingColumnFamilies(true)
             .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
             .SetEnv(Env.RocksDbEnv);
+        if (_readOnly)
+        {
+            // RocksDB opens its info LOG even read-only, renaming the previous one first. A log directory
+            // under /dev/null cannot exist, so it fails to create the logger and runs without one (it
+            // tolerates that by design): a read-only open writes nothing.
+            _dbOptions.SetDbLogDir(ReadOnlyLogDirectory);
+        }
     }
+
+    /// <summary>Where a read-only open's info LOG would go: a path no directory or file can be created under.</summary>
+    internal const string ReadOnlyLogDirectory = "/dev/null/ekv-read-only-no-log";
 
     public KeyRegistry Registry { get; }
 
@@ -118,7 +130,10 @@ internal sealed class StoreSession : IDisposable
 
         try
         {
-            _db = RocksDb.Open(_dbOptions, _layout.Root, families);
+            // Read-only: no LOCK file, no recovery writes, no new WAL or MANIFEST.
+            _db = _readOnly
+                ? RocksDb.OpenReadOnly(_dbOptions, _layout.Root, families, errIfLogFileExists: false)
+                : RocksDb.Open(_dbOptions, _layout.Root, families);
         }
         catch (RocksDbException ex)
         {
@@ -152,6 +167,10 @@ internal sealed class StoreSession : IDisposable
             string cf = StoreLayout.ColumnFamilyName(ns.Id);
             if (!Db.TryGetColumnFamily(cf, out handle))
             {
+                if (_readOnly)
+                {
+                    throw new StoreReadOnlyException($"The namespace '{ns.Name}' has no data files yet and the store at {_layout.Root} is open read-only.");
+                }
                 handle = Db.CreateColumnFamily(NewColumnFamilyOptions(ns.Id), cf);
             }
             _handles[ns.Id] = handle;
@@ -191,7 +210,10 @@ internal sealed class StoreSession : IDisposable
         if (namespaceId is uint id)
         {
             string dir = _layout.NamespaceDirectory(id);
-            Directory.CreateDirectory(dir);
+            if (!_readOnly)
+            {
+                Directory.CreateDirectory(dir);
+            }
             SetColumnFamilyPath(options, dir);
         }
         return options;
