@@ -24,7 +24,7 @@ namespace Engine.Testing;
 /// namespace directories, never data.
 /// </para>
 /// <para>
-/// Differences from a store on disk: <see cref="EncryptedStore.Verify"/> finds no files to check
+/// Differences from a store on disk: <see cref="EncryptedStore.Verify()"/> finds no files to check
 /// (they are not in the directory), and a process crash loses everything (there is no disk); closing
 /// is always clean. Use a directory store to test crash recovery.
 /// </para>

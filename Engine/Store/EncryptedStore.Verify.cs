@@ -5,6 +5,10 @@ namespace Engine;
 
 public sealed partial class EncryptedStore
 {
+    /// <summary>As <see cref="Verify(CancellationToken)"/>, not cancellable.</summary>
+    /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
+    public VerifyReport Verify() => Verify(CancellationToken.None);
+
     /// <summary>
     /// Reads and authenticates every frame of every file of the store (SSTs of all namespaces, WALs,
     /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs).
@@ -13,8 +17,11 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
     /// <exception cref="KeyUnavailableException">A file's key cannot be obtained.</exception>
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
-    public VerifyReport Verify()
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled (checked before each file).</exception>
+    /// <param name="ct">Stops the verification between files.</param>
+    public VerifyReport Verify(CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
         return Run(session =>
         {
             var checkedFiles = new List<VerifiedFile>();
@@ -24,6 +31,7 @@ public sealed partial class EncryptedStore
             HashSet<string> liveSsts = LiveSstNames(session);
             foreach (string file in StoreFiles())
             {
+                ct.ThrowIfCancellationRequested();
                 bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
                 if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
                 {

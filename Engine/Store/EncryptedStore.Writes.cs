@@ -41,14 +41,24 @@ public sealed partial class EncryptedStore
 
     /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
-    public void Flush()
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Flush() => Flush(CancellationToken.None);
+
+    /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
+    /// <param name="ct">Checked before each namespace's flush: namespaces flushed so far stay flushed (a flush never loses data).</param>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Flush(CancellationToken ct)
     {
         ThrowIfReadOnly("Flush");
+        ct.ThrowIfCancellationRequested();
         Run(s =>
         {
             var flush = new FlushOptions().SetWaitForFlush(true);
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
+                ct.ThrowIfCancellationRequested();
                 Native.Instance.rocksdb_flush_cf(s.Db.Handle, flush.Handle, ns.HandleIn(s).Handle);
             }
             s.Db.Flush(flush);
@@ -57,13 +67,23 @@ public sealed partial class EncryptedStore
 
     /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
-    public void Compact()
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Compact() => Compact(CancellationToken.None);
+
+    /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
+    /// <param name="ct">Checked before each namespace's compaction (one that runs finishes: RocksDB's C API cannot stop it).</param>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; namespaces compacted so far stay compacted.</exception>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Compact(CancellationToken ct)
     {
         ThrowIfReadOnly("Compact");
+        ct.ThrowIfCancellationRequested();
         Run(s =>
         {
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
+                ct.ThrowIfCancellationRequested();
                 s.Db.CompactRange((byte[]?)null, null, ns.HandleIn(s));
             }
         });

@@ -16,7 +16,7 @@ namespace Engine;
 /// plugin under a per-file data key; reading tampered bytes fails with <see cref="IntegrityException"/>,
 /// never with wrong data.
 /// </remarks>
-public sealed partial class EncryptedStore : IDisposable
+public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
 {
     private readonly StoreOptions _options; // a copy taken at open: changing the caller's object changes nothing
     private readonly StoreLayout _layout;
@@ -80,6 +80,51 @@ public sealed partial class EncryptedStore : IDisposable
     /// <exception cref="EngineException">The path is not a store, or RocksDB failed to open.</exception>
     public static EncryptedStore Open(StoreOptions options)
     {
+        OpenPlan plan = PlanOpen(options);
+        // The one sync-over-async wait of the open: StoreSession.Open unwraps through BlockingBridge.
+        return CompleteOpen(plan, () =>
+        {
+            PrepareDirectory(plan);
+            return StoreSession.Open(plan.Layout, plan.Options, plan.Cmek, create: !plan.Exists);
+        });
+    }
+
+    /// <summary>
+    /// Opens (or creates) the store as <see cref="Open"/> does, without blocking a thread on the CMEK: the
+    /// root key is unwrapped (or, for a new store, wrapped) through the CMEK asynchronously, which for a
+    /// KMS is a network call. Opening RocksDB itself reads local files on the calling thread.
+    /// </summary>
+    /// <param name="options">As for <see cref="Open"/>.</param>
+    /// <param name="ct">Cancels the CMEK call; a cancelled open leaves nothing open and creates no registry.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    /// <inheritdoc cref="Open" path="/exception"/>
+    public static async Task<EncryptedStore> OpenAsync(StoreOptions options, CancellationToken ct = default)
+    {
+        OpenPlan plan = PlanOpen(options);
+        KeyRegistry registry;
+        try
+        {
+            PrepareDirectory(plan);
+            registry = plan.Exists
+                ? await KeyRegistry.OpenAsync(plan.Layout.Root, plan.Cmek, ct).ConfigureAwait(false)
+                : await KeyRegistry.CreateAsync(plan.Layout.Root, plan.Cmek, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (plan.OwnsCmek)
+            {
+                plan.Cmek.Dispose();
+            }
+            throw;
+        }
+        return CompleteOpen(plan, () => StoreSession.Open(plan.Layout, plan.Options, registry));
+    }
+
+    /// <summary>What an open decided before any CMEK call: the options copy, the layout, the provider.</summary>
+    private sealed record OpenPlan(StoreOptions Options, StoreLayout Layout, bool Exists, ICmekProvider Cmek, bool OwnsCmek);
+
+    private static OpenPlan PlanOpen(StoreOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         options = options.Copy(); // validated and used from here on; the caller's object may change
         options.Validate();
@@ -111,29 +156,39 @@ public sealed partial class EncryptedStore : IDisposable
         {
             throw new ArgumentException($"Creating the store at {layout.Root} needs a CMEK: set StoreOptions.Cmek or StoreOptions.CmekUri.", nameof(options));
         }
+        return new OpenPlan(options, layout, exists, cmek, ownsCmek);
+    }
 
+    /// <summary>Creates the directory of a new store and removes what earlier boots left (not read-only).</summary>
+    private static void PrepareDirectory(OpenPlan plan)
+    {
+        if (!plan.Exists)
+        {
+            Directory.CreateDirectory(plan.Layout.Root);
+        }
+        if (!plan.Options.ReadOnly)
+        {
+            CleanTempDirectory(plan.Layout);
+            // Staging directories of a bulk import that crashed before its ingest: never visible data.
+            Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(plan.Layout.Root, StoreLayout.NamespacesDir));
+        }
+    }
+
+    /// <summary>Opens the session with <paramref name="openSession"/> and builds the store; disposes what it made on failure.</summary>
+    private static EncryptedStore CompleteOpen(OpenPlan plan, Func<StoreSession> openSession)
+    {
         StoreSession? session = null;
         try
         {
-            if (!exists)
-            {
-                Directory.CreateDirectory(layout.Root);
-            }
-            if (!options.ReadOnly)
-            {
-                CleanTempDirectory(layout);
-                // Staging directories of a bulk import that crashed before its ingest: never visible data.
-                Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
-            }
-            session = StoreSession.Open(layout, options, cmek, create: !exists);
-            return new EncryptedStore(options, layout, cmek, ownsCmek, session);
+            session = openSession();
+            return new EncryptedStore(plan.Options, plan.Layout, plan.Cmek, plan.OwnsCmek, session);
         }
         catch
         {
             session?.Dispose();
-            if (ownsCmek)
+            if (plan.OwnsCmek)
             {
-                cmek.Dispose();
+                plan.Cmek.Dispose();
             }
             throw;
         }
@@ -292,6 +347,17 @@ public sealed partial class EncryptedStore : IDisposable
         {
             throw new StoreReadOnlyException(operation, Path);
         }
+    }
+
+    /// <summary>
+    /// As <see cref="Dispose"/>, for <c>await using</c>. Closing makes no CMEK or network call (a CMEK
+    /// check in progress is abandoned, not awaited): it waits only for store calls in flight and for
+    /// RocksDB to close, so it completes synchronously.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>
