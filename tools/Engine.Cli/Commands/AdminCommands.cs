@@ -6,7 +6,7 @@ namespace Engine.Cli.Commands;
 /// <summary><c>namespaces</c>, <c>flush</c>, <c>compact</c> and <c>verify</c>: whole-store operations.</summary>
 internal static class AdminCommands
 {
-    public static Command Namespaces() => StoreVerb("namespaces", "List the store's namespaces, one per line", store =>
+    public static Command Namespaces() => StoreVerb("namespaces", "List the store's namespaces, one per line", readOnlyOption: true, store =>
     {
         foreach (string name in store.ListNamespaces())
         {
@@ -15,21 +15,21 @@ internal static class AdminCommands
         return ExitCodes.Ok;
     });
 
-    public static Command Flush() => StoreVerb("flush", "Write every memtable to encrypted SST files", store =>
+    public static Command Flush() => StoreVerb("flush", "Write every memtable to encrypted SST files", readOnlyOption: false, store =>
     {
         store.Flush();
         Console.WriteLine($"flushed {store.Path}");
         return ExitCodes.Ok;
     });
 
-    public static Command Compact() => StoreVerb("compact", "Compact every namespace fully (rewrites SSTs under fresh data keys)", store =>
+    public static Command Compact() => StoreVerb("compact", "Compact every namespace fully (rewrites SSTs under fresh data keys)", readOnlyOption: false, store =>
     {
         store.Compact();
         Console.WriteLine($"compacted {store.Path}");
         return ExitCodes.Ok;
     });
 
-    public static Command Verify() => StoreVerb("verify", "Authenticate every frame of every file of the store (exit 3 on failure)", store =>
+    public static Command Verify() => StoreVerb("verify", "Authenticate every frame of every file of the store (exit 3 on failure)", readOnlyOption: true, store =>
     {
         VerifyReport report = store.Verify();
         foreach (VerifiedFile file in report.Files)
@@ -43,15 +43,20 @@ internal static class AdminCommands
         return ExitCodes.Ok;
     });
 
-    /// <summary>A verb that takes only --store (and --cmek) and runs <paramref name="body"/> on the open store.</summary>
-    private static Command StoreVerb(string name, string description, Func<EncryptedStore, int> body)
+    /// <summary>A verb that takes only --store (and --cmek, and for read verbs --read-only) and runs <paramref name="body"/> on the open store.</summary>
+    private static Command StoreVerb(string name, string description, bool readOnlyOption, Func<EncryptedStore, int> body)
     {
         Option<string> store = CliOptions.Store();
         Option<string?> cmek = CliOptions.CmekOverride();
+        Option<bool> readOnly = CliOptions.ReadOnly();
         var command = new Command(name, description) { store, cmek };
+        if (readOnlyOption)
+        {
+            command.Options.Add(readOnly);
+        }
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             return body(s);
         });
         return command;

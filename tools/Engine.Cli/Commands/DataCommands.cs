@@ -31,10 +31,11 @@ internal static class DataCommands
         Option<string?> cmek = CliOptions.CmekOverride();
         Option<string> ns = CliOptions.Namespace();
         var key = new Argument<string>("KEY") { Description = "Key (UTF-8)" };
-        var command = new Command("get", "Print the value of a key (exit 1 if absent)") { store, cmek, ns, key };
+        Option<bool> readOnly = CliOptions.ReadOnly();
+        var command = new Command("get", "Print the value of a key (exit 1 if absent)") { store, cmek, ns, key, readOnly };
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             StoreNamespace space = StoreAccess.RequireNamespace(s, parse.GetRequiredValue(ns));
             string k = parse.GetRequiredValue(key);
             byte[]? found = space.Get(Encoding.UTF8.GetBytes(k));
@@ -72,10 +73,11 @@ internal static class DataCommands
         Option<string> ns = CliOptions.Namespace();
         var prefix = new Option<string?>("--prefix") { Description = "Only keys starting with this (UTF-8)", HelpName = "P" };
         var limit = new Option<int>("--limit") { Description = "Print at most N entries", HelpName = "N" };
-        var command = new Command("scan", "Print key<TAB>value lines in key order (non-printable bytes escaped)") { store, cmek, ns, prefix, limit };
+        Option<bool> readOnly = CliOptions.ReadOnly();
+        var command = new Command("scan", "Print key<TAB>value lines in key order (non-printable bytes escaped)") { store, cmek, ns, prefix, limit, readOnly };
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             StoreNamespace space = StoreAccess.RequireNamespace(s, parse.GetRequiredValue(ns));
             string? p = parse.GetValue(prefix);
             IEnumerable<KeyValuePair<byte[], byte[]>> rows = p is null ? space.Scan() : space.ScanPrefix(Encoding.UTF8.GetBytes(p));
