@@ -90,7 +90,7 @@ public sealed class EmbedderApiSamples : IDisposable
         // README-SAMPLE-END
         Assert.True(known);
         Assert.Null(values[1]);
-        return writer.WrittenCount + (known ? 1 : 0) + (values[0] is null ? 0 : 1) - 1;
+        return writer.WrittenCount + (known ? 1 : 0) + (values[0] is null ? 0 : 1);
     }
 
     private static void Handle(ReadOnlySpan<byte> value) => Assert.True(value.SequenceEqual("2"u8));
