@@ -25,7 +25,7 @@ namespace Engine.Testing;
 /// </para>
 /// <para>
 /// Differences from a store on disk: a process crash loses everything (there is no disk); closing
-/// is always clean. <see cref="EncryptedStore.Verify"/> checks the in-memory files as it checks files
+/// is always clean. <see cref="EncryptedStore.Verify()"/> checks the in-memory files as it checks files
 /// on disk. Use a directory store to test crash recovery.
 /// </para>
 /// </remarks>

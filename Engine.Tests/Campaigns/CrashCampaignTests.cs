@@ -11,7 +11,7 @@ namespace Engine.Tests.Campaigns;
 /// namespaces, flushes and compactions) and is killed with SIGKILL at random moments; after every kill
 /// the store is reopened in this process and must hold exactly the state of the acknowledged prefix of
 /// the workload (or that prefix plus the one operation in flight), every value must verify, and
-/// <see cref="EncryptedStore.Verify"/> must pass (torn tails of WAL/MANIFEST/LOG allowed).
+/// <see cref="EncryptedStore.Verify()"/> must pass (torn tails of WAL/MANIFEST/LOG allowed).
 /// </summary>
 /// <remarks>
 /// <c>ENGINE_CRASH_CYCLES=N</c> runs N kill cycles (default 50); <c>ENGINE_CRASH_SEED=S</c> replays a run

@@ -15,10 +15,10 @@ public enum CrashOpKind
     /// <summary>A write batch across namespaces (puts and deletes), <c>sync=true</c>.</summary>
     Batch,
 
-    /// <summary><see cref="EncryptedStore.Flush"/>: no change to the logical state.</summary>
+    /// <summary><see cref="EncryptedStore.Flush()"/>: no change to the logical state.</summary>
     Flush,
 
-    /// <summary><see cref="EncryptedStore.Compact"/>: no change to the logical state.</summary>
+    /// <summary><see cref="EncryptedStore.Compact()"/>: no change to the logical state.</summary>
     Compact,
 }
 

@@ -5,7 +5,7 @@ namespace Engine.Tests.Campaigns;
 
 /// <summary>
 /// Waits until RocksDB runs no background flush or compaction. Needed before
-/// <see cref="EncryptedStore.Verify"/>: it lists the directories and authenticates every file, including an
+/// <see cref="EncryptedStore.Verify()"/>: it lists the directories and authenticates every file, including an
 /// SST that a background compaction is still writing, which has no final frame yet and so fails as
 /// "missing final frame (file truncated)". (Reported as an engine bug: Verify should skip files that are
 /// not live yet. Remove this wait once it does.)

@@ -12,7 +12,7 @@ public sealed class ModelRegressionTests
     /// <summary>
     /// Found by the long run of <see cref="DirectoryModelTests"/> (ENGINE_PBT_SEED=4400556244153434303,2903774584068070359,64;
     /// shrunk to <c>Crash([... Flush ...]); Verify</c>): right after a reopen RocksDB was compacting, and
-    /// <see cref="EncryptedStore.Verify"/> read the compaction's output SST while it was being written. Such a
+    /// <see cref="EncryptedStore.Verify()"/> read the compaction's output SST while it was being written. Such a
     /// file has no final frame yet, and Verify reported it as truncated, an <see cref="IntegrityException"/>:
     /// a false tamper alarm. Verify now judges only SSTs that RocksDB lists as live (and reads a failing one
     /// again once it is live); a live SST that fails still fails.

@@ -12,7 +12,7 @@ namespace Engine.Import;
 /// <remarks>
 /// Why a sub-directory rather than <c>ns/&lt;id&gt;/</c> itself: files RocksDB does not own must not sit
 /// among its SSTs (a crash would leave a half-written, never-closed <c>.sst</c> there that
-/// <see cref="EncryptedStore.Verify"/> would report as truncated), and a directory is easy to recognise and
+/// <see cref="EncryptedStore.Verify()"/> would report as truncated), and a directory is easy to recognise and
 /// remove when a crash left it behind. Ingestion hard-links each file into <c>ns/&lt;id&gt;/</c> (same file
 /// system, same key scope) and RocksDB removes the staged name afterwards.
 /// </remarks>

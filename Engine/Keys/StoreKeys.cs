@@ -163,6 +163,7 @@ public sealed class StoreKeys
     /// <exception cref="StoreLockedException">The store is locked.</exception>
     public IReadOnlyList<DataKeyRotationProgress> RotateDataKeys(string? ns = null, DataKeyRotationOptions? options = null, CancellationToken ct = default)
     {
+        _store.ThrowIfReadOnly("DEK rotation");
         IReadOnlyList<StoreNamespace> targets;
         if (ns is null)
         {
@@ -202,6 +203,10 @@ public sealed class StoreKeys
     /// <summary>Store-open hook: finishes interrupted namespace deletions, starts (and so resumes) the re-wrap worker.</summary>
     internal void Start()
     {
+        if (_store.IsReadOnly)
+        {
+            return; // a read-only open writes nothing: interrupted deletions and rotations resume at the next writable open
+        }
         try
         {
             (IReadOnlyList<uint> pending, IReadOnlyList<uint> legacy, IReadOnlyList<string> ignored) = _store.Run(s =>
@@ -234,6 +239,7 @@ public sealed class StoreKeys
 
     private async Task RotateCmekCoreAsync(ICmekProvider cmek, bool owned, CancellationToken ct)
     {
+        _store.ThrowIfReadOnly("CMEK rotation");
         try
         {
             await _store.Telemetry.TraceRotationAsync("CMEK", "store", () => WithOperationAsync(() => _store.RunAsync(s => s.Registry.RotateCmekAsync(cmek, ct)), ct)).ConfigureAwait(false);
@@ -253,6 +259,7 @@ public sealed class StoreKeys
 
     private KekRotation StartKekRotation(KeyScope scope, string name)
     {
+        _store.ThrowIfReadOnly("Key rotation");
         uint version = _store.Telemetry.TraceRotation("KEK", name, () =>
         {
             uint created = 0;
@@ -279,6 +286,7 @@ public sealed class StoreKeys
 
     private async Task WithOperationAsync(Func<Task> operation, CancellationToken ct)
     {
+        _store.ThrowIfReadOnly("Key rotation");
         await _operations.WaitAsync(ct).ConfigureAwait(false);
         try
         {

@@ -45,7 +45,7 @@ public sealed partial class EncryptedStore : ILockableStore
     void ILockableStore.CloseForLock(Func<Exception> error)
     {
         _gate.CloseAndDrain(error);
-        CloseSession();
+        CloseSession(storeClosing: false);
     }
 
     void ILockableStore.ReopenAfterUnlock(KeyRegistry registry)

@@ -13,6 +13,7 @@ public sealed partial class EncryptedStore
     /// key and directory) on first use.
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty, too long, or contains control characters or broken UTF-16.</exception>
+    /// <exception cref="StoreReadOnlyException">The namespace does not exist and the store is open read-only.</exception>
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public StoreNamespace GetNamespace(string name)
     {
@@ -27,7 +28,11 @@ public sealed partial class EncryptedStore
                 }
                 // The registry entry (and its KEK) is durable before any file of the namespace exists,
                 // so a crash in between leaves an empty namespace, never files without a key.
-                NamespaceInfo info = session.Registry.TryGetNamespace(name, out NamespaceInfo? found) ? found : session.Registry.CreateNamespace(name);
+                if (!session.Registry.TryGetNamespace(name, out NamespaceInfo? info))
+                {
+                    ThrowIfReadOnly($"Creating namespace '{name}'");
+                    info = session.Registry.CreateNamespace(name);
+                }
                 session.HandleOf(info);
                 var ns = new StoreNamespace(this, info);
                 _namespaces[name] = ns;
@@ -87,9 +92,11 @@ public sealed partial class EncryptedStore
     /// <exception cref="ArgumentException">No namespace of that name.</exception>
     /// <exception cref="StoreLockedException">The store is locked.</exception>
     /// <exception cref="IOException">A step failed; the next open finishes the deletion.</exception>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
     public void DeleteNamespace(string name)
     {
         ValidateNamespaceName(name);
+        ThrowIfReadOnly("DeleteNamespace");
         _keys.ShredNamespace(name);
     }
 

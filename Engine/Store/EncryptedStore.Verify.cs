@@ -4,6 +4,10 @@ namespace Engine;
 
 public sealed partial class EncryptedStore
 {
+    /// <summary>As <see cref="Verify(CancellationToken)"/>, not cancellable.</summary>
+    /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
+    public VerifyReport Verify() => Verify(CancellationToken.None);
+
     /// <summary>
     /// Reads and authenticates every frame of every file of the store (SSTs of all namespaces, WALs,
     /// MANIFEST, OPTIONS, CURRENT, IDENTITY, info LOGs), on disk or in memory.
@@ -12,13 +16,15 @@ public sealed partial class EncryptedStore
     /// <exception cref="IntegrityException">At least one file failed; the message lists every failing file.</exception>
     /// <exception cref="KeyUnavailableException">A file's key cannot be obtained.</exception>
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
-    public VerifyReport Verify()
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled (checked before each file).</exception>
+    /// <param name="ct">Stops the verification between files.</param>
+    public VerifyReport Verify(CancellationToken ct)
     {
         using System.Diagnostics.Activity? activity = _telemetry.StartActivity("engine.store.verify");
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            VerifyReport report = VerifyFiles();
+            VerifyReport report = VerifyFiles(ct);
             activity?.SetTag("engine.verify.files", report.FileCount);
             double elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             Diagnostics.EngineLog.VerifyCompleted(_telemetry.Logger, _telemetry.StoreId, report.FileCount, report.LogicalBytes, elapsedMs);
@@ -31,8 +37,9 @@ public sealed partial class EncryptedStore
         }
     }
 
-    private VerifyReport VerifyFiles()
+    private VerifyReport VerifyFiles(CancellationToken ct)
     {
+        ct.ThrowIfCancellationRequested();
         return Run(session =>
         {
             var checkedFiles = new List<VerifiedFile>();
@@ -43,6 +50,7 @@ public sealed partial class EncryptedStore
             HashSet<string> liveSsts = LiveSstNames(session);
             foreach (string file in files.AllFiles(_layout))
             {
+                ct.ThrowIfCancellationRequested();
                 bool isSst = file.EndsWith(".sst", StringComparison.Ordinal);
                 if (isSst && !liveSsts.Contains(System.IO.Path.GetFileName(file)))
                 {

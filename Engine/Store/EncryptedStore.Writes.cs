@@ -5,6 +5,20 @@ namespace Engine;
 
 public sealed partial class EncryptedStore
 {
+    /// <summary>
+    /// Takes a consistent snapshot of every namespace: reads through it see the store as it is now (see
+    /// <see cref="StoreSnapshot"/>). Dispose it when done: it keeps old versions of the data alive.
+    /// </summary>
+    /// <exception cref="StoreLockedException">The store is locked.</exception>
+    /// <exception cref="ObjectDisposedException">The store is closed.</exception>
+    public StoreSnapshot CreateSnapshot() => Run(s =>
+    {
+        // Created and tracked inside the gate: a lock releases it before the database closes.
+        var snapshot = new StoreSnapshot(this, s);
+        Track(snapshot);
+        return snapshot;
+    });
+
     /// <summary>Starts a batch of writes that may span namespaces; apply it with <see cref="Write"/>.</summary>
     public StoreWriteBatch CreateWriteBatch() => new(this);
 
@@ -17,6 +31,7 @@ public sealed partial class EncryptedStore
     public void Write(StoreWriteBatch batch, bool? sync = null)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        ThrowIfReadOnly("Write");
         WriteBatch native = batch.Batch;
         Run((Batch: native, Options: WriteOptionsFor(sync)), static (s, a) =>
         {
@@ -28,14 +43,25 @@ public sealed partial class EncryptedStore
 
     /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
-    public void Flush()
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Flush() => Flush(CancellationToken.None);
+
+    /// <summary>Writes every namespace's memtable to encrypted SST files and waits for it.</summary>
+    /// <param name="ct">Checked before each namespace's flush: namespaces flushed so far stay flushed (a flush never loses data).</param>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Flush(CancellationToken ct)
     {
+        ThrowIfReadOnly("Flush");
+        ct.ThrowIfCancellationRequested();
         using Activity? activity = _telemetry.StartActivity("engine.store.flush");
         Run(s =>
         {
             var flush = new FlushOptions().SetWaitForFlush(true);
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
+                ct.ThrowIfCancellationRequested();
                 Native.Instance.rocksdb_flush_cf(s.Db.Handle, flush.Handle, ns.HandleIn(s).Handle);
             }
             s.Db.Flush(flush);
@@ -48,13 +74,24 @@ public sealed partial class EncryptedStore
     /// (<see cref="StoreKeys.RotateDataKeys"/> rewrites them all).
     /// </summary>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
-    public void Compact()
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Compact() => Compact(CancellationToken.None);
+
+    /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
+    /// <param name="ct">Checked before each namespace's compaction (one that runs finishes: RocksDB's C API cannot stop it).</param>
+    /// <exception cref="IntegrityException">A file failed authentication.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; namespaces compacted so far stay compacted.</exception>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    public void Compact(CancellationToken ct)
     {
+        ThrowIfReadOnly("Compact");
+        ct.ThrowIfCancellationRequested();
         using Activity? activity = _telemetry.StartActivity("engine.store.compact");
         Run(s =>
         {
             foreach (StoreNamespace ns in SnapshotNamespaces())
             {
+                ct.ThrowIfCancellationRequested();
                 s.Db.CompactRange((byte[]?)null, null, ns.HandleIn(s));
             }
         });

@@ -18,14 +18,14 @@ namespace Engine;
 /// plugin under a per-file data key; reading tampered bytes fails with <see cref="IntegrityException"/>,
 /// never with wrong data.
 /// </remarks>
-public sealed partial class EncryptedStore : IDisposable
+public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
 {
     private readonly StoreOptions _options; // a copy taken at open: changing the caller's object changes nothing
     private readonly StoreLayout _layout;
     private readonly OperationGate _gate = new();
     private readonly Lock _namespaceSync = new();
     private readonly Dictionary<string, StoreNamespace> _namespaces = new(StringComparer.Ordinal);
-    private readonly HashSet<ScanCursor> _cursors = [];
+    private readonly HashSet<ISessionResource> _cursors = []; // iterators and snapshots of the live session
     private readonly WriteOptions _asyncWrite = new WriteOptions().SetSync(false);
     private readonly WriteOptions _syncWrite = new WriteOptions().SetSync(true);
     private readonly ReadOptions _read = new();
@@ -33,9 +33,9 @@ public sealed partial class EncryptedStore : IDisposable
     private readonly StoreTelemetry _telemetry;
     private StoreSession? _session;
     // Held from Open to Dispose, across lock/unlock of the session (Files/StoreDirectoryLock.cs).
-    private readonly Files.StoreDirectoryLock _directoryLock;
+    private readonly Files.StoreDirectoryLock? _directoryLock; // null when read-only: a reader takes no lock
 
-    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session, StoreTelemetry telemetry)
+    private EncryptedStore(StoreOptions options, StoreLayout layout, Files.StoreDirectoryLock? directoryLock, ICmekProvider cmek, bool ownsCmek, StoreSession session, StoreTelemetry telemetry)
     {
         _directoryLock = directoryLock;
         _options = options;
@@ -99,6 +99,33 @@ public sealed partial class EncryptedStore : IDisposable
     /// <exception cref="EngineException">The path is not a store, or RocksDB failed to open.</exception>
     public static EncryptedStore Open(StoreOptions options)
     {
+        OpenPlan plan = PlanOpen(options);
+        // Completes synchronously: the registry is unwrapped through the one BlockingBridge wait of the open.
+        ValueTask<EncryptedStore> open = OpenCoreAsync(plan, synchronous: true, CancellationToken.None);
+        Debug.Assert(open.IsCompleted, "a synchronous open never awaits");
+        return open.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Opens (or creates) the store as <see cref="Open"/> does, without blocking a thread on the CMEK: the
+    /// root key is unwrapped (or, for a new store, wrapped) through the CMEK asynchronously, which for a
+    /// KMS is a network call. Opening RocksDB itself reads local files on the calling thread.
+    /// </summary>
+    /// <param name="options">As for <see cref="Open"/>.</param>
+    /// <param name="ct">Cancels the CMEK call; a cancelled open leaves nothing open and creates no registry.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    /// <inheritdoc cref="Open" path="/exception"/>
+    public static async Task<EncryptedStore> OpenAsync(StoreOptions options, CancellationToken ct = default)
+    {
+        OpenPlan plan = PlanOpen(options);
+        return await OpenCoreAsync(plan, synchronous: false, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>What an open decided before any CMEK call: the options copy, the layout, the provider.</summary>
+    private sealed record OpenPlan(StoreOptions Options, StoreLayout Layout, bool Exists, ICmekProvider Cmek, bool OwnsCmek);
+
+    private static OpenPlan PlanOpen(StoreOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         options = options.Copy(); // validated and used from here on; the caller's object may change
         options.Validate();
@@ -106,6 +133,10 @@ public sealed partial class EncryptedStore : IDisposable
         var layout = new StoreLayout(options.Path);
 
         bool exists = KeyRegistry.Exists(layout.Root);
+        if (!exists && options.ReadOnly)
+        {
+            throw new EngineException($"{layout.Root} is not an encrypted store (no {KeyRegistry.FileName} file); a read-only open does not create one.");
+        }
         if (!exists)
         {
             if (options.ExpectedStoreId is not null)
@@ -134,7 +165,21 @@ public sealed partial class EncryptedStore : IDisposable
         {
             throw new ArgumentException($"Creating the store at {layout.Root} needs a CMEK: set StoreOptions.Cmek or StoreOptions.CmekUri.", nameof(options));
         }
+        return new OpenPlan(options, layout, exists, cmek, ownsCmek);
+    }
 
+    /// <summary>
+    /// The open after the plan: takes the directory lock before touching anything (not read-only), removes
+    /// what a crashed import left, unwraps (or creates) the registry through the CMEK, opens RocksDB and
+    /// builds the store; disposes what it made on failure. With <paramref name="synchronous"/> it never
+    /// awaits (the CMEK call goes through <see cref="BlockingBridge"/>), so <see cref="Open"/> gets a
+    /// completed task.
+    /// </summary>
+    private static async ValueTask<EncryptedStore> OpenCoreAsync(OpenPlan plan, bool synchronous, CancellationToken ct)
+    {
+        StoreLayout layout = plan.Layout;
+        StoreOptions options = plan.Options;
+        bool exists = plan.Exists;
         StoreSession? session = null;
         Files.StoreDirectoryLock? directoryLock = null;
         StoreTelemetry? telemetry = null;
@@ -142,27 +187,37 @@ public sealed partial class EncryptedStore : IDisposable
         long started = Stopwatch.GetTimestamp();
         try
         {
-            if (!exists)
+            if (!options.ReadOnly)
             {
-                Files.StoreFiles.CreateOwnerOnlyDirectory(layout.Root);
+                if (!exists)
+                {
+                    Files.StoreFiles.CreateOwnerOnlyDirectory(layout.Root);
+                }
+                // Lock before touching: a second opener must fail here, before it deletes the temp
+                // files or import staging of the store's holder (or writes anything).
+                directoryLock = Files.StoreDirectoryLock.Acquire(layout.Root);
+                // Another creator may have finished between the check above and the lock.
+                exists = exists || KeyRegistry.Exists(layout.Root);
+                // Staging directories of a bulk import that crashed before its ingest: never visible data.
+                Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             }
-            // Lock before touching: a second opener must fail here, before it deletes the temp
-            // files or import staging of the store's holder (or writes anything).
-            directoryLock = Files.StoreDirectoryLock.Acquire(layout.Root);
-            // Another creator may have finished between the check above and the lock.
-            exists = exists || KeyRegistry.Exists(layout.Root);
-            // Staging directories of a bulk import that crashed before its ingest: never visible data.
-            Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
-            session = StoreSession.Open(layout, options, cmek, create: !exists);
-            // Again under the directory lock, now authenticated: the id is the root key's wrap context.
+            bool create = !exists;
+            KeyRegistry registry = synchronous
+                ? BlockingBridge.Wait(c => create ? KeyRegistry.CreateAsync(layout.Root, plan.Cmek, c) : KeyRegistry.OpenAsync(layout.Root, plan.Cmek, c), ct)
+                : await (create ? KeyRegistry.CreateAsync(layout.Root, plan.Cmek, ct) : KeyRegistry.OpenAsync(layout.Root, plan.Cmek, ct)).ConfigureAwait(false);
+            session = StoreSession.Open(layout, options, registry, create);
+            // Again, now authenticated: the id is the root key's wrap context.
             CheckExpectedStoreId(layout.Root, options, session.Registry.StoreIdHex);
-            // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
-            DeleteTempFiles(session, layout);
+            if (!options.ReadOnly)
+            {
+                // Temp files of earlier boots: unreadable by construction (their per-boot key is gone).
+                DeleteTempFiles(session, layout);
+            }
             telemetry = new StoreTelemetry(options, session.Registry.StoreIdHex, layout.Root);
             activity?.SetTag(EngineTelemetry.StoreIdTag, telemetry.StoreId);
-            var store = new EncryptedStore(options, layout, directoryLock, cmek, ownsCmek, session, telemetry);
+            var store = new EncryptedStore(options, layout, directoryLock, plan.Cmek, plan.OwnsCmek, session, telemetry);
             double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            EngineLog.StoreOpened(telemetry.Logger, telemetry.StoreId, layout.Root, session.Registry.Namespaces.Count, session.Registry.CmekUri, !exists, elapsedMs);
+            EngineLog.StoreOpened(telemetry.Logger, telemetry.StoreId, layout.Root, session.Registry.Namespaces.Count, session.Registry.CmekUri, create, elapsedMs);
             return store;
         }
         catch (Exception ex)
@@ -177,9 +232,9 @@ public sealed partial class EncryptedStore : IDisposable
             telemetry?.Dispose();
             session?.Dispose();
             directoryLock?.Dispose();
-            if (ownsCmek)
+            if (plan.OwnsCmek)
             {
-                cmek.Dispose();
+                plan.Cmek.Dispose();
             }
             throw;
         }
@@ -358,6 +413,30 @@ public sealed partial class EncryptedStore : IDisposable
 
     internal StoreOptions Options => _options;
 
+    /// <summary>True when the store was opened with <see cref="StoreOptions.ReadOnly"/>.</summary>
+    public bool IsReadOnly => _options.ReadOnly;
+
+    /// <summary>Refuses a write on a read-only store.</summary>
+    /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
+    internal void ThrowIfReadOnly(string operation)
+    {
+        if (_options.ReadOnly)
+        {
+            throw new StoreReadOnlyException(operation, Path);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Dispose"/>, for <c>await using</c>. Closing makes no CMEK or network call (a CMEK
+    /// check in progress is abandoned, not awaited): it waits only for store calls in flight and for
+    /// RocksDB to close, so it completes synchronously.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>
     /// Closes the database, zeroes every key held in memory, shreds this boot's temp files and
     /// releases native resources. Idempotent.
@@ -374,19 +453,19 @@ public sealed partial class EncryptedStore : IDisposable
         AdvanceEpochAtClose();
         // No lock needed: after BeginClose the monitor neither locks nor unlocks, so nothing else
         // touches the session.
-        CloseSession();
+        CloseSession(storeClosing: true);
         _monitor.Dispose();
         _gate.Dispose();
         _telemetry.Dispose();
         EngineLog.StoreClosed(_telemetry.Logger, _telemetry.StoreId, Path);
         // Last: RocksDB is closed and this boot's temp files are gone.
-        _directoryLock.Dispose();
+        _directoryLock?.Dispose();
     }
 
     /// <summary>A clean close grows the store epoch (one registry write); a failure leaves the epoch as it was.</summary>
     private void AdvanceEpochAtClose()
     {
-        if (_session is null || _options.InMemory)
+        if (_session is null || _options.InMemory || _options.ReadOnly)
         {
             return;
         }
@@ -400,20 +479,21 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    /// <summary>Releases open scans, then the session. Call with the gate closed and drained.</summary>
-    private void CloseSession()
+    /// <summary>Releases open scans, cursors and snapshots, then the session. Call with the gate closed and drained.</summary>
+    private void CloseSession(bool storeClosing)
     {
-        ScanCursor[] cursors;
+        ISessionResource[] resources;
         lock (_namespaceSync)
         {
-            cursors = [.. _cursors];
+            // Iterators before snapshots: an iterator may read through a snapshot.
+            resources = [.. _cursors.OrderBy(r => r is StoreSnapshot ? 1 : 0)];
             _cursors.Clear();
         }
-        foreach (ScanCursor cursor in cursors)
+        foreach (ISessionResource resource in resources)
         {
-            cursor.Release();
+            resource.Release(storeClosing);
         }
-        if (_session is not null)
+        if (_session is not null && !_options.ReadOnly)
         {
             // Shred this boot's temp files while the env that wrote them (disk or memory) is alive.
             DeleteTempFiles(_session, _layout);
@@ -424,7 +504,7 @@ public sealed partial class EncryptedStore : IDisposable
         _session = null;
     }
 
-    internal void Track(ScanCursor cursor)
+    internal void Track(ISessionResource cursor)
     {
         lock (_namespaceSync)
         {
@@ -432,7 +512,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    /// <summary>Scans holding a native iterator (tests).</summary>
+    /// <summary>Scans, cursors and snapshots holding a native object (tests).</summary>
     internal int OpenScans
     {
         get
@@ -444,7 +524,7 @@ public sealed partial class EncryptedStore : IDisposable
         }
     }
 
-    internal void Untrack(ScanCursor cursor)
+    internal void Untrack(ISessionResource cursor)
     {
         lock (_namespaceSync)
         {

@@ -18,7 +18,7 @@ namespace Engine;
 /// buffered entry is handed out only while the store is open and the cursor not released, so a lock
 /// or close between steps fails the next step exactly as it did when every step entered the gate.
 /// </remarks>
-internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
+internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>, ISessionResource
 {
     internal const int MaxBatch = 64;
     internal const int MaxBatchBytes = 64 * 1024;
@@ -28,6 +28,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
     private readonly byte[]? _from;
     private readonly byte[]? _to;
     private readonly byte[]? _prefix;
+    private readonly StoreSnapshot? _snapshot;
     private readonly Lock _sync = new(); // the iterator against a Release from another thread
     private Iterator? _iterator;
     private volatile bool _released;
@@ -38,8 +39,9 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
     private int _next;
     private long _consumed;
 
-    public ScanCursor(EncryptedStore store, StoreNamespace ns, byte[]? from, byte[]? to, byte[]? prefix)
+    public ScanCursor(EncryptedStore store, StoreNamespace ns, byte[]? from, byte[]? to, byte[]? prefix, StoreSnapshot? snapshot)
     {
+        _snapshot = snapshot;
         _store = store;
         _ns = ns;
         _from = from;
@@ -107,7 +109,9 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
             {
                 // Created and tracked inside the gate, so a lock cannot slip in between and leave an
                 // iterator on a closed database.
-                _iterator = _store.Session.Db.NewIterator(_ns.HandleIn(_store.Session), _store.DefaultReadOptions);
+                StoreSession session = _store.Session;
+                ReadOptions read = _snapshot?.ReadOptionsIn(_store, session) ?? _store.DefaultReadOptions;
+                _iterator = session.Db.NewIterator(_ns.HandleIn(session), read);
                 _store.Track(this);
                 _tracked = true;
                 _ns.Telemetry.ScanStarted();
@@ -213,7 +217,7 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
     private static void ThrowIfFailed(Iterator it) => Native.Instance.rocksdb_iter_get_error(it.Handle);
 
     /// <summary>Frees the iterator; called by the store on lock or close, before the database goes away.</summary>
-    public void Release()
+    public void Release(bool storeClosing = false)
     {
         lock (_sync)
         {
@@ -255,9 +259,9 @@ internal sealed class ScanCursor : IEnumerator<KeyValuePair<byte[], byte[]>>
 }
 
 /// <summary>A scan's range; every enumeration opens its own cursor, lazily.</summary>
-internal sealed class ScanRange(EncryptedStore store, StoreNamespace ns, byte[]? from, byte[]? to, byte[]? prefix) : IEnumerable<KeyValuePair<byte[], byte[]>>
+internal sealed class ScanRange(EncryptedStore store, StoreNamespace ns, byte[]? from, byte[]? to, byte[]? prefix, StoreSnapshot? snapshot) : IEnumerable<KeyValuePair<byte[], byte[]>>
 {
-    public IEnumerator<KeyValuePair<byte[], byte[]>> GetEnumerator() => new ScanCursor(store, ns, from, to, prefix);
+    public IEnumerator<KeyValuePair<byte[], byte[]>> GetEnumerator() => new ScanCursor(store, ns, from, to, prefix, snapshot);
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -56,6 +56,7 @@ public sealed partial class StoreNamespace
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        _store.ThrowIfReadOnly("BulkImport");
         options ??= new BulkImportOptions();
         options.Validate();
         Diagnostics.StoreTelemetry telemetry = _store.Telemetry;

@@ -50,6 +50,7 @@ public sealed partial class StoreNamespace
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool? sync = null)
     {
+        _store.ThrowIfReadOnly("Put");
         CheckKey(key);
         CheckValue(value);
         _store.Run(new PointArgs(this, key, value, _store.WriteOptionsFor(sync)), static (s, a) =>
@@ -92,6 +93,7 @@ public sealed partial class StoreNamespace
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public void Delete(ReadOnlySpan<byte> key, bool? sync = null)
     {
+        _store.ThrowIfReadOnly("Delete");
         CheckKey(key);
         _store.Run(new PointArgs(this, key, default, _store.WriteOptionsFor(sync)), static (s, a) =>
         {
@@ -120,7 +122,7 @@ public sealed partial class StoreNamespace
         {
             throw new ArgumentException("Scan bounds are reversed: from is greater than to.", nameof(from));
         }
-        return new ScanRange(_store, this, from is null ? null : (byte[])from.Clone(), to is null ? null : (byte[])to.Clone(), null);
+        return Scan(from, to, null);
     }
 
     /// <summary>Enumerates entries whose keys start with <paramref name="prefix"/>, in key order.</summary>
@@ -128,7 +130,7 @@ public sealed partial class StoreNamespace
     {
         ArgumentNullException.ThrowIfNull(prefix);
         byte[] copy = (byte[])prefix.Clone();
-        return new ScanRange(_store, this, copy, null, copy);
+        return new ScanRange(_store, this, copy, null, copy, null);
     }
 
     /// <summary>String convenience for <see cref="Scan(byte[], byte[])"/>: UTF-8 keys and values.</summary>

@@ -95,6 +95,16 @@ public sealed class StoreOptions
     /// </summary>
     public IMeterFactory? MeterFactory { get; set; }
 
+    /// <summary>
+    /// Open an existing store for reading only: no write lock is taken (several read-only processes and
+    /// one writer may open the same directory), nothing in the directory is written, renamed or deleted
+    /// (RocksDB's info LOG is not written, temp files are not cleaned, the key registry is not
+    /// rewritten, interrupted namespace deletions and key rotations are not resumed), so it works on a
+    /// read-only mount. Writes throw <see cref="StoreReadOnlyException"/>. The view is the data as of the
+    /// open (including the write-ahead log's unflushed writes); a store that does not exist is not created.
+    /// </summary>
+    public bool ReadOnly { get; set; }
+
     internal bool InMemory { get; set; }
 
     /// <summary>

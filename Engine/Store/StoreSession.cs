@@ -22,11 +22,13 @@ internal sealed class StoreSession : IDisposable
     private readonly BlockCacheHandle _blockCache;
     private readonly BlockBasedTableOptions _tableOptions;
     private readonly DbOptions _dbOptions;
+    private readonly bool _readOnly;
     private RocksDb? _db;
 
     private StoreSession(StoreLayout layout, StoreOptions options, KeyRegistry registry)
     {
         _layout = layout;
+        _readOnly = options.ReadOnly;
         Registry = registry;
         FileKeys = new FileKeyService(registry, layout.ScopeOf);
         Env = EncryptedEnvHandle.Create(FileKeys, (uint)options.FrameSize, options.InMemory, options.MemoryFileSystem);
@@ -39,7 +41,17 @@ internal sealed class StoreSession : IDisposable
             .SetKeepLogFileNum(10) // every open rotates the info LOG; keep a bounded history
             .SetEnv(Env.RocksDbEnv);
         SetTrackWals(_dbOptions);
+        if (_readOnly)
+        {
+            // RocksDB opens its info LOG even read-only, renaming the previous one first. A log directory
+            // under /dev/null cannot exist, so it fails to create the logger and runs without one (it
+            // tolerates that by design): a read-only open writes nothing.
+            _dbOptions.SetDbLogDir(ReadOnlyLogDirectory);
+        }
     }
+
+    /// <summary>Where a read-only open's info LOG would go: a path no directory or file can be created under.</summary>
+    internal const string ReadOnlyLogDirectory = "/dev/null/ekv-read-only-no-log";
 
     public KeyRegistry Registry { get; }
 
@@ -115,8 +127,11 @@ internal sealed class StoreSession : IDisposable
                 LiveLogRecord.CheckBeforeOpen(files, _layout);
             }
             // In force until the one written after the open below: a crash in between leaves a
-            // record a newer MANIFEST satisfies.
-            LiveLogRecord.WriteOpen(files, _layout);
+            // record a newer MANIFEST satisfies. A read-only open checks it and writes nothing.
+            if (!_readOnly)
+            {
+                LiveLogRecord.WriteOpen(files, _layout);
+            }
         }
 
         var families = new ColumnFamilies(NewColumnFamilyOptions(null));
@@ -144,7 +159,10 @@ internal sealed class StoreSession : IDisposable
 
         try
         {
-            _db = RocksDb.Open(_dbOptions, _layout.Root, families);
+            // Read-only: no LOCK file, no recovery writes, no new WAL or MANIFEST.
+            _db = _readOnly
+                ? RocksDb.OpenReadOnly(_dbOptions, _layout.Root, families, errIfLogFileExists: false)
+                : RocksDb.Open(_dbOptions, _layout.Root, families);
         }
         catch (RocksDbException ex)
         {
@@ -155,8 +173,9 @@ internal sealed class StoreSession : IDisposable
             _handles[ns.Id] = _db.GetColumnFamily(StoreLayout.ColumnFamilyName(ns.Id));
         }
         PublishHandles();
-        using (StoreFiles files = StoreFiles.Open(this))
+        if (!_readOnly)
         {
+            using StoreFiles files = StoreFiles.Open(this);
             LiveLogRecord.WriteOpen(files, _layout); // the MANIFEST RocksDB opened with
         }
     }
@@ -176,6 +195,10 @@ internal sealed class StoreSession : IDisposable
     /// </summary>
     private void WriteClosedRecord()
     {
+        if (_readOnly)
+        {
+            return;
+        }
         try
         {
             using StoreFiles files = StoreFiles.Open(this);
@@ -211,6 +234,10 @@ internal sealed class StoreSession : IDisposable
             string cf = StoreLayout.ColumnFamilyName(ns.Id);
             if (!Db.TryGetColumnFamily(cf, out handle))
             {
+                if (_readOnly)
+                {
+                    throw new StoreReadOnlyException($"The namespace '{ns.Name}' has no data files yet and the store at {_layout.Root} is open read-only.");
+                }
                 handle = Db.CreateColumnFamily(NewColumnFamilyOptions(ns.Id), cf);
             }
             _handles[ns.Id] = handle;
@@ -250,7 +277,10 @@ internal sealed class StoreSession : IDisposable
         if (namespaceId is uint id)
         {
             string dir = _layout.NamespaceDirectory(id);
-            StoreFiles.CreateOwnerOnlyDirectory(dir);
+            if (!_readOnly)
+            {
+                StoreFiles.CreateOwnerOnlyDirectory(dir);
+            }
             SetColumnFamilyPath(options, dir);
         }
         return options;

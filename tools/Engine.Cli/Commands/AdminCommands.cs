@@ -10,7 +10,7 @@ internal static class AdminCommands
     public static Command Namespaces()
     {
         Option<bool> json = CliOptions.Json();
-        return StoreVerb("namespaces", "List the store's namespaces, one per line", [json], (store, parse) =>
+        return StoreVerb("namespaces", "List the store's namespaces, one per line", [json], readOnlyOption: true, (store, parse) =>
         {
             if (parse.GetValue(json))
             {
@@ -31,14 +31,14 @@ internal static class AdminCommands
             """);
     }
 
-    public static Command Flush() => StoreVerb("flush", "Write every memtable to encrypted SST files", [], (store, _) =>
+    public static Command Flush() => StoreVerb("flush", "Write every memtable to encrypted SST files", [], readOnlyOption: false, (store, _) =>
     {
         store.Flush();
         Console.WriteLine($"flushed {store.Path}");
         return ExitCodes.Ok;
     });
 
-    public static Command Compact() => StoreVerb("compact", "Compact every namespace fully: merge its SSTs, drop deleted and overwritten entries", [], (store, _) =>
+    public static Command Compact() => StoreVerb("compact", "Compact every namespace fully: merge its SSTs, drop deleted and overwritten entries", [], readOnlyOption: false, (store, _) =>
     {
         ProgressDisplay.Run("compact", _ =>
         {
@@ -59,7 +59,7 @@ internal static class AdminCommands
     public static Command Verify()
     {
         Option<bool> json = CliOptions.Json();
-        return StoreVerb("verify", "Authenticate every frame of every file of the store (exit 3 on failure)", [json], (store, parse) =>
+        return StoreVerb("verify", "Authenticate every frame of every file of the store (exit 3 on failure)", [json], readOnlyOption: true, (store, parse) =>
         {
             VerifyReport report = ProgressDisplay.Run("verify", _ => store.Verify());
             if (parse.GetValue(json))
@@ -100,19 +100,24 @@ internal static class AdminCommands
             """);
     }
 
-    /// <summary>A verb that takes --store (and --cmek) plus <paramref name="extra"/> and runs <paramref name="body"/> on the open store.</summary>
-    private static Command StoreVerb(string name, string description, Option[] extra, Func<EncryptedStore, ParseResult, int> body)
+    /// <summary>A verb that takes --store (and --cmek, and for read verbs --read-only) plus <paramref name="extra"/> and runs <paramref name="body"/> on the open store.</summary>
+    private static Command StoreVerb(string name, string description, Option[] extra, bool readOnlyOption, Func<EncryptedStore, ParseResult, int> body)
     {
         Option<string> store = CliOptions.Store();
         Option<string?> cmek = CliOptions.CmekOverride();
+        Option<bool> readOnly = CliOptions.ReadOnly();
         var command = new Command(name, description) { store, cmek };
         foreach (Option option in extra)
         {
             command.Add(option);
         }
+        if (readOnlyOption)
+        {
+            command.Options.Add(readOnly);
+        }
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             return body(s, parse);
         });
         return command;

@@ -52,6 +52,15 @@ internal static class CliOptions
         Errors are one line on stderr: engine: <message>
         """;
 
+    /// <summary>For read verbs: open without the write lock and write nothing (works on a read-only mount).</summary>
+    public static Option<bool> ReadOnly() => new("--read-only")
+    {
+        Description = "Open the store read-only: no write lock, nothing written (works on a read-only directory or mount)",
+    };
+
+    /// <summary>The open options of a verb with <see cref="ReadOnly"/>.</summary>
+    public static Action<StoreOptions> ReadOnlyIf(ParseResult parse, Option<bool> readOnly) => o => o.ReadOnly = parse.GetValue(readOnly);
+
     /// <summary>Wires a command body through <see cref="ErrorReporter"/> so every failure ends as one line and an exit code.</summary>
     public static void SetBody(this Command command, Func<ParseResult, int> body) =>
         command.SetAction(parse => ErrorReporter.Run(() => body(parse)));

@@ -68,9 +68,10 @@ internal static class DataCommands
         Option<string> ns = CliOptions.Namespace();
         var key = new Argument<string>("KEY") { Description = "Key (UTF-8)" };
         Option<bool> json = CliOptions.Json();
+        Option<bool> readOnly = CliOptions.ReadOnly();
         var command = new Command("get", "Print the value of a key (exit 1 if absent)")
         {
-            store, cmek, ns, key, json,
+            store, cmek, ns, key, json, readOnly,
         }.WithHelpNote("""
             Output: the value on one line, non-printable bytes escaped (\t \n \\ \xNN).
             --json: {"key":K,"value":V} where a key or value that is not valid UTF-8 is written as
@@ -78,7 +79,7 @@ internal static class DataCommands
             """);
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             StoreNamespace space = StoreAccess.RequireNamespace(s, parse.GetRequiredValue(ns));
             string k = parse.GetRequiredValue(key);
             byte[]? found = space.Get(Encoding.UTF8.GetBytes(k));
@@ -127,9 +128,10 @@ internal static class DataCommands
         var prefix = new Option<string?>("--prefix") { Description = "Only keys starting with this (UTF-8)", HelpName = "P" };
         var limit = new Option<int>("--limit") { Description = "Print at most N entries", HelpName = "N" };
         Option<bool> json = CliOptions.Json();
+        Option<bool> readOnly = CliOptions.ReadOnly();
         var command = new Command("scan", "Print key<TAB>value lines in key order (non-printable bytes escaped)")
         {
-            store, cmek, ns, prefix, limit, json,
+            store, cmek, ns, prefix, limit, json, readOnly,
         }.WithHelpNote("""
             Output: KEY<TAB>VALUE per entry, non-printable bytes escaped (\t \n \\ \xNN).
             --json: {"key":K,"value":V} per entry, in key order; a key or value that is not valid UTF-8 is
@@ -138,7 +140,7 @@ internal static class DataCommands
             """);
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             StoreNamespace space = StoreAccess.RequireNamespace(s, parse.GetRequiredValue(ns));
             string? p = parse.GetValue(prefix);
             IEnumerable<KeyValuePair<byte[], byte[]>> rows = p is null ? space.Scan() : space.ScanPrefix(Encoding.UTF8.GetBytes(p));

@@ -13,9 +13,10 @@ internal static class KeysStatusOutput
         Option<string> store = CliOptions.Store();
         Option<string?> cmek = CliOptions.CmekOverride();
         var json = new Option<bool>("--json") { Description = "One JSON object on one line (JSON Lines, like every --json) instead of the table" };
+        Option<bool> readOnly = CliOptions.ReadOnly();
         var command = new Command("status", "Per scope: KEK versions held, the current one, and the share of live files and bytes under each")
         {
-            store, cmek, json,
+            store, cmek, json, readOnly,
         }.WithHelpNote("""
             Read from the header of every live file (slot in force). Shares are of the files with a
             readable header; 'no key' counts 0-byte files (no header, no data). 'rotating' means the
@@ -23,7 +24,7 @@ internal static class KeysStatusOutput
             """);
         command.SetBody(parse =>
         {
-            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek));
+            using EncryptedStore s = StoreAccess.OpenExisting(parse.GetRequiredValue(store), parse.GetValue(cmek), CliOptions.ReadOnlyIf(parse, readOnly));
             KeyStatusReport report = s.Keys.Status();
             Console.Write(parse.GetValue(json) ? Json(s.Path, report) : Table(s.Path, report));
             return ExitCodes.Ok;
