@@ -318,8 +318,16 @@ rocksdb::IOStatus EncryptedFileSystem::NewLogger(const std::string& fname,
 rocksdb::IOStatus EncryptedFileSystem::RestrictMode(const std::string& path, unsigned mode,
                                                     const char* what) {
   if (!ctx_->owner_only) return rocksdb::IOStatus::OK();
+  // Already so (an existing directory, as on a read-only open): nothing to change, nothing written.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == static_cast<mode_t>(mode)) {
+    return rocksdb::IOStatus::OK();
+  }
   if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
     const int err = errno;
+    // A read-only file system (a read-only open on a read-only mount) cannot change modes, and
+    // nothing can be created there either, so there is nothing to protect.
+    if (err == EROFS) return rocksdb::IOStatus::OK();
     return Annotate(rocksdb::IOStatus::IOError(std::strerror(err)), path, what);
   }
   return rocksdb::IOStatus::OK();
