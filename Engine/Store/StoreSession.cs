@@ -68,16 +68,6 @@ internal sealed class StoreSession : IDisposable
     internal IReadOnlyList<SecretKey> KeyHandles => [.. Registry.KeyHandles, FileKeys.EphemeralKek];
 
     /// <summary>
-    /// Unwraps the registry with the CMEK and opens RocksDB; disposes everything on failure. Its callers
-    /// (<see cref="EncryptedStore.Open"/>, <see cref="EncryptedStore.Unlock"/>) are synchronous, so the
-    /// CMEK call waits here, through the engine's one <see cref="BlockingBridge"/>.
-    /// </summary>
-    /// <exception cref="KeyUnavailableException">The CMEK does not unwrap the root key.</exception>
-    /// <exception cref="IntegrityException">The registry or a database file failed authentication.</exception>
-    public static StoreSession Open(StoreLayout layout, StoreOptions options, ICmekProvider cmek, bool create) =>
-        Open(layout, options, BlockingBridge.Wait(ct => create ? KeyRegistry.CreateAsync(layout.Root, cmek, ct) : KeyRegistry.OpenAsync(layout.Root, cmek, ct)), create);
-
-    /// <summary>
     /// Opens RocksDB with a registry already unwrapped (an unlock unwraps first, without holding the
     /// lock state machine's lock); owns <paramref name="registry"/> from here, disposes it on failure.
     /// </summary>
