@@ -51,10 +51,4 @@ usage_on() { "$engine" hsm key-usage --cmek "$uri" --usage on >&2; object_mtime;
 
 rehearse "pkcs11" "$work/store" "hsm key-usage --usage off" "hsm key-usage --usage on" usage_off usage_on
 
-say ""
-if ((failures == 0)); then
-  say "rehearsal passed: the revocation locked and the restore unlocked within ${bound} s, nothing acknowledged lost"
-else
-  say "rehearsal FAILED: $failures check(s) did not hold"
-  exit 1
-fi
+finish "the revocation locked and the restore unlocked within ${bound} s, nothing acknowledged lost"

@@ -66,10 +66,4 @@ move_key_back() { now; mv "$key_file.away" "$key_file"; echo "moved $key_file ba
 rehearse "aws-kms" "$work/store-kms" "kms disable-key" "kms enable-key" disable_key enable_key
 rehearse "key-file" "$work/store-file" "key file moved away" "key file moved back" move_key_away move_key_back
 
-say ""
-if ((failures == 0)); then
-  say "rehearsal passed: both revocations locked and both restores unlocked within ${bound} s, nothing acknowledged lost"
-else
-  say "rehearsal FAILED: $failures check(s) did not hold"
-  exit 1
-fi
+finish "both revocations locked and both restores unlocked within ${bound} s, nothing acknowledged lost"

@@ -5,8 +5,9 @@
 # restore at fixed times) with `check` (the bounds and the read-back, from the workload's JSON lines).
 #
 # Source it after `set -euo pipefail`, with rehearsal_prefix set (the scratch directory's name prefix).
-# It defines: repo, engine, the settings below, work, pids, failures, and the functions. RATE, THREADS
-# and KEEP=1 (keep the scratch directory) come from the environment.
+# It defines: repo, engine, the settings below, work, pids, failures, and the functions (`finish`
+# prints the verdict and exits 1 on a failed check). RATE, THREADS and KEEP=1 (keep the scratch
+# directory) come from the environment.
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 engine="$repo/tools/engine"
@@ -170,4 +171,15 @@ check() {
     fail "read-back: acknowledged $acknowledged, verified $verified, missing $missing, wrong $wrong"
   fi
   if [[ "$rc" == 0 ]]; then pass "workload exit code 0"; else fail "workload exit code $rc"; fi
+}
+
+# finish PASSED_LINE: the verdict, last; exits 1 when any check did not hold.
+finish() {
+  say ""
+  if ((failures == 0)); then
+    say "rehearsal passed: $1"
+  else
+    say "rehearsal FAILED: $failures check(s) did not hold"
+    exit 1
+  fi
 }
