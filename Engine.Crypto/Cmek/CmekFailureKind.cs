@@ -15,7 +15,8 @@ public enum CmekFailureKind
     /// The key service answered that the key cannot be used: access denied, key disabled,
     /// pending deletion or deleted, not found, or it does not decrypt this blob (wrong key, wrong
     /// encryption context, damaged blob); for a key file: the file is gone, unreadable or holds
-    /// another key. Retrying does not help until an operator acts.
+    /// another key; for a key service: no credentials to call it with (a configuration error).
+    /// Retrying does not help until an operator acts.
     /// </summary>
     Revoked = 1,
 

@@ -21,7 +21,14 @@ internal sealed record CliRun(int ExitCode, byte[] StdoutBytes, string Stderr)
 
     /// <summary>Runs <c>engine ARGS</c>; <paramref name="stdin"/> is written and closed first when given.</summary>
     /// <exception cref="Xunit.Sdk.XunitException">The tool did not exit within the patience (it is killed).</exception>
-    public static CliRun Of(byte[]? stdin, params string[] args)
+    public static CliRun Of(byte[]? stdin, params string[] args) => WithEnvironment(stdin, null, args);
+
+    /// <summary>
+    /// Runs <c>engine ARGS</c> with the test's environment changed by <paramref name="environment"/>
+    /// (a null value removes the variable).
+    /// </summary>
+    /// <exception cref="Xunit.Sdk.XunitException">The tool did not exit within the patience (it is killed).</exception>
+    public static CliRun WithEnvironment(byte[]? stdin, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo(ChildProgramBuild.DotnetHost())
         {
@@ -36,6 +43,17 @@ internal sealed record CliRun(int ExitCode, byte[] StdoutBytes, string Stderr)
             psi.ArgumentList.Add(a);
         }
         psi.Environment["DOTNET_gcServer"] = "0";
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                psi.Environment.Remove(name);
+            }
+            else
+            {
+                psi.Environment[name] = value;
+            }
+        }
         using Process process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the CLI");
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         using var stdout = new MemoryStream();

@@ -211,6 +211,37 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task Waiting_for_rotations_on_a_read_only_store_returns_at_once_and_the_rotation_resumes_later()
+    {
+        EncryptedStore store = OpenWithData();
+        store.Keys.RotationFilesPerSecond = 0.5; // far too slow to finish before the close
+        store.Keys.RotateNamespaceKey("gamma");
+        Assert.Contains(store.Keys.Status().Scopes, s => s.RotationInProgress);
+        store.Dispose();
+
+        using (EncryptedStore readOnly = _dir.Open(o =>
+        {
+            o.CmekUri = null;
+            o.ReadOnly = true;
+        }))
+        {
+            Assert.Contains(readOnly.Keys.Status().Scopes, s => s.Name == "gamma" && s.RotationInProgress);
+            // No re-wrap runs on a read-only store: before the fix this waited until the store closed.
+            Task wait = readOnly.Keys.WaitForRotationsAsync();
+            Assert.True(wait.IsCompletedSuccessfully, "WaitForRotationsAsync on a read-only store did not return at once");
+            readOnly.Dispose();
+            await Assert.ThrowsAsync<ObjectDisposedException>(() => readOnly.Keys.WaitForRotationsAsync());
+        }
+
+        using (store = Reopen(store))
+        {
+            await store.Keys.WaitForRotationsAsync().WaitAsync(Patience);
+            KeyAssert.AllCurrent(store);
+            _model.Check(store);
+        }
+    }
+
+    [Fact]
     public void Data_key_rotation_rewrites_every_sst_and_reports_progress()
     {
         using EncryptedStore store = OpenWithData();

@@ -28,8 +28,9 @@ internal enum StoreFileKind
 /// <remarks>Open it inside the store's gate and dispose it before leaving: its file system handle must
 /// be destroyed before the env. Which file the plugin encrypts, and how, is the plugin's rule
 /// (<see cref="KindOf"/>); the only rule kept here is the managed one: the key registry is written by
-/// managed code, not through the plugin.</remarks>
-internal sealed unsafe class StoreFiles : IDisposable
+/// managed code, not through the plugin. What must touch the store directory on disk without an env
+/// (before RocksDB is open, after the store is gone) is in the static members of StoreFiles.Disk.cs.</remarks>
+internal sealed unsafe partial class StoreFiles : IDisposable
 {
     private readonly EncryptedEnvHandle _env;
     private nint _fs;
@@ -47,29 +48,6 @@ internal sealed unsafe class StoreFiles : IDisposable
         nint fs = 0;
         NativeCall.Check(null, (msg, cap) => NativeMethods.FsOpen(session.Env, 0, out fs, msg, cap));
         return new StoreFiles(session.Env, fs);
-    }
-
-    /// <summary>
-    /// Creates a directory of the store (and missing parents) readable by the owner only (0700,
-    /// whatever the umask), as the plugin does for the directories RocksDB creates.
-    /// </summary>
-    /// <exception cref="IOException">The directory cannot be created.</exception>
-    public static void CreateOwnerOnlyDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
-        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        Directory.CreateDirectory(path, ownerOnly);
-        // Also when it (or the store's ns/ above it) already existed with another mode.
-        File.SetUnixFileMode(path, ownerOnly);
-        string? parent = Path.GetDirectoryName(path);
-        if (parent is not null && Path.GetFileName(parent) == StoreLayout.NamespacesDir)
-        {
-            File.SetUnixFileMode(parent, ownerOnly);
-        }
     }
 
     /// <summary>What the plugin does with the file at <paramref name="path"/> (the plugin's own rule).</summary>

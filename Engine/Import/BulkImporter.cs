@@ -232,7 +232,7 @@ internal sealed class BulkImporter
         {
             foreach (RunChunk chunk in writer.Chunks)
             {
-                TempFileIo.DeleteQuietly(chunk.Path);
+                Files.StoreFiles.TryDeleteFileOnDisk(chunk.Path);
             }
         }
         _writers.Clear();

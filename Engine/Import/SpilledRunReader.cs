@@ -163,7 +163,7 @@ internal sealed class SpilledRunReader : IRunCursor
                 }
                 if (_chunk >= 0)
                 {
-                    TempFileIo.DeleteQuietly(_run.Chunks[_chunk].Path); // fully read: no longer needed
+                    Files.StoreFiles.TryDeleteFileOnDisk(_run.Chunks[_chunk].Path); // fully read: no longer needed
                 }
                 if (_chunk + 1 == _run.Chunks.Count)
                 {

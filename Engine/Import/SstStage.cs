@@ -115,24 +115,9 @@ internal sealed class SstStage
     /// <summary>Removes the staging directory and everything left in it.</summary>
     public void Delete()
     {
-        try
-        {
-            if (Directory.Exists(_directory))
-            {
-                Directory.Delete(_directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // Best effort; a later import removes left-over staging directories.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        finally
-        {
-            s_active.TryRemove(_directory, out _);
-        }
+        // Best effort; a later import (or open) removes left-over staging directories.
+        _ = Engine.Files.StoreFiles.TryDeleteTreeOnDisk(_directory);
+        s_active.TryRemove(_directory, out _);
     }
 
     /// <summary>
@@ -141,26 +126,13 @@ internal sealed class SstStage
     /// </summary>
     public static void DeleteAbandoned(string namespacesRoot)
     {
-        if (!Directory.Exists(namespacesRoot))
+        foreach (string nsDir in Engine.Files.StoreFiles.DirectoriesOnDisk(namespacesRoot))
         {
-            return;
-        }
-        foreach (string nsDir in Directory.EnumerateDirectories(namespacesRoot))
-        {
-            foreach (string dir in Directory.EnumerateDirectories(nsDir, DirectoryPrefix + "*"))
+            foreach (string dir in Engine.Files.StoreFiles.DirectoriesOnDisk(nsDir, DirectoryPrefix))
             {
                 if (!s_active.ContainsKey(dir))
                 {
-                    try
-                    {
-                        Directory.Delete(dir, recursive: true);
-                    }
-                    catch (IOException)
-                    {
-                    }
-                    catch (UnauthorizedAccessException)
-                    {
-                    }
+                    _ = Engine.Files.StoreFiles.TryDeleteTreeOnDisk(dir);
                 }
             }
         }

@@ -36,20 +36,4 @@ internal static unsafe class TempFileIo
         }
         return (int)read;
     }
-
-    /// <summary>Deletes a file if it exists; never throws for a file already gone.</summary>
-    public static void DeleteQuietly(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: the store deletes whatever is left under tmp/ at close, lock and open.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

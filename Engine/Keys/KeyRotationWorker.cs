@@ -65,6 +65,14 @@ internal sealed class KeyRotationWorker : IDisposable
                 return done.Task;
             }
 
+            if (_store.IsReadOnly)
+            {
+                // No re-wrap runs on a read-only store (Start never starts the loop): waiting would last
+                // until the store closes. An unfinished rotation resumes at the next writable open.
+                done.SetResult();
+                return done.Task;
+            }
+
             _waiters.Add((scope, done));
         }
 

@@ -47,14 +47,9 @@ internal static class NamespaceShredder
     public static (IReadOnlyList<uint> Finish, IReadOnlyList<string> Ignored) ReviewMarkerFiles(StoreSession session, StoreLayout layout)
     {
         string root = Path.Combine(layout.Root, StoreLayout.NamespacesDir);
-        if (!Directory.Exists(root))
-        {
-            return ([], []);
-        }
-
         var finish = new List<uint>();
         var ignored = new List<string>();
-        foreach (string file in Directory.EnumerateFiles(root, "*" + MarkerSuffix).Order(StringComparer.Ordinal))
+        foreach (string file in StoreFiles.FilesOnDisk(root, MarkerSuffix))
         {
             string stem = Path.GetFileNameWithoutExtension(file);
             bool isId = uint.TryParse(stem, NumberStyles.None, CultureInfo.InvariantCulture, out uint id) && id > 0;
@@ -89,12 +84,7 @@ internal static class NamespaceShredder
         DeleteDirectory(session, layout.NamespaceDirectory(id));
         session.Registry.ClearPendingShred(id);
         string marker = MarkerPath(layout, id);
-        if (File.Exists(marker) || File.Exists(marker + ".tmp"))
-        {
-            File.Delete(marker);
-            File.Delete(marker + ".tmp");
-            DurableIo.SyncDirectory(Path.GetDirectoryName(marker)!);
-        }
+        StoreFiles.DeleteFilesOnDiskDurably(Path.GetDirectoryName(marker)!, marker, marker + ".tmp");
     }
 
     private static string MarkerPath(StoreLayout layout, uint id) => layout.NamespaceDirectory(id) + MarkerSuffix;
@@ -130,21 +120,7 @@ internal static class NamespaceShredder
             files.DeleteDirectory(dir);
         }
 
-        try
-        {
-            if (Directory.Exists(dir))
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-
-        string parent = Path.GetDirectoryName(dir)!;
-        if (Directory.Exists(parent))
-        {
-            DurableIo.SyncDirectory(parent);
-        }
+        StoreFiles.DeleteTreeOnDisk(dir);
+        StoreFiles.SyncDirectoryOnDisk(Path.GetDirectoryName(dir)!);
     }
 }

@@ -144,7 +144,11 @@ public sealed class StoreKeys
     /// <exception cref="IOException">The registry could not be written; nothing changed.</exception>
     public KekRotation RotateSystemKey() => StartKekRotation(KeyScope.System, "system");
 
-    /// <summary>Completes when no scope has a KEK rotation in progress (including ones resumed at open).</summary>
+    /// <summary>
+    /// Completes when no scope has a KEK rotation in progress (including ones resumed at open). On a
+    /// read-only store it completes at once: no rotation runs there (an unfinished one resumes at the
+    /// next writable open; <see cref="Status"/> shows it).
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The store was closed first.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
     public Task WaitForRotationsAsync(CancellationToken ct = default) => _worker.WhenDone(null).WaitAsync(ct);

@@ -83,7 +83,7 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string root = System.IO.Path.GetFullPath(path);
-        return Directory.Exists(root) && KeyRegistry.Exists(root);
+        return Files.StoreFiles.RootExists(root) && KeyRegistry.Exists(root);
     }
 
     /// <summary>
@@ -183,6 +183,8 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
         StoreSession? session = null;
         Files.StoreDirectoryLock? directoryLock = null;
         StoreTelemetry? telemetry = null;
+        IReadOnlyList<string> createdDirectories = [];
+        bool creating = false;
         using Activity? activity = EngineTelemetry.ActivitySource.StartActivity("engine.store.open");
         long started = Stopwatch.GetTimestamp();
         try
@@ -191,7 +193,7 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
             {
                 if (!exists)
                 {
-                    Files.StoreFiles.CreateOwnerOnlyDirectory(layout.Root);
+                    createdDirectories = Files.StoreFiles.CreateStoreRoot(layout.Root);
                 }
                 // Lock before touching: a second opener must fail here, before it deletes the temp
                 // files or import staging of the store's holder (or writes anything).
@@ -202,6 +204,7 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
                 Import.SstStage.DeleteAbandoned(System.IO.Path.Combine(layout.Root, StoreLayout.NamespacesDir));
             }
             bool create = !exists;
+            creating = create && directoryLock is not null;
             KeyRegistry registry = synchronous
                 ? BlockingBridge.Wait(c => create ? KeyRegistry.CreateAsync(layout.Root, plan.Cmek, c) : KeyRegistry.OpenAsync(layout.Root, plan.Cmek, c), ct)
                 : await (create ? KeyRegistry.CreateAsync(layout.Root, plan.Cmek, ct) : KeyRegistry.OpenAsync(layout.Root, plan.Cmek, ct)).ConfigureAwait(false);
@@ -231,6 +234,11 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
             EngineLog.StoreOpenFailed(logger, layout.Root, ex);
             telemetry?.Dispose();
             session?.Dispose();
+            if (creating)
+            {
+                // A create is all-or-nothing: still under the lock, remove what this open wrote.
+                UndoCreate(layout.Root, createdDirectories, logger);
+            }
             directoryLock?.Dispose();
             if (plan.OwnsCmek)
             {
@@ -260,7 +268,28 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
         KeyRegistry.DestroyFiles(root);
         if (!keepDataFiles)
         {
-            Directory.Delete(root, recursive: true);
+            Files.StoreFiles.DeleteTreeOnDisk(root);
+        }
+    }
+
+    /// <summary>
+    /// Undoes a create that failed (the CMEK could not wrap, RocksDB could not open, ...): the registry
+    /// is destroyed and whatever the create wrote next to it deleted, then the directories the open
+    /// made are removed; a directory that existed (empty) before stays. Never throws: the caller is
+    /// already failing with the error that matters; a leftover is logged.
+    /// </summary>
+    private static void UndoCreate(string root, IReadOnlyList<string> createdDirectories, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        try
+        {
+            // Only a registry written by this open means the files here are this open's: before the
+            // lock the directory was checked to be empty or missing, and the lock kept other openers out.
+            bool wroteFiles = KeyRegistry.DestroyFiles(root) > 0;
+            Files.StoreFiles.UndoCreateOnDisk(root, createdDirectories, wroteFiles);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            EngineLog.StoreCreateUndoFailed(logger, root, e);
         }
     }
 
@@ -270,13 +299,12 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
         {
             throw new EngineException($"{root} is not an encrypted store (no {KeyRegistry.FileName} file) and CreateIfMissing is off.");
         }
-        if (File.Exists(root))
+        switch (Files.StoreFiles.InspectRoot(root))
         {
-            throw new EngineException($"{root} is a file, not a store directory.");
-        }
-        if (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any())
-        {
-            throw new EngineException($"{root} is not an encrypted store (no {KeyRegistry.FileName} file) and is not empty; refusing to create a store over existing files.");
+            case Files.StoreFiles.RootState.NotADirectory:
+                throw new EngineException($"{root} is a file, not a store directory.");
+            case Files.StoreFiles.RootState.NotEmpty:
+                throw new EngineException($"{root} is not an encrypted store (no {KeyRegistry.FileName} file) and is not empty; refusing to create a store over existing files.");
         }
     }
 

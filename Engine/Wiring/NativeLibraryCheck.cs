@@ -103,6 +103,7 @@ internal static class NativeLibraryCheck
     internal static IReadOnlyList<string> MappedRocksDbLibraries()
     {
         var paths = new SortedSet<string>(StringComparer.Ordinal);
+        // Not a store file: the process's own memory map (System.IO here is outside StoreFiles' remit).
         foreach (string line in File.ReadLines("/proc/self/maps"))
         {
             int slash = line.IndexOf('/', StringComparison.Ordinal);
@@ -119,6 +120,7 @@ internal static class NativeLibraryCheck
         return [.. paths];
     }
 
+    /// <summary>The final target of a mapped library's path (a system library, not a store file).</summary>
     private static string RealPath(string path)
     {
         var info = new FileInfo(path);

@@ -19,7 +19,9 @@ internal static class ExitCodes
     public const int Integrity = 3;
 
     /// <summary>
-    /// The CMEK or another key is unavailable, or the store is locked. <c>workload</c>: the store was
+    /// The CMEK or another key is unavailable (revoked, unreachable, or no credentials to reach it: a
+    /// configuration error, e.g. <c>aws-kms:</c> without AWS credentials; <c>init</c> then leaves nothing
+    /// behind), or the store is locked. <c>workload</c>: the store was
     /// still locked when the load ended and did not unlock in time, so nothing could be verified.
     /// </summary>
     public const int KeyUnavailable = 4;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Engine.Crypto;
 
 namespace Engine.KmsLocal;
 
@@ -8,7 +9,8 @@ namespace Engine.KmsLocal;
 /// The local KMS's ciphertext blob: <c>0x01 || key id (16-byte UUID) || nonce (12) || ciphertext ||
 /// tag (16)</c>, AES-256-GCM under the key's material. The associated data binds the format, the
 /// key id and the encryption context (pairs sorted by key, each string length-prefixed), so a
-/// blob decrypts only with the same key and the same context, as in AWS KMS.
+/// blob decrypts only with the same key and the same context, as in AWS KMS. The cipher is the
+/// engine's one AES-256-GCM helper (<see cref="Aead"/>), which also draws the nonce.
 /// </summary>
 internal static class KmsCiphertext
 {
@@ -16,8 +18,8 @@ internal static class KmsCiphertext
 
     private const byte Version = 1;
     private const int IdSize = 16;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
+    private const int NonceSize = Aead.NonceSize;
+    private const int TagSize = Aead.TagSize;
     private const int Overhead = 1 + IdSize + NonceSize + TagSize;
 
     private static readonly byte[] Domain = "ekv-local-kms/v1"u8.ToArray();
@@ -27,11 +29,8 @@ internal static class KmsCiphertext
         byte[] blob = new byte[Overhead + plaintext.Length];
         blob[0] = Version;
         WriteId(key.KeyId, blob.AsSpan(1, IdSize));
-        Span<byte> nonce = blob.AsSpan(1 + IdSize, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
         byte[] aad = Aad(blob.AsSpan(1, IdSize), context);
-        using var aes = new AesGcm(key.Material, TagSize);
-        aes.Encrypt(nonce, plaintext, blob.AsSpan(1 + IdSize + NonceSize, plaintext.Length), blob.AsSpan(blob.Length - TagSize), aad);
+        Aead.Seal(key.Material, blob.AsSpan(1 + IdSize, NonceSize), plaintext, blob.AsSpan(1 + IdSize + NonceSize, plaintext.Length), blob.AsSpan(blob.Length - TagSize), aad);
         return blob;
     }
 
@@ -52,10 +51,9 @@ internal static class KmsCiphertext
         int length = blob.Length - Overhead;
         byte[] plaintext = new byte[length];
         byte[] aad = Aad(blob.Slice(1, IdSize), context);
-        using var aes = new AesGcm(key.Material, TagSize);
         try
         {
-            aes.Decrypt(blob.Slice(1 + IdSize, NonceSize), blob.Slice(1 + IdSize + NonceSize, length), blob[^TagSize..], plaintext, aad);
+            Aead.Open(key.Material, blob.Slice(1 + IdSize, NonceSize), blob.Slice(1 + IdSize + NonceSize, length), blob[^TagSize..], plaintext, aad);
         }
         catch (AuthenticationTagMismatchException)
         {

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Engine.Crypto;
 
 namespace Engine.KmsLocal;
 
@@ -133,7 +134,7 @@ internal sealed class KmsKeyStore
             State = Enabled,
             Created = Now,
             Description = description,
-            Material = RandomNumberGenerator.GetBytes(32),
+            Material = RandomNumberGenerator.GetBytes(Aead.KeySize),
         };
     }
 

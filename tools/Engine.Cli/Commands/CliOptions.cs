@@ -45,7 +45,7 @@ internal static class CliOptions
           1  get: the key is absent; kms verbs: no such key or alias
           2  bad usage or input: unknown option, invalid argument, not a store, unknown namespace
           3  integrity failure: stored data failed authentication
-          4  a key is unavailable (CMEK revoked or unreachable) or the store is locked
+          4  a key is unavailable (CMEK revoked or unreachable, or no credentials for it) or the store is locked
           5  any other engine or I/O error
           6  demo: one of its checks did not hold
           7  the store is in use: another process (or store instance) holds its lock; nothing was changed

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Engine.Crypto;
+using Engine.Files;
 
 namespace Engine.Cli.Commands;
 
@@ -29,13 +30,12 @@ internal static class InitCommand
         {
             throw new UsageException($"{full} is already an encrypted store; init only creates new stores");
         }
-        if (File.Exists(full))
+        switch (StoreFiles.InspectRoot(full))
         {
-            throw new UsageException($"{full} is a file, not a store directory");
-        }
-        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-        {
-            throw new UsageException($"{full} is not empty; init only creates stores, in a new or empty directory");
+            case StoreFiles.RootState.NotADirectory:
+                throw new UsageException($"{full} is a file, not a store directory");
+            case StoreFiles.RootState.NotEmpty:
+                throw new UsageException($"{full} is not empty; init only creates stores, in a new or empty directory");
         }
 
         string? keyPath = StoreAccess.LocalKeyPath(cmekUri);
@@ -56,16 +56,14 @@ internal static class InitCommand
                 Console.WriteLine($"CMEK {created.CmekUri}{(newKey ? " (new key file, mode 0600)" : " (existing key)")}");
             }
         }
-        catch when (newKey && IsEmptyOrMissing(full))
+        catch when (newKey && StoreFiles.InspectRoot(full) is StoreFiles.RootState.Missing or StoreFiles.RootState.Empty)
         {
-            // A key that protects nothing is only confusing on the next attempt; remove it. Once the
-            // store wrote anything, the key may be the only way into it, so it stays.
+            // All or nothing: a failed create removes what it wrote (EncryptedStore.Open), and a key
+            // that protects nothing is only confusing on the next attempt, so it goes too. Should the
+            // store have kept anything, the key may be the only way into it, so it stays.
             File.Delete(keyPath!);
             throw;
         }
         return ExitCodes.Ok;
     }
-
-    private static bool IsEmptyOrMissing(string dir) =>
-        !Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any();
 }
