@@ -60,7 +60,7 @@ internal static partial class ScaleReport
             "Ratios are medians over rounds of the paired per-round ratio to plain (as in each run's results.md); in brackets the interquartile range of those per-round ratios. A wide range means a busy machine: read the per-CPU-second tables then.").AppendLine();
 
         md.AppendLine("## Runs").AppendLine();
-        md.AppendLine("| # | run | directory | rounds | started (UTC) | took | load at start / end | command |");
+        md.AppendLine("| # | run | directory | rounds | started (UTC) | took | load (1 min) at start → end | command |");
         md.AppendLine("| ---: | --- | --- | ---: | --- | ---: | --- | --- |");
         for (int i = 0; i < runs.Count; i++)
         {
@@ -74,9 +74,9 @@ internal static partial class ScaleReport
         foreach (string system in others)
         {
             md.AppendLine(Inv, $"## {system} ÷ plain, wall time").AppendLine();
-            md.AppendLine(RatioTable(runs, system, cpu: false)).AppendLine();
+            md.Append(RatioTable(runs, system, cpu: false)).AppendLine();
             md.AppendLine(Inv, $"## {system} ÷ plain, per CPU second").AppendLine();
-            md.AppendLine(RatioTable(runs, system, cpu: true)).AppendLine();
+            md.Append(RatioTable(runs, system, cpu: true)).AppendLine();
         }
         if (others.Contains("litedb"))
         {
@@ -84,7 +84,7 @@ internal static partial class ScaleReport
         }
 
         md.AppendLine("## Memory and space").AppendLine();
-        md.AppendLine(MemoryTable(runs, others)).AppendLine();
+        md.Append(MemoryTable(runs, others)).AppendLine();
         md.AppendLine("Peak RSS is the median over rounds of VmHWM of the child process that ran each system's round (runtime, untimed warm-up, every workload of the round); ÷ plain is the median of per-round ratios. " +
             "The engine plugin rows are what the plugin reports about its own memory (results.json `plugin_memory`; – when the run or the plugin did not record it). Table bytes are after fillrandom + flush + full compaction.").AppendLine();
 
@@ -229,7 +229,7 @@ internal static partial class ScaleReport
 
     private static PluginMemoryResult? Plugin(RunReport r) => r.PluginMemory?.FirstOrDefault(p => p.Name == "engine");
 
-    /// <summary>"a / b" from the run's load-average note, or "?" for runs without one.</summary>
+    /// <summary>"a → b", the 1-minute load averages of the run's load note, or "?" for runs without one.</summary>
     private static string Load(RunReport r)
     {
         foreach (string note in r.Notes)
@@ -237,7 +237,7 @@ internal static partial class ScaleReport
             Match m = LoadNote().Match(note);
             if (m.Success)
             {
-                return $"{m.Groups[1].Value} / {m.Groups[2].Value}";
+                return $"{m.Groups[1].Value} → {m.Groups[2].Value}";
             }
         }
         return "?";
@@ -255,6 +255,6 @@ internal static partial class ScaleReport
 
     private static string SignedKib(double bytes) => (bytes / 1024.0).ToString("+0.0;-0.0", Inv) + " KiB";
 
-    [GeneratedRegex(@"at start (\S+), at end (\S+)")]
+    [GeneratedRegex(@"at start ([^/\s]+)\S*, at end ([^/\s]+)")]
     private static partial Regex LoadNote();
 }
