@@ -53,7 +53,7 @@ internal sealed class EngineSystem : IKvSystem
         return new EngineStore(store, this);
     }
 
-    /// <summary>Name of namespace <paramref name="index"/> (from 0) of an <paramref name="count"/>-namespace run.</summary>
+    /// <summary>Name of namespace <paramref name="index"/> (from 0) in a run with <paramref name="count"/> namespaces.</summary>
     public static string NamespaceNameOf(int index, int count) =>
         count == 1 ? NamespaceName : string.Create(CultureInfo.InvariantCulture, $"{NamespaceName}-{index:D4}");
 
