@@ -1,5 +1,6 @@
 using Engine.Bench.Macro;
 using Engine.Bench.Micro;
+using Engine.Bench.Reporting;
 
 // Two faces: "macro" (db_bench-style side-by-side runner) and "micro" (BenchmarkDotNet).
 string verb = args.Length > 0 ? args[0] : "help";
@@ -18,6 +19,8 @@ switch (verb)
         }
     case "report":
         return MacroRunner.Rerender(rest);
+    case "report-scale":
+        return ScaleReport.Run(rest);
     case "micro":
         return MicroRunner.Run(rest);
     default:
@@ -25,5 +28,6 @@ switch (verb)
         Console.WriteLine("  " + MacroOptions.Usage);
         Console.WriteLine("  micro [BenchmarkDotNet args, e.g. --filter '*Frame*']");
         Console.WriteLine("  report DIR        re-render results.md and chart.png from DIR/results.json");
+        Console.WriteLine("  " + ScaleReport.Usage);
         return verb == "help" ? 0 : 2;
 }

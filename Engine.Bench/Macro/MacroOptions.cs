@@ -31,6 +31,16 @@ internal sealed class MacroOptions
     public int Threads { get; private set; } = 1;
 
     /// <summary>
+    /// Namespaces the keys are spread over: key i goes to namespace i mod N (engine namespaces;
+    /// column families with their own directories in plain and stock-ctr, so the comparison stays
+    /// like for like). Above one, litedb and engine-env are left out (they have no namespaces here).
+    /// </summary>
+    public int Namespaces { get; private set; } = 1;
+
+    /// <summary>Most namespaces --namespaces accepts: every one is a column family open for the whole run.</summary>
+    public const int MaxNamespaces = 1000;
+
+    /// <summary>
     /// Run each system's round in its own child process (the default), so each system's peak RSS
     /// (VmHWM) is its own; --in-process runs everything in this process and reports no RSS.
     /// </summary>
@@ -66,7 +76,12 @@ internal sealed class MacroOptions
 
     public string? DataDir { get; private set; }
 
-    public IReadOnlyList<string> Systems { get; private set; } = ["plain", "stock-ctr", "engine", "litedb"];
+    public IReadOnlyList<string> Systems { get; private set; } = DefaultSystems;
+
+    private static readonly string[] DefaultSystems = ["plain", "stock-ctr", "engine", "litedb"];
+
+    /// <summary>Systems that can spread keys over several namespaces (column families).</summary>
+    private static readonly string[] NamespacedSystems = ["plain", "stock-ctr", "engine"];
 
     public int Seed { get; private set; } = 20261123;
 
@@ -75,11 +90,14 @@ internal sealed class MacroOptions
     public const string Usage =
         "macro [--quick] [--num N] [--value-size B] [--batch B] [--reads N] [--seconds S] [--rounds R]\n" +
         "      [--cache-mb M] [--frame-size B] [--litedb-num N] [--systems plain,stock-ctr,engine,litedb[,engine-env]]\n" +
-        "      [--threads T] [--in-process] [--only W1,W2] [--out DIR] [--data DIR] [--seed S]\n" +
+        "      [--threads T] [--namespaces N] [--in-process] [--only W1,W2] [--out DIR] [--data DIR] [--seed S]\n" +
         "  --rounds R     rounds (default 6); every round runs each system once, order alternating\n" +
         "                 (A B C D, then D C B A, rotated by one every two rounds); ratios are paired by round\n" +
         "  --seconds S    time box of each read/mixed workload (default 2)\n" +
         "  --threads T    threads of the mixed 90/10 workload (default 1)\n" +
+        "  --namespaces N spread the keys over N namespaces, key i in namespace i mod N (default 1);\n" +
+        "                 plain and stock-ctr get N column families with their own directories; above 1\n" +
+        "                 the systems are plain, stock-ctr and engine (litedb and engine-env are left out)\n" +
         "  --only W1,W2   run only these workloads (fillrandom + flush-compact always run); for profiling\n" +
         "  --in-process   run all systems in this process (default: one child process per system and\n" +
         "                 round, so each system's peak RSS, VmHWM, is measured on its own)\n" +
@@ -87,7 +105,8 @@ internal sealed class MacroOptions
         "    --num 10000000                     10M keys x 100 B\n" +
         "    --num 1000000 --value-size 1024    1M keys x 1 KiB\n" +
         "    --threads 4                        4 threads of mixed reads and writes\n" +
-        "    (a store with 100 namespaces is not in the runner yet)";
+        "    --namespaces 100                   a store with 100 namespaces\n" +
+        "  (then: report-scale DIR1 DIR2 ... puts the runs side by side in Engine.Bench/results/scale.md)";
 
     public static MacroOptions Parse(IReadOnlyList<string> args)
     {
@@ -122,6 +141,7 @@ internal sealed class MacroOptions
                 case "--systems": o.Systems = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break;
                 case "--seed": o.Seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--threads": o.Threads = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--namespaces": o.Namespaces = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--in-process": o.Isolate = false; break;
                 case "--only": o.Only = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(); break;
                 case "--child":
@@ -137,6 +157,22 @@ internal sealed class MacroOptions
         if (o.Num < 1000 || o.ValueSize < 1 || o.BatchSize < 1 || o.Rounds < 1 || o.Seconds <= 0 || o.Threads < 1)
         {
             throw new ArgumentException($"--num must be at least 1000; sizes, rounds, seconds and threads must be positive.\n{Usage}");
+        }
+        if (o.Namespaces < 1 || o.Namespaces > MaxNamespaces || o.Namespaces > o.Num)
+        {
+            throw new ArgumentException($"--namespaces must be between 1 and {MaxNamespaces} (and at most --num).\n{Usage}");
+        }
+        if (o.Namespaces > 1)
+        {
+            bool explicitSystems = !ReferenceEquals(o.Systems, DefaultSystems);
+            if (!explicitSystems)
+            {
+                o.Systems = NamespacedSystems;
+            }
+            else if (o.Systems.FirstOrDefault(s => !NamespacedSystems.Contains(s)) is string other)
+            {
+                throw new ArgumentException($"--namespaces {o.Namespaces}: {other} has no namespaces in this runner; use {string.Join(',', NamespacedSystems)}.\n{Usage}");
+            }
         }
         return o;
     }

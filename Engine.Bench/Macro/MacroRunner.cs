@@ -178,6 +178,12 @@ internal static class MacroRunner
             GC.WaitForPendingFinalizers();
             Session.Run(system, options, dataRoot, options.ChildRound, recorder);
             AddNotes(recorder, [system], options);
+            if (system is EngineSystem engine)
+            {
+                PluginMemoryCounters? counters = PluginMemory.TryRead();
+                recorder.PluginMemory.Add(new PluginMemorySample(name, options.ChildRound, (long)engine.LastStats.LiveDeks,
+                    (long?)counters?.PlainBufferPeakBytes, (long?)counters?.FrameIndexPeakBytes));
+            }
         }
         recorder.Rss.Add(new RssSample(name, options.ChildRound, PeakRssBytes()));
         JsonReport.WriteRecorder(recorder, options.ChildOut!);
@@ -223,9 +229,9 @@ internal static class MacroRunner
     /// <param name="tag">Makes the CMEK key file name unique per child process.</param>
     private static IKvSystem Create(string name, MacroOptions options, string dataRoot, string tag) => name switch
     {
-        "plain" => new PlainRocksDb(),
-        "stock-ctr" => new StockCtr(),
-        "engine" => new EngineSystem(Path.Combine(dataRoot, $"cmek{tag}.key"), options.FrameSize),
+        "plain" => new PlainRocksDb(options.Namespaces),
+        "stock-ctr" => new StockCtr(options.Namespaces),
+        "engine" => new EngineSystem(Path.Combine(dataRoot, $"cmek{tag}.key"), options.FrameSize, options.Namespaces),
         "litedb" => new LiteDbSystem(options.LiteDbNum),
         "engine-env" => new EngineEnvRaw(Path.Combine(dataRoot, $"cmek-env{tag}.key"), options.FrameSize),
         _ => throw new ArgumentException($"Unknown system '{name}' (plain, stock-ctr, engine, litedb, engine-env)."),
@@ -254,7 +260,7 @@ internal static class MacroRunner
                 case EngineSystem engine:
                     NativeCounters s = engine.LastStats;
                     recorder.Notes.Add($"engine (frame size {engine.FrameSize} B), last store: {s.FilesCreated} files created, {s.FilesOpened} opened, " +
-                        $"{s.FramesSealed:N0} frames sealed, {s.FramesOpened:N0} frames opened, {s.IntegrityFailures} integrity failures.");
+                        $"{s.FramesSealed:N0} frames sealed, {s.FramesOpened:N0} frames opened, {s.IntegrityFailures} integrity failures, {s.LiveDeks} files holding a DEK at close.");
                     break;
                 case LiteDbSystem when options.LiteDbNum < options.Num:
                     recorder.Notes.Add($"litedb ran with {options.LiteDbNum:N0} entries (--litedb-num) instead of {options.Num:N0}.");
@@ -272,6 +278,7 @@ internal static class MacroRunner
         IReadOnlyList<SpaceResult> space = Aggregate.Space(recorder, names);
         IReadOnlyList<KmsResult> kms = Aggregate.Kms(recorder, names);
         IReadOnlyList<MemoryResult> memory = Aggregate.Memory(recorder, names);
+        IReadOnlyList<PluginMemoryResult> pluginMemory = Aggregate.PluginMemory(recorder, names);
         var settings = new Dictionary<string, string>
         {
             ["num"] = options.Num.ToString(CultureInfo.InvariantCulture),
@@ -284,16 +291,20 @@ internal static class MacroRunner
             ["round_order"] = "alternating (forward, reversed; rotated every two rounds)",
             ["process_per_system_round"] = options.Isolate ? "yes" : "no",
             ["mixed_threads"] = options.Threads.ToString(CultureInfo.InvariantCulture),
+            ["namespaces"] = options.Namespaces.ToString(CultureInfo.InvariantCulture),
             ["block_cache_warm_mib"] = (options.WarmCacheBytes >> 20).ToString(CultureInfo.InvariantCulture),
             ["block_cache_cold_mib"] = (options.ColdCacheBytes >> 20).ToString(CultureInfo.InvariantCulture),
             ["frame_size"] = options.FrameSize.ToString(CultureInfo.InvariantCulture),
-            ["litedb_num"] = Math.Min(options.LiteDbNum, options.Num).ToString(CultureInfo.InvariantCulture),
             ["wal"] = "on",
             ["sync"] = "off",
             ["compression"] = "RocksDB default (snappy); values ~50% compressible",
         };
+        if (names.Contains("litedb"))
+        {
+            settings["litedb_num"] = Math.Min(options.LiteDbNum, options.Num).ToString(CultureInfo.InvariantCulture);
+        }
         return new RunReport(command, started, seconds, MachineInfo.Collect(), settings, workloads, space, kms,
-            Targets.Evaluate(workloads, space, kms, memory), recorder.Notes, memory);
+            Targets.Evaluate(workloads, space, kms, memory), recorder.Notes, memory, pluginMemory.Count > 0 ? pluginMemory : null);
     }
 
     private static void WriteAll(RunReport report, string outDir)

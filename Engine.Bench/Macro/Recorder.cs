@@ -17,10 +17,19 @@ internal sealed record KmsSample(string System, int Round, int Opens, long Calls
 /// </summary>
 internal sealed record RssSample(string System, int Round, long PeakBytes);
 
+/// <summary>
+/// What the engine's native plugin says about its own memory in the child process that ran one
+/// round: file objects holding a DEK when the last store closed, and (when the plugin exports
+/// ekv_memory_stats) the peak bytes of its plaintext buffers and frame indexes over the process.
+/// </summary>
+internal sealed record PluginMemorySample(string System, int Round, long LiveDeksAtClose, long? PlainBufferPeakBytes, long? FrameIndexPeakBytes);
+
 /// <summary>Everything measured in a run, in the order it happened.</summary>
 internal sealed class Recorder
 {
     public List<RssSample> Rss { get; set; } = [];
+
+    public List<PluginMemorySample> PluginMemory { get; set; } = [];
 
     // Settable so a child's recorder round-trips through JSON to its parent.
     public List<Sample> Samples { get; set; } = [];
@@ -38,5 +47,6 @@ internal sealed class Recorder
         Space.AddRange(child.Space);
         Kms.AddRange(child.Kms);
         Rss.AddRange(child.Rss);
+        PluginMemory.AddRange(child.PluginMemory);
     }
 }

@@ -75,7 +75,8 @@ internal static class ChartReport
 
         MachineInfo m = report.Machine;
         string entries = long.TryParse(report.Settings.GetValueOrDefault("num"), out long n) ? n.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "?";
-        plot.Title($"Throughput relative to plain RocksDB (higher is better), {entries} entries x {report.Settings.GetValueOrDefault("value_size")} B values", 20);
+        string spread = report.Settings.GetValueOrDefault("namespaces") is string ns && ns != "1" ? $" in {ns} namespaces" : "";
+        plot.Title($"Throughput relative to plain RocksDB (higher is better), {entries} entries x {report.Settings.GetValueOrDefault("value_size")} B values{spread}", 20);
         plot.YLabel("ops/s ÷ plain ops/s (median of paired rounds)", 16);
         plot.XLabel($"{m.Nproc} cores {m.CpuModel}, {m.LibRocksDb}, {report.StartedUtc:yyyy-MM-dd}", 14);
         plot.SavePng(path, 1600, 900);

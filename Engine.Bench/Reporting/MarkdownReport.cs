@@ -28,6 +28,10 @@ internal static class MarkdownReport
 
         md.AppendLine("## Peak memory (RSS)").AppendLine();
         md.AppendLine(MemoryTable(report)).AppendLine();
+        if (PluginMemoryTable(report) is string plugin)
+        {
+            md.AppendLine(plugin).AppendLine();
+        }
 
         md.AppendLine("## Write amplification and space (fillrandom + flush + full compaction)").AppendLine();
         md.AppendLine("| system | entries | user bytes | bytes written ÷ user bytes | device writes ÷ user bytes | store on disk | table files | tables vs plain | store vs plain |");
@@ -143,15 +147,41 @@ internal static class MarkdownReport
         return md.ToString();
     }
 
+    /// <summary>The engine plugin's own buffers (ekv_memory_stats) and DEK holders, or null when not recorded.</summary>
+    public static string? PluginMemoryTable(RunReport report)
+    {
+        if (report.PluginMemory is not { Count: > 0 } plugin)
+        {
+            return null;
+        }
+        var md = new StringBuilder();
+        md.AppendLine("| system | files holding a DEK at close | plaintext buffers, peak (median; max) | frame indexes, peak (median; max) |");
+        md.AppendLine("| --- | ---: | ---: | ---: |");
+        foreach (PluginMemoryResult p in plugin)
+        {
+            md.AppendLine(Inv, $"| {p.Name} | {p.LiveDeksAtCloseMedian} | {Bytes(p.PlainBufferPeakBytesMedian)}; {Bytes(p.PlainBufferPeakBytesMax)} | {Bytes(p.FrameIndexPeakBytesMedian)}; {Bytes(p.FrameIndexPeakBytesMax)} |");
+        }
+        md.AppendLine().Append("What the engine's plugin reports about its own memory in each round's process: file objects holding a DEK when the last store closed (ekv_stats.live_deks), and the most bytes its plaintext buffers (each reader's cached frame, per-thread scratch) and frame indexes held at once (ekv_memory_stats; – when the plugin has no such counter). Part of the engine's peak RSS above.");
+        return md.ToString();
+    }
+
+    /// <summary>Bytes as KiB or MiB, or – when not measured.</summary>
+    internal static string Bytes(long? bytes) => bytes switch
+    {
+        null => "–",
+        < 1L << 20 => (bytes.Value / 1024.0).ToString("F1", Inv) + " KiB",
+        _ => Mib(bytes.Value),
+    };
+
     /// <summary>"(IQR a–b; min–max c–d)" of the per-round paired ratios; older results have no IQR.</summary>
     private static string Spread(double? q1, double? q3, double? min, double? max) =>
         q1 is double a && q3 is double b
             ? string.Create(Inv, $"(IQR {a:F2}–{b:F2}; {min:F2}–{max:F2})")
             : string.Create(Inv, $"({min:F2}–{max:F2})");
 
-    private static string Ops(double v) => v >= 1e6 ? (v / 1e6).ToString("F2", Inv) + "M" : v >= 1e3 ? (v / 1e3).ToString("F1", Inv) + "k" : v.ToString("F0", Inv);
+    internal static string Ops(double v) => v >= 1e6 ? (v / 1e6).ToString("F2", Inv) + "M" : v >= 1e3 ? (v / 1e3).ToString("F1", Inv) + "k" : v.ToString("F0", Inv);
 
-    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", Inv) + " MiB";
+    internal static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", Inv) + " MiB";
 
     private static string Pct(double? v) => v is double d ? (d * 100).ToString("+0.00;-0.00", Inv) + "%" : "–";
 }

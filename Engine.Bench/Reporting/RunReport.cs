@@ -56,6 +56,18 @@ internal sealed record KmsResult(string Name, int Opens, long CallsAtOpen, long 
 /// </summary>
 internal sealed record MemoryResult(string Name, long PeakRssMedianBytes, long PeakRssMaxBytes, double? RatioToPlain, IReadOnlyList<long> PeakRssRounds);
 
+/// <summary>
+/// The engine plugin's own memory (PluginMemorySample) over rounds: medians, and the most any
+/// round's process held. Byte fields are null when the plugin does not export ekv_memory_stats.
+/// </summary>
+internal sealed record PluginMemoryResult(
+    string Name,
+    long LiveDeksAtCloseMedian,
+    long? PlainBufferPeakBytesMedian,
+    long? PlainBufferPeakBytesMax,
+    long? FrameIndexPeakBytesMedian,
+    long? FrameIndexPeakBytesMax);
+
 /// <summary>A target of issue 6, checked against this run.</summary>
 /// <param name="MeasuredCpu">The same ratio per CPU second, where it applies (steadier on a shared machine).</param>
 internal sealed record TargetResult(string Target, string Goal, double? Measured, bool? Met, double? MeasuredCpu = null);
@@ -71,7 +83,8 @@ internal sealed record RunReport(
     IReadOnlyList<KmsResult> Kms,
     IReadOnlyList<TargetResult> Targets,
     IReadOnlyList<string> Notes,
-    IReadOnlyList<MemoryResult>? Memory = null);
+    IReadOnlyList<MemoryResult>? Memory = null,
+    IReadOnlyList<PluginMemoryResult>? PluginMemory = null);
 
 internal static class Aggregate
 {
@@ -179,6 +192,29 @@ internal static class Aggregate
             double[] ratios = [.. mine.Where(r => plain.GetValueOrDefault(r.Round) > 0).Select(r => (double)r.PeakBytes / plain[r.Round])];
             results.Add(new MemoryResult(system, (long)Median([.. mine.Select(r => (double)r.PeakBytes)]), mine.Max(r => r.PeakBytes),
                 ratios.Length > 0 ? Median(ratios) : null, [.. mine.Select(r => r.PeakBytes)]));
+        }
+        return results;
+    }
+
+    public static IReadOnlyList<PluginMemoryResult> PluginMemory(Recorder recorder, IReadOnlyList<string> systems)
+    {
+        var results = new List<PluginMemoryResult>();
+        foreach (string system in systems)
+        {
+            List<PluginMemorySample> mine = [.. recorder.PluginMemory.Where(p => p.System == system)];
+            if (mine.Count == 0)
+            {
+                continue;
+            }
+            long[] plain = [.. mine.Where(p => p.PlainBufferPeakBytes is not null).Select(p => p.PlainBufferPeakBytes!.Value)];
+            long[] index = [.. mine.Where(p => p.FrameIndexPeakBytes is not null).Select(p => p.FrameIndexPeakBytes!.Value)];
+            results.Add(new PluginMemoryResult(
+                system,
+                (long)Median([.. mine.Select(p => (double)p.LiveDeksAtClose)]),
+                plain.Length > 0 ? (long)Median([.. plain.Select(v => (double)v)]) : null,
+                plain.Length > 0 ? plain.Max() : null,
+                index.Length > 0 ? (long)Median([.. index.Select(v => (double)v)]) : null,
+                index.Length > 0 ? index.Max() : null));
         }
         return results;
     }

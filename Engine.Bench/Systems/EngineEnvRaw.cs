@@ -43,7 +43,7 @@ internal sealed class EngineEnvRaw : IKvSystem
             env = EncryptedEnvHandle.Create(keys, (uint)FrameSize, inMemory: false);
             FileKeyService k = keys;
             EncryptedEnvHandle e = env;
-            return new RocksDbStore(layout.Root, blockCacheBytes, env.RocksDbEnv, () =>
+            return new RocksDbStore(layout.Root, blockCacheBytes, env.RocksDbEnv, namespaces: 1, () =>
             {
                 e.Dispose();
                 k.Dispose();

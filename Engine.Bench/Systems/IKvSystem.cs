@@ -13,7 +13,10 @@ internal interface IKvSystem : IDisposable
     /// </summary>
     long? MaxEntries { get; }
 
-    /// <summary>Opens (creating if needed) a store in <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Opens (creating if needed) a store in <paramref name="directory"/>, with the namespaces the
+    /// system was created for (entry i in namespace i mod N, see KeySpace.NamespaceOf).
+    /// </summary>
     /// <param name="directory">An empty or previously used directory owned by this system.</param>
     /// <param name="blockCacheBytes">Block cache size; equal for every RocksDB-based system.</param>
     IKvStore Open(string directory, long blockCacheBytes);
@@ -33,10 +36,13 @@ internal interface IKvStore : IDisposable
     /// <summary>Point lookup; returns the value length, or -1 when absent.</summary>
     int Get(ReadOnlySpan<byte> key);
 
-    /// <summary>Iterates every entry in key order; returns the number of entries seen.</summary>
+    /// <summary>Iterates every entry in key order, one namespace after the other; returns the number of entries seen.</summary>
     long ScanAll();
 
-    /// <summary>Positions at the first key &gt;= <paramref name="key"/> and reads up to <paramref name="count"/> entries.</summary>
+    /// <summary>
+    /// Positions at the first key &gt;= <paramref name="key"/> in the key's namespace and reads up to
+    /// <paramref name="count"/> entries of that namespace.
+    /// </summary>
     int SeekAndRead(ReadOnlySpan<byte> key, int count);
 
     /// <summary>Makes every write durable in table files and compacts them fully (RocksDB: flush + full compaction).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Engine.Interop;
 using RocksDbSharp;
 
@@ -11,13 +12,14 @@ namespace Engine.Bench.Systems;
 /// </summary>
 internal static class RocksDbSetup
 {
-    /// <summary>Name of the one column family ("namespace") every RocksDB-based system writes to.</summary>
-    public const string ColumnFamily = "ns-1";
+    /// <summary>Name of the column family ("namespace") number <paramref name="ordinal"/> (from 1), in directory ns/ordinal.</summary>
+    public static string ColumnFamily(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"ns-{ordinal}");
 
     /// <summary>Same floor as the engine applies to StoreOptions.BlockCacheBytes.</summary>
     public static ulong CacheBytes(long requested) => (ulong)Math.Max(requested, 1L << 20);
 
-    public static RocksDb Open(string directory, long blockCacheBytes, IntPtr env, out ColumnFamilyHandle handle, out Cache cache)
+    /// <summary>Opens (creating if needed) a DB with <paramref name="namespaces"/> column families, ns-1 in ns/1 and so on.</summary>
+    public static RocksDb Open(string directory, long blockCacheBytes, IntPtr env, int namespaces, out ColumnFamilyHandle[] handles, out Cache cache)
     {
         cache = Cache.CreateLru(CacheBytes(blockCacheBytes));
         BlockBasedTableOptions table = new BlockBasedTableOptions().SetBlockCache(cache);
@@ -29,28 +31,37 @@ internal static class RocksDbSetup
             options.SetEnv(env);
         }
         var families = new ColumnFamilies(new ColumnFamilyOptions().SetBlockBasedTableFactory(table));
-        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
-        string cfDirectory = Path.Combine(directory, "ns", "1");
-        Directory.CreateDirectory(cfDirectory);
-        SetColumnFamilyPath(cfOptions, cfDirectory);
-        families.Add(ColumnFamily, cfOptions);
+        for (int ordinal = 1; ordinal <= namespaces; ordinal++)
+        {
+            ColumnFamilyOptions cfOptions = new ColumnFamilyOptions().SetBlockBasedTableFactory(table);
+            string cfDirectory = Path.Combine(directory, "ns", ordinal.ToString(CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(cfDirectory);
+            SetColumnFamilyPath(cfOptions, cfDirectory);
+            families.Add(ColumnFamily(ordinal), cfOptions);
+        }
         RocksDb db = RocksDb.Open(options, directory, families);
-        handle = db.GetColumnFamily(ColumnFamily);
+        handles = [.. Enumerable.Range(1, namespaces).Select(ordinal => db.GetColumnFamily(ColumnFamily(ordinal)))];
         return db;
     }
 
-    /// <summary>Flush both column families and compact the data one, as EncryptedStore.Flush/Compact do.</summary>
-    public static void FlushAndCompact(RocksDb db, ColumnFamilyHandle handle)
+    /// <summary>Flush every column family and compact each data one, as EncryptedStore.Flush/Compact do.</summary>
+    public static void FlushAndCompact(RocksDb db, IReadOnlyList<ColumnFamilyHandle> handles)
     {
         var flush = new FlushOptions().SetWaitForFlush(true);
-        Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, handle.Handle);
+        foreach (ColumnFamilyHandle handle in handles)
+        {
+            Native.Instance.rocksdb_flush_cf(db.Handle, flush.Handle, handle.Handle);
+        }
         db.Flush(flush);
-        db.CompactRange((byte[]?)null, null, handle);
+        foreach (ColumnFamilyHandle handle in handles)
+        {
+            db.CompactRange((byte[]?)null, null, handle);
+        }
     }
 
     /// <summary>
     /// cf_paths through the engine plugin's setter (the 7.8.3 C API has none), so the baselines put
-    /// SST files in ns/1/ exactly like the engine does.
+    /// SST files in ns/1/ (and so on) exactly like the engine does.
     /// </summary>
     private static unsafe void SetColumnFamilyPath(ColumnFamilyOptions options, string dir)
     {

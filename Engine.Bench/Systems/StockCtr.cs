@@ -8,7 +8,8 @@ namespace Engine.Bench.Systems;
 /// (libbenchctr.so, Engine.Bench/Native), under one random 32-byte key for the whole run. This is
 /// what a RocksDB user can get without this engine: unauthenticated and one cipher call per 16 bytes.
 /// </summary>
-internal sealed partial class StockCtr : IKvSystem
+/// <param name="namespaces">Column families the keys are spread over (one per engine namespace).</param>
+internal sealed partial class StockCtr(int namespaces) : IKvSystem
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
@@ -29,7 +30,7 @@ internal sealed partial class StockCtr : IKvSystem
         try
         {
             // The env must outlive the DB: it is destroyed only after the store has closed.
-            return new RocksDbStore(directory, blockCacheBytes, env, () =>
+            return new RocksDbStore(directory, blockCacheBytes, env, namespaces, () =>
             {
                 BlockCalls += BlockCallCount(env);
                 DestroyEnv(env);

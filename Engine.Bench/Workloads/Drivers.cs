@@ -134,7 +134,7 @@ internal static class Drivers
             long index = random.NextInt64(ks.Num);
             KeySpace.WriteKey(index, key);
             int read = store.SeekAndRead(key, entries);
-            if (read != Math.Min(entries, ks.Num - index))
+            if (read != Math.Min(entries, ks.EntriesFrom(index)))
             {
                 throw new InvalidOperationException($"seekrandom at {index} read {read} entries");
             }

@@ -6,7 +6,9 @@ namespace Engine.Bench.Workloads;
 /// Keys and values in the style of db_bench: a key is the big-endian number of the entry padded
 /// with zeros to <see cref="KeySize"/> bytes (so sequential numbers sort sequentially), and values
 /// are cut from a buffer that compresses to about half its size (db_bench's compression_ratio 0.5),
-/// so compression behaves as on real data instead of on all-random or all-zero bytes.
+/// so compression behaves as on real data instead of on all-random or all-zero bytes. With
+/// several namespaces, entry i lives in namespace i mod <see cref="Namespaces"/>: every namespace
+/// gets the same share of every workload, and a key alone says where it lives.
 /// </summary>
 internal sealed class KeySpace
 {
@@ -15,16 +17,31 @@ internal sealed class KeySpace
 
     private readonly byte[] _values;
 
-    public KeySpace(long num, int valueSize, int seed)
+    public KeySpace(long num, int valueSize, int seed, int namespaces = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(num, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(valueSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(namespaces, 1);
         Num = num;
         ValueSize = valueSize;
+        Namespaces = namespaces;
         _values = BuildValues(valueSize, seed);
     }
 
     public long Num { get; }
+
+    /// <summary>Namespaces (column families) the entries are spread over.</summary>
+    public int Namespaces { get; }
+
+    /// <summary>Namespace of a key written by <see cref="WriteKey"/>: its entry number mod <paramref name="namespaces"/>.</summary>
+    public static int NamespaceOf(ReadOnlySpan<byte> key, int namespaces) =>
+        namespaces == 1 ? 0 : (int)(BinaryPrimitives.ReadUInt64BigEndian(key) % (ulong)namespaces);
+
+    /// <summary>
+    /// Entries a scan from entry <paramref name="index"/> to the end of its namespace sees: those
+    /// numbered index, index + N, index + 2N, ... below <see cref="Num"/>.
+    /// </summary>
+    public long EntriesFrom(long index) => ((Num - 1 - index) / Namespaces) + 1;
 
     public int ValueSize { get; }
 

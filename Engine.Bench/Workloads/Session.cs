@@ -26,7 +26,7 @@ internal sealed class Session(IKvSystem system, MacroOptions options, string roo
 
     private void RunAll()
     {
-        var ks = new KeySpace(_num, options.ValueSize, _seed);
+        var ks = new KeySpace(_num, options.ValueSize, _seed, options.Namespaces);
         long[] order = KeySpace.Permutation(_num, _seed);
         long reads = Math.Min(options.ReadOps, _num);
 

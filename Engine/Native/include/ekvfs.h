@@ -434,6 +434,20 @@ typedef struct ekv_allocator_stats {
 } ekv_allocator_stats;
 EKV_API void ekv_zeroing_allocator_stats(ekv_allocator_stats* out) EKV_NOEXCEPT;
 
+/*
+ * Process-wide bytes the plugin holds in its own buffers, now and at most since the process
+ * started: plaintext buffers (decrypted frames: each reader's cached frame and the per-thread
+ * scratch, all wiped when freed) and frame indexes (the lists of frame starts of open files).
+ * For benchmarks: neither should grow with the store. Additive (adds a function, changes no layout).
+ */
+typedef struct ekv_memory_stats {
+  uint64_t plain_buffer_bytes;
+  uint64_t plain_buffer_peak_bytes;
+  uint64_t frame_index_bytes;
+  uint64_t frame_index_peak_bytes;
+} ekv_memory_stats;
+EKV_API void ekv_memory_stats_get(ekv_memory_stats* out) EKV_NOEXCEPT;
+
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
 /* 2: ekv_callbacks gained rewrap_file_key; format version 2 files. */

@@ -4,8 +4,19 @@
 #include "c_api_util.h"
 #include "ekvfs.h"
 #include "env_handle.h"
+#include "memory_gauge.h"
 #include "rocksdb/c.h"
 #include "zeroing_allocator.h"
+
+namespace ekv {
+
+ByteGauge& GaugeOf(GaugeKind kind) noexcept {
+  static ByteGauge plain_buffers;
+  static ByteGauge frame_index;
+  return kind == GaugeKind::kPlainBuffers ? plain_buffers : frame_index;
+}
+
+}  // namespace ekv
 
 using ekv::CopyMessage;
 using ekv::capi::CatchAll;
@@ -37,4 +48,15 @@ EKV_API void ekv_zeroing_allocator_stats(ekv_allocator_stats* out) noexcept {
   out->allocations = c.allocations.load(std::memory_order_relaxed);
   out->wiped_blocks = c.wiped_blocks.load(std::memory_order_relaxed);
   out->wiped_bytes = c.wiped_bytes.load(std::memory_order_relaxed);
+}
+
+EKV_API void ekv_memory_stats_get(ekv_memory_stats* out) noexcept {
+  if (out == nullptr) return;
+  std::memset(out, 0, sizeof(*out));
+  const ekv::ByteGauge& plain = ekv::GaugeOf(ekv::GaugeKind::kPlainBuffers);
+  const ekv::ByteGauge& index = ekv::GaugeOf(ekv::GaugeKind::kFrameIndex);
+  out->plain_buffer_bytes = plain.now.load(std::memory_order_relaxed);
+  out->plain_buffer_peak_bytes = plain.peak.load(std::memory_order_relaxed);
+  out->frame_index_bytes = index.now.load(std::memory_order_relaxed);
+  out->frame_index_peak_bytes = index.peak.load(std::memory_order_relaxed);
 }

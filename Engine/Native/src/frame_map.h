@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "format.h"
+#include "memory_gauge.h"
 #include "rocksdb/file_system.h"
 
 namespace ekv {
@@ -47,7 +48,8 @@ class FrameMap {
  private:
   uint32_t f_;
   uint64_t full_ = 0;             // frames [0, full_) are full, at fixed stride
-  std::vector<uint64_t> starts_;  // logical starts of frames full_, full_ + 1, ...
+  // Logical starts of frames full_, full_ + 1, ...: the frame index (counted in its gauge).
+  std::vector<uint64_t, GaugedAllocator<uint64_t, GaugeKind::kFrameIndex>> starts_;
   uint64_t end_ = 0;              // logical size
 };
 

@@ -1,5 +1,6 @@
 // A std::allocator that wipes memory before returning it to the heap: containers of plaintext
 // (decrypted frames) built on it leave nothing behind when they grow, shrink or are destroyed.
+// What they hold is counted in the plain-buffer gauge (memory_gauge.h).
 #pragma once
 
 #include <openssl/crypto.h>
@@ -7,6 +8,8 @@
 #include <cstddef>
 #include <memory>
 #include <vector>
+
+#include "memory_gauge.h"
 
 namespace ekv {
 
@@ -16,9 +19,15 @@ struct WipingAllocator {
   WipingAllocator() noexcept = default;
   template <typename U>
   WipingAllocator(const WipingAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  T* allocate(std::size_t n) {
+    T* p = std::allocator<T>().allocate(n);
+    GaugeOf(GaugeKind::kPlainBuffers).Add(n * sizeof(T));
+    return p;
+  }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (p != nullptr) OPENSSL_cleanse(p, n * sizeof(T));  // not memset: it may be elided
+    if (p == nullptr) return;
+    OPENSSL_cleanse(p, n * sizeof(T));  // not memset: it may be elided
+    GaugeOf(GaugeKind::kPlainBuffers).Sub(n * sizeof(T));
     std::allocator<T>().deallocate(p, n);
   }
   template <typename U>

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ekvfs.h"
+#include "frame_map.h"
 #include "rocksdb/c.h"
 #include "test_support.h"
 #include "wiping_allocator.h"
@@ -91,6 +92,38 @@ TEST(MemoryHygiene, WipingAllocatorKeepsContentsAcrossGrowth) {
   b.resize(10000, 9);
   EXPECT_EQ(b[0], 7);
   EXPECT_EQ(b[9999], 9);
+}
+
+ekv_memory_stats MemoryStats() {
+  ekv_memory_stats s;
+  ekv_memory_stats_get(&s);
+  return s;
+}
+
+TEST(MemoryGauges, PlainBuffersAreCountedWhileHeldAndReleasedWhenFreed) {
+  const ekv_memory_stats before = MemoryStats();
+  {
+    ekv::PlainBytes b(100000, 1);
+    const ekv_memory_stats held = MemoryStats();
+    EXPECT_GE(held.plain_buffer_bytes, before.plain_buffer_bytes + 100000);
+    EXPECT_GE(held.plain_buffer_peak_bytes, held.plain_buffer_bytes);
+  }
+  const ekv_memory_stats after = MemoryStats();
+  EXPECT_EQ(after.plain_buffer_bytes, before.plain_buffer_bytes);
+  EXPECT_GE(after.plain_buffer_peak_bytes, before.plain_buffer_bytes + 100000);
+}
+
+TEST(MemoryGauges, FrameIndexOfShortFramesIsCountedAndReleased) {
+  const ekv_memory_stats before = MemoryStats();
+  {
+    ekv::FrameMap map(4096);
+    for (int i = 0; i < 1000; i++) map.Push(100);  // short frames: each start is listed
+    const ekv_memory_stats held = MemoryStats();
+    EXPECT_GE(held.frame_index_bytes, before.frame_index_bytes + 1000 * sizeof(uint64_t));
+    map.Clear();
+  }
+  EXPECT_EQ(MemoryStats().frame_index_bytes, before.frame_index_bytes);
+  EXPECT_NO_FATAL_FAILURE(ekv_memory_stats_get(nullptr));
 }
 
 }  // namespace
