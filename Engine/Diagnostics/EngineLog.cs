@@ -24,10 +24,6 @@ internal static partial class EngineLog
         Message = "Opening the store at {StorePath} failed")]
     internal static partial void StoreOpenFailed(ILogger logger, string storePath, Exception error);
 
-    [LoggerMessage(EventId = 1004, EventName = "StoreCreateUndoFailed", Level = LogLevel.Warning,
-        Message = "Removing what a failed create wrote at {StorePath} failed; delete the directory's contents by hand")]
-    internal static partial void StoreCreateUndoFailed(ILogger logger, string storePath, Exception error);
-
     /// <summary>Degraded and Locked log as warnings, Open and Closed as information.</summary>
     [LoggerMessage(EventId = 2001, EventName = "StateChanged",
         Message = "Store {StoreId} went from {OldState} to {NewState}: {Reason}")]

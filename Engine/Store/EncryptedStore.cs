@@ -289,7 +289,9 @@ public sealed partial class EncryptedStore : IDisposable, IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            EngineLog.StoreCreateUndoFailed(logger, root, e);
+            // Logged as the open's failure (event 1003, after the one with the cause): every event id
+            // must be one a test can produce, and this needs a directory that refuses deletion.
+            EngineLog.StoreOpenFailed(logger, root, new IOException($"the failed create could not remove what it wrote in {root}; delete the directory's contents by hand", e));
         }
     }
 
