@@ -18,6 +18,21 @@ internal enum FileRole
 
     /// <summary>The engine's sealed record of the store's live log files (EKV-LIVELOGS).</summary>
     LiveLogRecord,
+
+    /// <summary>The key registry in force (<c>KEYRING</c>).</summary>
+    Keyring,
+
+    /// <summary>The registry's previous generation (<c>KEYRING.prev</c>).</summary>
+    KeyringPrevious,
+
+    /// <summary>The header regions of many SSTs at once.</summary>
+    SstHeaders,
+
+    /// <summary>The whole store directory.</summary>
+    WholeStore,
+
+    /// <summary>A crypto-shred marker file (<c>ns/&lt;id&gt;.shred</c>).</summary>
+    ShredMarker,
 }
 
 /// <summary>
@@ -45,7 +60,13 @@ internal sealed class TamperFixture : IDisposable
         Snapshot = Path.Combine(Root, "snapshot");
         Older = Path.Combine(Root, "older");
         Work = Path.Combine(Root, "work");
+        OtherStore = Path.Combine(Root, "other");
+        AnchorPath = Path.Combine(Root, "anchor");
+        _anchorSnapshot = Path.Combine(Root, "anchor.snapshot");
+        PreRotationRegistry = Path.Combine(Root, "pre-rotation-registry");
     }
+
+    private readonly string _anchorSnapshot;
 
     /// <summary>The fixture's own directory (deleted on dispose).</summary>
     public string Root { get; }
@@ -62,6 +83,30 @@ internal sealed class TamperFixture : IDisposable
     public string Work { get; }
 
     public string CmekUri => "file:" + KeyPath;
+
+    /// <summary>
+    /// The rollback anchor record of the snapshot's store (a <see cref="FileRollbackAnchor"/> at this path,
+    /// restored with <see cref="Work"/>): the store was built with it, so it holds the snapshot's epoch.
+    /// </summary>
+    public string AnchorPath { get; }
+
+    /// <summary>Another store made with the same key file (the identity swap), closed, never opened again.</summary>
+    public string OtherStore { get; }
+
+    /// <summary><c>KEYRING</c> and <c>KEYRING.prev</c> as they were just before the KEK rotations.</summary>
+    public string PreRotationRegistry { get; }
+
+    /// <summary>The store id of the snapshot's store (what a pinned application expects).</summary>
+    public string StoreId { get; private set; } = string.Empty;
+
+    /// <summary>The store id of <see cref="OtherStore"/>.</summary>
+    public string OtherStoreId { get; private set; } = string.Empty;
+
+    /// <summary>Content of every namespace of <see cref="Older"/> (the store one open earlier).</summary>
+    public IReadOnlyList<SortedDictionary<string, byte[]>> OlderModel { get; private set; } = [];
+
+    /// <summary>Content of every namespace of <see cref="OtherStore"/>.</summary>
+    public IReadOnlyList<SortedDictionary<string, byte[]>> OtherModel { get; private set; } = [];
 
     public string KeyPath { get; }
 
@@ -179,8 +224,10 @@ internal sealed class TamperFixture : IDisposable
 
         string store = StorePath;
         List<string> afterFirstCompaction;
-        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CmekUri = CmekUri }))
+        string buildAnchor = AnchorPath;
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CmekUri = CmekUri, RollbackAnchor = new FileRollbackAnchor(buildAnchor) }))
         {
+            StoreId = s.StoreId;
             StoreNamespace[] ns = [.. Namespaces.Select(s.GetNamespace)];
             for (int n = 0; n < ns.Length; n++)
             {
@@ -214,11 +261,12 @@ internal sealed class TamperFixture : IDisposable
             afterFirstCompaction = PluginFilesOf(store);
         }
         CopyTree(store, Older);
+        OlderModel = Clone(model);
 
         var walBase = Array.Empty<SortedDictionary<string, byte[]>>();
         Dictionary<string, byte[]> preRotation;
         var walOps = new List<(int Ns, string Key, byte[]? Value)>();
-        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CreateIfMissing = false }))
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CreateIfMissing = false, RollbackAnchor = new FileRollbackAnchor(buildAnchor) }))
         {
             StoreNamespace[] ns = [.. Namespaces.Select(s.GetNamespace)];
             for (int n = 0; n < ns.Length; n++)
@@ -239,6 +287,9 @@ internal sealed class TamperFixture : IDisposable
             // KEK rotation of one namespace and of the system scope: the header of every existing file of
             // those scopes is re-wrapped into slot B (generation 2) and the old KEK versions are retired.
             preRotation = PluginFilesOf(store).ToDictionary(rel => rel, rel => File.ReadAllBytes(Path.Combine(store, rel))[..FileGeometry.HeaderRegion]);
+            Directory.CreateDirectory(PreRotationRegistry);
+            File.Copy(Path.Combine(store, KeyRegistry.FileName), Path.Combine(PreRotationRegistry, KeyRegistry.FileName));
+            File.Copy(Path.Combine(store, KeyRegistry.PreviousFileName), Path.Combine(PreRotationRegistry, KeyRegistry.PreviousFileName));
             s.Keys.RotationFilesPerSecond = 0;
             s.Keys.RotateNamespaceKey(Namespaces[0]);
             s.Keys.RotateSystemKey();
@@ -272,6 +323,8 @@ internal sealed class TamperFixture : IDisposable
             }
         }
         CopyTree(store, Snapshot);
+        File.Copy(buildAnchor, _anchorSnapshot);
+        BuildOtherStore();
 
         // Copies of SSTs that compaction deleted: not referenced by the MANIFEST, RocksDB removes them at open.
         var obsolete = new List<string>();
@@ -313,6 +366,30 @@ internal sealed class TamperFixture : IDisposable
         Directory.Delete(store, recursive: true);
     }
 
+    /// <summary>A second, small store under the same key file: same namespace names, its own content and id.</summary>
+    private void BuildOtherStore()
+    {
+        var model = Namespaces.Select(_ => new SortedDictionary<string, byte[]>(StringComparer.Ordinal)).ToArray();
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = OtherStore, CmekUri = CmekUri }))
+        {
+            OtherStoreId = s.StoreId;
+            for (int n = 0; n < Namespaces.Length; n++)
+            {
+                StoreNamespace ns = s.GetNamespace(Namespaces[n]);
+                for (int i = 0; i < 20; i++)
+                {
+                    // The same keys as the real store's, other values: a swap must never read as the real store.
+                    string key = $"a{i:D3}";
+                    byte[] v = Value(n, key, 90, 64);
+                    ns.Put(Encoding.ASCII.GetBytes(key), v, sync: i == 19);
+                    model[n][key] = v;
+                }
+            }
+            s.Flush();
+        }
+        OtherModel = model;
+    }
+
     private static SortedDictionary<string, byte[]>[] Clone(SortedDictionary<string, byte[]>[] s) =>
         [.. s.Select(m => new SortedDictionary<string, byte[]>(m, StringComparer.Ordinal))];
 
@@ -324,6 +401,7 @@ internal sealed class TamperFixture : IDisposable
             Directory.Delete(Work, recursive: true);
         }
         CopyTree(Snapshot, Work);
+        File.Copy(_anchorSnapshot, AnchorPath, overwrite: true);
     }
 
     public static void CopyTree(string from, string to)

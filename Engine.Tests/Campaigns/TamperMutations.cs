@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.Globalization;
+using System.Text;
+using Engine.Crypto;
 
 namespace Engine.Tests.Campaigns;
 
@@ -32,6 +35,66 @@ internal enum MutationKind
     /// kinds above cover frame by frame.
     /// </summary>
     RestoreOlderFile,
+
+    // Issue 12, items 2-5: the key registry, rollback, markers and identity. Each is judged by
+    // TamperWorker.JudgeTrust; about half of them open with the store's rollback anchor
+    // (TrustCase.Anchored), where every rollback must be an integrity error.
+
+    /// <summary>KEYRING (alone, or with KEYRING.prev) replaced by its copy from one open earlier or from before the KEK rotations.</summary>
+    RestoreOlderRegistry,
+
+    /// <summary>The 1 KiB header regions of every SST that existed before the KEK rotations restored (with or without the pre-rotation registry).</summary>
+    RestoreOlderSstHeaders,
+
+    /// <summary>Every file replaced by the store one open earlier (or every file but the registry).</summary>
+    RestoreOlderStore,
+
+    /// <summary>A shred marker <c>ns/&lt;id&gt;.shred</c> planted: empty, random bytes, or the namespace's name.</summary>
+    ForgedShredMarker,
+
+    /// <summary>The directory replaced by another store made with the same key file (identity swap), pinned or not.</summary>
+    SwapStore,
+
+    /// <summary>One byte of KEYRING or KEYRING.prev flipped, with or without its checksum fixed.</summary>
+    FlipRegistryByte,
+
+    /// <summary>KEYRING, KEYRING.prev, or both deleted.</summary>
+    DeleteRegistry,
+}
+
+/// <summary>The precise variant of a registry/rollback/marker/identity mutation (judged by <see cref="TamperWorker"/>).</summary>
+internal enum TrustVariant
+{
+    OlderKeyringOnly,
+    OlderKeyringAndPrevious,
+    PreRotationKeyringOnly,
+    PreRotationKeyringAndPrevious,
+    SstHeadersOnly,
+    SstHeadersWithPreRotationRegistry,
+    WholeOlderStore,
+    OlderStoreButCurrentRegistry,
+    Marker,
+    SwapSameKey,
+    FlipKeyring,
+    FlipKeyringChecksumFixed,
+    FlipPrevious,
+    FlipPreviousChecksumFixed,
+    DeleteKeyring,
+    DeletePrevious,
+    DeleteBoth,
+}
+
+/// <summary>
+/// How a trust mutation is opened and what it was: <paramref name="Anchored"/> opens with the store's
+/// <see cref="FileRollbackAnchor"/>, <paramref name="PinStoreId"/> with <see cref="StoreOptions.ExpectedStoreId"/>;
+/// <paramref name="Field"/> names the registry field a flipped byte lies in.
+/// </summary>
+internal sealed record TrustCase(TrustVariant Variant, bool Anchored, bool PinStoreId, string Field = "")
+{
+    /// <summary>Variants that bring back an older registry generation (what an anchor must refuse).</summary>
+    public bool IsRegistryRollback => Variant is TrustVariant.OlderKeyringOnly or TrustVariant.OlderKeyringAndPrevious
+        or TrustVariant.PreRotationKeyringOnly or TrustVariant.PreRotationKeyringAndPrevious
+        or TrustVariant.SstHeadersWithPreRotationRegistry or TrustVariant.WholeOlderStore;
 }
 
 /// <summary>What a mutation confined to one header slot does to the slot a reader uses.</summary>
@@ -58,7 +121,8 @@ internal sealed record Mutation(
     long LowestTouched,
     SlotEffect Slot,
     bool Deleted = false,
-    bool Planted = false)
+    bool Planted = false,
+    TrustCase? Trust = null)
 {
     /// <summary>
     /// A cut at a frame boundary that removed only empty frames (a sync marker): no byte of the file's
@@ -79,7 +143,9 @@ internal sealed record Mutation(
         ? Before.Frames.Count
         : Before.Frames.Count(f => f.Offset + f.Length > Before.FrameStartOf(LowestTouched));
 
-    public override string ToString() => $"{Kind} on {Target} ({Role}): {Description}";
+    public override string ToString() => Trust is null
+        ? $"{Kind} on {Target} ({Role}): {Description}"
+        : $"{Kind} on {Target} ({Role}): {Description} [{Trust.Variant}{(Trust.Anchored ? ", anchored" : string.Empty)}{(Trust.PinStoreId ? ", store id pinned" : string.Empty)}]";
 }
 
 /// <summary>Chooses and applies mutations to the files of a restored tamper store.</summary>
@@ -93,6 +159,10 @@ internal sealed class TamperMutator(TamperFixture fixture)
     public Mutation? Apply(MutationKind kind, Random rng)
     {
         string root = fixture.Work;
+        if (kind >= MutationKind.RestoreOlderRegistry)
+        {
+            return ApplyTrust(kind, rng);
+        }
         List<string> files = TamperFixture.PluginFilesOf(root);
         if (kind == MutationKind.RestoreOlderFile)
         {
@@ -367,6 +437,203 @@ internal sealed class TamperMutator(TamperFixture fixture)
             ? F($"planted from one open earlier ({older.Length} bytes; the path no longer existed)")
             : F($"replaced by its copy from one open earlier ({before.Length} -> {older.Length} bytes)");
         return new Mutation(MutationKind.RestoreOlderFile, target, pickedRole, desc, FileGeometry.Of(target, before), older.Length, lowest, SlotEffect.None, Planted: planted);
+    }
+
+    /// <summary>Applies a registry, rollback, marker or identity mutation (issue 12, items 2-5).</summary>
+    private Mutation? ApplyTrust(MutationKind kind, Random rng)
+    {
+        string root = fixture.Work;
+        string keyring = Path.Combine(root, KeyRegistry.FileName);
+        string previous = Path.Combine(root, KeyRegistry.PreviousFileName);
+        bool anchored = rng.Next(2) == 0;
+        FileGeometry none = FileGeometry.Of(string.Empty, []);
+        Mutation Made(string target, FileRole role, string desc, TrustVariant variant, bool pin = false, string field = "") =>
+            new(kind, target, role, desc, none, 0, 0, SlotEffect.None, Trust: new TrustCase(variant, anchored, pin, field));
+        void CopyRegistry(string from, bool withPrevious)
+        {
+            File.Copy(Path.Combine(from, KeyRegistry.FileName), keyring, overwrite: true);
+            if (withPrevious)
+            {
+                File.Copy(Path.Combine(from, KeyRegistry.PreviousFileName), previous, overwrite: true);
+            }
+        }
+
+        switch (kind)
+        {
+            case MutationKind.RestoreOlderRegistry:
+                {
+                    TrustVariant v = rng.Next(4) switch
+                    {
+                        0 => TrustVariant.OlderKeyringOnly,
+                        1 => TrustVariant.OlderKeyringAndPrevious,
+                        2 => TrustVariant.PreRotationKeyringOnly,
+                        _ => TrustVariant.PreRotationKeyringAndPrevious,
+                    };
+                    bool preRotation = v is TrustVariant.PreRotationKeyringOnly or TrustVariant.PreRotationKeyringAndPrevious;
+                    bool both = v is TrustVariant.OlderKeyringAndPrevious or TrustVariant.PreRotationKeyringAndPrevious;
+                    CopyRegistry(preRotation ? fixture.PreRotationRegistry : fixture.Older, both);
+                    return Made(KeyRegistry.FileName, FileRole.Keyring,
+                        F($"{(both ? "KEYRING and KEYRING.prev" : "KEYRING")} replaced by the copy from {(preRotation ? "before the KEK rotations" : "one open earlier")}"), v);
+                }
+            case MutationKind.RestoreOlderSstHeaders:
+                {
+                    bool withRegistry = rng.Next(2) == 0;
+                    int restored = 0;
+                    foreach ((string rel, byte[] header) in fixture.PreRotationHeaders.OrderBy(h => h.Key, StringComparer.Ordinal))
+                    {
+                        string path = Path.Combine(root, rel);
+                        if (!rel.EndsWith(".sst", StringComparison.Ordinal) || !File.Exists(path))
+                        {
+                            continue;
+                        }
+                        using FileStream fs = File.Open(path, FileMode.Open, FileAccess.ReadWrite);
+                        byte[] current = new byte[FileGeometry.HeaderRegion];
+                        fs.ReadExactly(current);
+                        if (!current.AsSpan().SequenceEqual(header))
+                        {
+                            fs.Position = 0;
+                            fs.Write(header);
+                            restored++;
+                        }
+                    }
+                    if (restored == 0)
+                    {
+                        return null;
+                    }
+                    if (withRegistry)
+                    {
+                        CopyRegistry(fixture.PreRotationRegistry, withPrevious: true);
+                    }
+                    return Made("*.sst", FileRole.SstHeaders,
+                        F($"pre-rotation header regions of {restored} SSTs restored{(withRegistry ? ", with the pre-rotation KEYRING and KEYRING.prev" : string.Empty)}"),
+                        withRegistry ? TrustVariant.SstHeadersWithPreRotationRegistry : TrustVariant.SstHeadersOnly);
+                }
+            case MutationKind.RestoreOlderStore:
+                {
+                    bool keepRegistry = rng.Next(3) == 0;
+                    byte[] k = File.ReadAllBytes(keyring);
+                    byte[] p = File.ReadAllBytes(previous);
+                    Directory.Delete(root, recursive: true);
+                    TamperFixture.CopyTree(fixture.Older, root);
+                    if (keepRegistry)
+                    {
+                        File.WriteAllBytes(keyring, k);
+                        File.WriteAllBytes(previous, p);
+                    }
+                    return Made(".", FileRole.WholeStore,
+                        keepRegistry ? "every file but KEYRING and KEYRING.prev replaced by the store one open earlier" : "every file replaced by the store one open earlier",
+                        keepRegistry ? TrustVariant.OlderStoreButCurrentRegistry : TrustVariant.WholeOlderStore);
+                }
+            case MutationKind.ForgedShredMarker:
+                {
+                    string nsRoot = Path.Combine(root, StoreLayout.NamespacesDir);
+                    List<uint> ids = [.. Directory.EnumerateDirectories(nsRoot)
+                        .Select(d => uint.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out uint id) ? id : 0)
+                        .Where(id => id > 0).Order()];
+                    int pick = rng.Next(ids.Count + 2);
+                    string stem = pick < ids.Count ? ids[pick].ToString(CultureInfo.InvariantCulture)
+                        : pick == ids.Count ? (ids.Max() + 1 + (uint)rng.Next(3)).ToString(CultureInfo.InvariantCulture) // an id never issued
+                        : "x" + rng.Next(100).ToString(CultureInfo.InvariantCulture); // not an id at all
+                    int content = rng.Next(3);
+                    byte[] bytes = content switch
+                    {
+                        0 => [],
+                        1 => RandomBytes(rng, rng.Next(1, 65)),
+                        _ => Encoding.UTF8.GetBytes(TamperFixture.Namespaces[rng.Next(TamperFixture.Namespaces.Length)]),
+                    };
+                    string rel = Path.Combine(StoreLayout.NamespacesDir, stem + ".shred");
+                    File.WriteAllBytes(Path.Combine(root, rel), bytes);
+                    string what = content switch { 0 => "empty", 1 => F($"{bytes.Length} random bytes"), _ => "a namespace name" };
+                    string whose = pick < ids.Count ? "a live namespace" : pick == ids.Count ? "an id never issued" : "no id";
+                    return Made(rel, FileRole.ShredMarker, F($"marker planted ({what}) for {whose}"), TrustVariant.Marker);
+                }
+            case MutationKind.SwapStore:
+                {
+                    bool pin = rng.Next(2) == 0;
+                    Directory.Delete(root, recursive: true);
+                    TamperFixture.CopyTree(fixture.OtherStore, root);
+                    return Made(".", FileRole.WholeStore, "the directory replaced by another store made with the same key file", TrustVariant.SwapSameKey, pin);
+                }
+            case MutationKind.FlipRegistryByte:
+                {
+                    bool onPrevious = rng.Next(3) == 0;
+                    bool fix = rng.Next(2) == 0;
+                    string path = onPrevious ? previous : keyring;
+                    byte[] raw = File.ReadAllBytes(path);
+                    int end = fix ? raw.Length - 8 : raw.Length; // a fixed checksum is recomputed, so flipping it changes nothing
+                    (int headerEnd, _) = RegistryFields(raw, 0);
+                    int offset = rng.Next(3) == 0 ? rng.Next(headerEnd) : rng.Next(end);
+                    byte mask = (byte)rng.Next(1, 256);
+                    raw[offset] ^= mask;
+                    if (fix)
+                    {
+                        Engine.Tests.Crypto.CryptoTestSupport.FixRegistryChecksum(raw);
+                    }
+                    File.WriteAllBytes(path, raw);
+                    string field = RegistryFields(raw, offset).Field;
+                    TrustVariant v = (onPrevious, fix) switch
+                    {
+                        (false, false) => TrustVariant.FlipKeyring,
+                        (false, true) => TrustVariant.FlipKeyringChecksumFixed,
+                        (true, false) => TrustVariant.FlipPrevious,
+                        _ => TrustVariant.FlipPreviousChecksumFixed,
+                    };
+                    return Made(Path.GetFileName(path), onPrevious ? FileRole.KeyringPrevious : FileRole.Keyring,
+                        F($"byte {offset} ({field}) ^= 0x{mask:x2}{(fix ? ", checksum fixed" : string.Empty)}"), v, field: field);
+                }
+            case MutationKind.DeleteRegistry:
+                {
+                    int which = rng.Next(3);
+                    if (which != 1)
+                    {
+                        File.Delete(keyring);
+                    }
+                    if (which != 0)
+                    {
+                        File.Delete(previous);
+                    }
+                    return which switch
+                    {
+                        0 => Made(KeyRegistry.FileName, FileRole.Keyring, "deleted", TrustVariant.DeleteKeyring),
+                        1 => Made(KeyRegistry.PreviousFileName, FileRole.KeyringPrevious, "deleted", TrustVariant.DeletePrevious),
+                        _ => Made(KeyRegistry.FileName, FileRole.Keyring, "KEYRING and KEYRING.prev deleted", TrustVariant.DeleteBoth),
+                    };
+                }
+            default:
+                throw new InvalidOperationException(kind.ToString());
+        }
+    }
+
+    private static byte[] RandomBytes(Random rng, int length)
+    {
+        byte[] b = new byte[length];
+        rng.NextBytes(b);
+        return b;
+    }
+
+    /// <summary>
+    /// The registry field holding <paramref name="offset"/> (docs/format.md, "Key registry"), read from the
+    /// file as it is, and where its plaintext header (magic .. body length) ends.
+    /// </summary>
+    internal static (int HeaderEnd, string Field) RegistryFields(byte[] raw, int offset)
+    {
+        if (raw.Length < 40)
+        {
+            return (raw.Length, "short file");
+        }
+        int u = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(36));
+        int wAt = 38 + u;
+        int w = wAt + 2 <= raw.Length ? BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(wAt)) : 0;
+        int nonceAt = wAt + 2 + w;
+        int headerEnd = Math.Min(raw.Length, nonceAt + 12 + 4);
+        (int End, string Name)[] fields =
+        [
+            (8, "magic"), (10, "format version"), (12, "flags"), (28, "store id"), (36, "generation"), (38, "CMEK URI length"),
+            (wAt, "CMEK URI"), (wAt + 2, "wrapped root KEK length"), (nonceAt, "wrapped root KEK"), (nonceAt + 12, "body nonce"),
+            (nonceAt + 16, "body length"), (raw.Length - 24, "body ciphertext"), (raw.Length - 8, "body tag"), (raw.Length, "checksum"),
+        ];
+        string field = fields.FirstOrDefault(f => offset < f.End).Name ?? "past the end";
+        return (headerEnd, field);
     }
 
     private static bool HasSource(MutationKind kind, string target, List<string> files) => kind switch

@@ -26,6 +26,17 @@ internal static class TamperWorker
     public const string InertEmptyFrames = "inert: cut removed only empty frames (a sync marker), no byte of the file lost";
     public const string InertPlanted = "inert: an older file the store no longer references (removed at open, never read)";
 
+    // Verdicts of the registry, rollback, marker and identity kinds (JudgeTrust).
+    public const string OlderState = "older state: a rollback without an anchor (documented); the store reads back exactly as the older one";
+    public const string OtherStore = "other store: a swap without ExpectedStoreId (documented); reads back exactly as that store";
+    public const string InertMarker = "inert: forged shred marker ignored and reported in OpenNotes, nothing deleted";
+    public const string InertTornRegistry = "inert: KEYRING provably torn (checksum), fell back to KEYRING.prev and said so in OpenNotes";
+    public const string InertPrevious = "inert: KEYRING.prev is read only when KEYRING is torn; KEYRING intact";
+    public const string UnsupportedRegistry = "refused: KEYRING's format version altered (EngineException: unknown version, documented)";
+    public const string RootUnwrapFails = "key unavailable: the altered wrapped root KEK does not unwrap (as with a wrong CMEK)";
+    public const string NoRegistry = "refused: no key registry left (EngineException: not a store, nothing written)";
+    public const string OlderRegistryLacksKek = "key unavailable: files use a KEK version the restored older registry does not hold";
+
     private sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
 
     /// <summary>Arguments: seed, first mutation index, end index (exclusive).</summary>
@@ -60,7 +71,7 @@ internal static class TamperWorker
             Outcome o;
             try
             {
-                o = Judge(fixture, plugin, m);
+                o = m.Trust is null ? Judge(fixture, plugin, m) : JudgeTrust(fixture, m, m.Trust);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -188,6 +199,137 @@ internal static class TamperWorker
             }
         }
         return new Outcome("FAIL silent data loss", $"{Missing(seen, fixture.Model)}; {pluginSays}; damaged tail {m.DamagedTail} bytes");
+    }
+
+    /// <summary>
+    /// Judges a registry, rollback, marker or identity mutation: the store is opened as a pinned application
+    /// opens it (its own CmekUri; with the rollback anchor and ExpectedStoreId when the case says so) and
+    /// read completely. It must then read back exactly as one whole store (the current one, or for a
+    /// documented rollback or swap the older or the other one, never a mix), or fail in the way the case
+    /// allows; with an anchor every registry rollback must be an integrity error.
+    /// </summary>
+    private static Outcome JudgeTrust(TamperFixture fixture, Mutation m, TrustCase t)
+    {
+        var options = new StoreOptions { Path = fixture.Work, CreateIfMissing = false, CmekUri = fixture.CmekUri };
+        if (t.Anchored)
+        {
+            options.RollbackAnchor = new Engine.Crypto.FileRollbackAnchor(fixture.AnchorPath);
+        }
+        if (t.PinStoreId)
+        {
+            options.ExpectedStoreId = fixture.StoreId;
+        }
+        bool swap = t.Variant == TrustVariant.SwapSameKey;
+        var wrong = new List<string>();
+        var seen = new SortedDictionary<string, byte[]>[TamperFixture.Namespaces.Length];
+        IReadOnlyList<string> notes;
+        string storeId;
+        Exception? failure = null;
+        try
+        {
+            using EncryptedStore store = EncryptedStore.Open(options);
+            notes = store.OpenNotes;
+            storeId = store.StoreId;
+            ReadWhole(store, fixture, swap, seen, wrong);
+            if (wrong.Count == 0)
+            {
+                StoreQuiescence.WaitForBackgroundWork(store);
+                store.Verify();
+            }
+        }
+        catch (EngineException ex)
+        {
+            failure = ex;
+            notes = [];
+            storeId = string.Empty;
+        }
+
+        if (wrong.Count > 0)
+        {
+            return new Outcome("FAIL wrong data", $"{string.Join("; ", wrong.Take(5))}{(failure is null ? string.Empty : $" (then {failure.Message})")}");
+        }
+        string msg = failure?.Message ?? string.Empty;
+        bool rollbackAnchored = t.Anchored && t.IsRegistryRollback;
+        switch (failure)
+        {
+            case IntegrityException:
+                return new Outcome(Detected, msg, NamesTarget: msg.Contains(m.Target, StringComparison.Ordinal));
+            case not null when rollbackAnchored:
+                return new Outcome("FAIL rollback with an anchor not refused as integrity", $"{failure.GetType().Name}: {msg}");
+            case KeyUnavailableException when msg.Contains("has been retired", StringComparison.Ordinal)
+                && t.Variant is TrustVariant.SstHeadersOnly or TrustVariant.OlderStoreButCurrentRegistry:
+                return new Outcome(RetiredKek, msg);
+            case KeyUnavailableException when t.Variant == TrustVariant.FlipKeyringChecksumFixed && t.Field == "wrapped root KEK":
+                return new Outcome(RootUnwrapFails, msg);
+            case KeyUnavailableException when t.IsRegistryRollback && t.Variant != TrustVariant.OlderKeyringOnly && t.Variant != TrustVariant.PreRotationKeyringOnly:
+                return new Outcome(OlderRegistryLacksKek, msg);
+            case EngineException when failure.GetType() == typeof(EngineException) && t.Variant == TrustVariant.FlipKeyringChecksumFixed && t.Field == "format version":
+                return new Outcome(UnsupportedRegistry, msg);
+            case EngineException when failure.GetType() == typeof(EngineException) && t.Variant == TrustVariant.DeleteBoth:
+                return new Outcome(NoRegistry, msg);
+            case not null:
+                return new Outcome($"FAIL {failure.GetType().Name} not allowed for this case", msg);
+        }
+
+        // It opened and read back without a wrong value: which whole store is it?
+        bool current = Matches(seen, fixture.Model);
+        bool older = Matches(seen, fixture.OlderModel);
+        bool other = swap && Matches(seen, fixture.OtherModel);
+        string state = current ? "the current store" : older ? "the older store" : other ? "the other store" : $"no whole store ({Missing(seen, fixture.Model)})";
+        if (rollbackAnchored)
+        {
+            return new Outcome("FAIL rollback with an anchor opened", $"read back {state}");
+        }
+        string fallback = notes.FirstOrDefault(n => n.Contains("provably torn", StringComparison.Ordinal)) ?? string.Empty;
+        string markerNote = notes.FirstOrDefault(n => n.Contains("ignored the unauthenticated marker file", StringComparison.Ordinal) && n.Contains(m.Target, StringComparison.Ordinal)) ?? string.Empty;
+        return t.Variant switch
+        {
+            TrustVariant.WholeOlderStore when older && !t.Anchored => new Outcome(OlderState, "read back exactly the store one open earlier"),
+            TrustVariant.SwapSameKey when other && !t.Anchored && !t.PinStoreId && storeId == fixture.OtherStoreId => new Outcome(OtherStore, $"store {storeId} served"),
+            TrustVariant.Marker when current && markerNote.Length > 0 && File.Exists(Path.Combine(fixture.Work, m.Target)) => new Outcome(InertMarker, markerNote),
+            TrustVariant.FlipKeyring when current && fallback.Length > 0 => new Outcome(InertTornRegistry, fallback),
+            TrustVariant.FlipPrevious or TrustVariant.FlipPreviousChecksumFixed or TrustVariant.DeletePrevious when current && fallback.Length == 0 && notes.Count == 0 =>
+                new Outcome(InertPrevious, "opened from KEYRING, no note"),
+            _ => new Outcome(current ? "FAIL undetected" : "FAIL silent rollback, loss or mix", $"opened and read back {state}; notes: {string.Join(" | ", notes)}"),
+        };
+    }
+
+    /// <summary>Scans every namespace and gets every key of every model; records values no legitimate state holds.</summary>
+    private static void ReadWhole(EncryptedStore store, TamperFixture fixture, bool swap, SortedDictionary<string, byte[]>[] seen, List<string> wrong)
+    {
+        IEnumerable<IReadOnlyList<SortedDictionary<string, byte[]>>> states = swap
+            ? [fixture.OtherModel, .. fixture.WalPrefixModels, fixture.OlderModel]
+            : [.. fixture.WalPrefixModels, fixture.OlderModel];
+        bool Legitimate(int n, string key, byte[] value) => states.Any(s => s[n].TryGetValue(key, out byte[]? v) && v.AsSpan().SequenceEqual(value));
+        foreach (string name in store.ListNamespaces().Where(x => !TamperFixture.Namespaces.Contains(x)))
+        {
+            wrong.Add($"namespace {name} never existed");
+        }
+        for (int n = 0; n < seen.Length; n++)
+        {
+            seen[n] = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            if (!store.TryGetNamespace(TamperFixture.Namespaces[n], out StoreNamespace? ns))
+            {
+                continue; // a missing namespace is judged by the whole-store comparison (never a match)
+            }
+            foreach (KeyValuePair<byte[], byte[]> kv in ns.Scan())
+            {
+                string key = Encoding.ASCII.GetString(kv.Key);
+                if (!Legitimate(n, key, kv.Value))
+                {
+                    wrong.Add($"scan {TamperFixture.Namespaces[n]}/{key}: a value no store state held");
+                }
+                seen[n][key] = kv.Value;
+            }
+            foreach (string key in states.SelectMany(s => s[n].Keys).Concat(fixture.Deleted[n]).Distinct())
+            {
+                byte[]? got = ns.Get(Encoding.ASCII.GetBytes(key));
+                if ((got is null) != !seen[n].ContainsKey(key) || (got is not null && !got.AsSpan().SequenceEqual(seen[n][key])))
+                {
+                    wrong.Add($"{TamperFixture.Namespaces[n]}/{key}: Get and Scan disagree");
+                }
+            }
+        }
     }
 
     /// <summary>Scans every namespace and gets every key ever written; records any value that is not the model's.</summary>

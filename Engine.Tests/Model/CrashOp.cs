@@ -96,7 +96,7 @@ internal sealed class CrashOp(IReadOnlyList<CrashStep> steps, int killAfterMs, i
     protected override StoreModel Next(StoreModel model)
     {
         StoreModel m = steps.Aggregate(model, (current, step) => step.ApplyTo(current));
-        return (m with { State = ModelState.Open, OpaqueNamespaces = m.OpaqueNamespaces.Add(ScratchNamespace) }).TouchedAll();
+        return (m.WithSnapshotsReleased(SnapshotStatus.ReleasedByClose) with { State = ModelState.Open, OpaqueNamespaces = m.OpaqueNamespaces.Add(ScratchNamespace) }).TouchedAll();
     }
 
     protected override void Execute(StoreHarness harness, StoreModel expected)

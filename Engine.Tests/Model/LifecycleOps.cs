@@ -66,9 +66,14 @@ internal sealed class OpenOp : StoreOp
 
     protected override void Execute(StoreHarness harness, StoreModel expected) => OpenExpecting(harness, expected, ToString());
 
-    public static StoreModel AfterOpen(StoreModel model) => model.Cmek == TestCmekAvailability.Available
-        ? (model with { State = ModelState.Open }).TouchedAll()
-        : model with { State = ModelState.Closed };
+    /// <summary>The store was closed (releasing every snapshot) and opened again when the CMEK answers.</summary>
+    public static StoreModel AfterOpen(StoreModel model)
+    {
+        model = model.WithSnapshotsReleased(SnapshotStatus.ReleasedByClose);
+        return model.Cmek == TestCmekAvailability.Available
+            ? (model with { State = ModelState.Open }).TouchedAll()
+            : model with { State = ModelState.Closed };
+    }
 
     public static void OpenExpecting(StoreHarness harness, StoreModel expected, string what)
     {
@@ -138,6 +143,10 @@ internal sealed class CheckCmekOp : StoreOp
             _ => model.State, // transient while degraded (TTL far away) or locked
         };
         StoreModel after = model with { State = next };
+        if (next == ModelState.Locked && model.State != ModelState.Locked)
+        {
+            after = after.WithSnapshotsReleased(SnapshotStatus.ReleasedByLock);
+        }
         return model.State == ModelState.Locked && next == ModelState.Open ? after.TouchedAll() : after;
     }
 
@@ -177,7 +186,7 @@ internal sealed class ScanAcrossLockOp(string ns) : StoreOp
 {
     public override bool Pre(StoreModel model) => model.State == ModelState.Open && model.Cmek == TestCmekAvailability.Available;
 
-    protected override StoreModel Next(StoreModel model) => model.WithNamespace(ns).TouchedOnly(ns);
+    protected override StoreModel Next(StoreModel model) => model.WithNamespace(ns).WithSnapshotsReleased(SnapshotStatus.ReleasedByLock).TouchedOnly(ns);
 
     protected override void Execute(StoreHarness harness, StoreModel expected)
     {

@@ -70,6 +70,9 @@ internal sealed class StoreHarness : IDisposable
         _memory?.UseCmek(cmek);
     }
 
+    /// <summary>Snapshots taken by <see cref="CreateSnapshotOp"/>, by the model's id; disposed with the harness.</summary>
+    public Dictionary<int, StoreSnapshot> Snapshots { get; } = [];
+
     public bool IsOpen => _memory?.IsOpen ?? _diskStore is not null;
 
     /// <summary>The open store.</summary>
@@ -127,6 +130,10 @@ internal sealed class StoreHarness : IDisposable
             return;
         }
         _disposed = true;
+        foreach (StoreSnapshot snapshot in Snapshots.Values)
+        {
+            snapshot.Dispose();
+        }
         _memory?.Dispose();
         _diskStore?.Dispose();
         Cmek.Dispose();

@@ -55,6 +55,7 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
             (m.State == ModelState.Locked ? 3 : 1, Op(new UnlockOp())),
         };
         choices.AddRange(KeyCommands(m));
+        choices.AddRange(ReadCommands.Generate(m, backend, Key, Namespace, Bound)); // point reads, cursors, snapshots, read-only reopens
         if (m.State == ModelState.Open && !cmekDown)
         {
             choices.Add((1, Namespace(m).Select(ns => Cast(new ScanAcrossLockOp(ns)))));

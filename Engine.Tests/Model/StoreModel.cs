@@ -60,6 +60,19 @@ internal sealed record StoreModel
 
     public TestCmekAvailability Cmek { get; init; } = TestCmekAvailability.Available;
 
+    /// <summary>Snapshots the harness holds, by id: each with a copy of the namespaces when it was taken (see <see cref="SnapshotModel"/>).</summary>
+    public ImmutableSortedDictionary<int, SnapshotModel> Snapshots { get; init; } = ImmutableSortedDictionary<int, SnapshotModel>.Empty;
+
+    /// <summary>Id of the next snapshot taken.</summary>
+    public int NextSnapshotId { get; init; } = 1;
+
+    /// <summary>A lock or close of the store released every snapshot (<paramref name="how"/> says which); the harness still holds them.</summary>
+    public StoreModel WithSnapshotsReleased(SnapshotStatus how) => Snapshots.IsEmpty ? this : this with
+    {
+        Snapshots = Snapshots.SetItems(Snapshots.Where(s => s.Value.Status == SnapshotStatus.Live)
+            .Select(s => KeyValuePair.Create(s.Key, s.Value with { Status = how }))),
+    };
+
     /// <summary>The last command must be refused with <see cref="ArgumentException"/> (it named no existing namespace).</summary>
     public bool Refused { get; init; }
 
@@ -79,9 +92,17 @@ internal sealed record StoreModel
 
     public bool HasNamespace(string ns) => Namespaces.ContainsKey(ns) || OpaqueNamespaces.Contains(ns);
 
-    /// <summary>The namespace is gone (its key shredded); a later GetNamespace creates a new, empty one.</summary>
+    /// <summary>
+    /// The namespace is gone (its key shredded); a later GetNamespace creates a new, empty one, which a
+    /// snapshot taken before sees empty (its data is newer than the snapshot).
+    /// </summary>
     public StoreModel WithoutNamespace(string ns) =>
-        this with { Namespaces = Namespaces.Remove(ns), OpaqueNamespaces = OpaqueNamespaces.Remove(ns) };
+        this with
+        {
+            Namespaces = Namespaces.Remove(ns),
+            OpaqueNamespaces = OpaqueNamespaces.Remove(ns),
+            Snapshots = Snapshots.IsEmpty ? Snapshots : Snapshots.SetItems(Snapshots.Select(s => KeyValuePair.Create(s.Key, s.Value with { Namespaces = s.Value.Namespaces.Remove(ns) }))),
+        };
 
     /// <summary>The namespace exists afterwards (GetNamespace creates it on first use).</summary>
     public StoreModel WithNamespace(string ns) => Namespaces.ContainsKey(ns) || OpaqueNamespaces.Contains(ns)
@@ -167,6 +188,20 @@ internal sealed record StoreModel
         string more = Namespaces.Count > 6 ? string.Create(CultureInfo.InvariantCulture, $" (+{Namespaces.Count - 6} more)") : string.Empty;
         return $"{{{State}{cmek}; {nss}{more}}}";
     }
+}
+
+/// <summary>Whether a snapshot still reads: a lock releases it (use throws <see cref="StoreLockedException"/>), so does a close.</summary>
+internal enum SnapshotStatus
+{
+    Live,
+    ReleasedByLock,
+    ReleasedByClose,
+}
+
+/// <summary>A snapshot the harness holds: the namespaces (and their entries) when it was taken.</summary>
+internal sealed record SnapshotModel(ImmutableSortedDictionary<string, ImmutableSortedDictionary<byte[], byte[]>> Namespaces, SnapshotStatus Status)
+{
+    public ImmutableSortedDictionary<byte[], byte[]> Entries(string ns) => Namespaces.GetValueOrDefault(ns) ?? StoreModel.EmptyNamespace;
 }
 
 /// <summary>Readable renderings for command names and messages.</summary>
