@@ -170,9 +170,9 @@ internal static class ReadCommands
                 return name.Select(n => (id, s, n));
             });
             yield return (2, Gen.Elements(ids).Select(id => Cast(new ReleaseSnapshotOp(id, m.Snapshots[id].Status))));
-            yield return (4, target.SelectMany(t => PointRead(t.Ns, SnapshotKey(t.Snapshot, t.Ns, key(m, t.Ns)), t.Id)));
-            yield return (4, target.SelectMany(t => Cursor(m, t.Ns, SnapshotKey(t.Snapshot, t.Ns, key(m, t.Ns)), bound(m, t.Ns), t.Id)));
-            yield return (2, target.SelectMany(t => bound(m, t.Ns).SelectMany(from => bound(m, t.Ns).Select(to => Cast(Ordered(t.Id, t.Ns, from, to))))));
+            yield return (6, target.SelectMany(t => PointRead(t.Ns, SnapshotKey(t.Snapshot, t.Ns, key(m, t.Ns)), t.Id)));
+            yield return (5, target.SelectMany(t => Cursor(m, t.Ns, SnapshotKey(t.Snapshot, t.Ns, key(m, t.Ns)), bound(m, t.Ns), t.Id)));
+            yield return (3, target.SelectMany(t => bound(m, t.Ns).SelectMany(from => bound(m, t.Ns).Select(to => Cast(Ordered(t.Id, t.Ns, from, to))))));
         }
         if (m.State == ModelState.Open && m.Cmek == TestCmekAvailability.Available)
         {

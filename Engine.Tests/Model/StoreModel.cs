@@ -66,10 +66,14 @@ internal sealed record StoreModel
     /// <summary>Id of the next snapshot taken.</summary>
     public int NextSnapshotId { get; init; } = 1;
 
-    /// <summary>A lock or close of the store released every snapshot (<paramref name="how"/> says which); the harness still holds them.</summary>
+    /// <summary>
+    /// A lock or close of the store released every live snapshot (<paramref name="how"/> says which; the
+    /// harness still holds them). A close also changes how one a lock released fails: the reopened store
+    /// is another object, and a snapshot of the old one is refused as another store's.
+    /// </summary>
     public StoreModel WithSnapshotsReleased(SnapshotStatus how) => Snapshots.IsEmpty ? this : this with
     {
-        Snapshots = Snapshots.SetItems(Snapshots.Where(s => s.Value.Status == SnapshotStatus.Live)
+        Snapshots = Snapshots.SetItems(Snapshots.Where(s => s.Value.Status == SnapshotStatus.Live || how == SnapshotStatus.ReleasedByClose)
             .Select(s => KeyValuePair.Create(s.Key, s.Value with { Status = how }))),
     };
 
@@ -186,7 +190,9 @@ internal sealed record StoreModel
         string cmek = Cmek == TestCmekAvailability.Available ? string.Empty : $", CMEK {Cmek}";
         string nss = string.Join(" ", Namespaces.Take(6).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{Show.Name(kv.Key)}:{kv.Value.Count}")));
         string more = Namespaces.Count > 6 ? string.Create(CultureInfo.InvariantCulture, $" (+{Namespaces.Count - 6} more)") : string.Empty;
-        return $"{{{State}{cmek}; {nss}{more}}}";
+        int live = Snapshots.Count(s => s.Value.Status == SnapshotStatus.Live);
+        string snapshots = Snapshots.IsEmpty ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; snapshots {live} live, {Snapshots.Count - live} released");
+        return $"{{{State}{cmek}; {nss}{more}{snapshots}}}";
     }
 }
 

@@ -5,7 +5,8 @@ namespace Engine.Tests.Model;
 /// <summary>
 /// The stateful model property on the in-memory store: puts, deletes, batches across namespaces, gets,
 /// bounded and prefix scans, namespace creation (hundreds at once), flush, compact, close and reopen,
-/// CMEK revoke/transient/restore with checks and unlocks, a scan interrupted by a lock; the store must
+/// CMEK revoke/transient/restore with checks and unlocks, a scan interrupted by a lock, snapshots (reads
+/// through them equal the model at snapshot time), cursors, TryGet, Contains and MultiGet; the store must
 /// equal the model after every command. Budget: ENGINE_PBT_RUNS, ENGINE_PBT_MINUTES, ENGINE_PBT_SEED.
 /// </summary>
 public sealed class InMemoryModelTests(ITestOutputHelper output)
@@ -17,8 +18,8 @@ public sealed class InMemoryModelTests(ITestOutputHelper output)
 }
 
 /// <summary>
-/// The same model on a store directory, plus Verify and crash + reopen (a child process performs
-/// writes, a synced barrier, then junk writes and flushes until SIGKILL).
+/// The same model on a store directory, plus Verify, crash + reopen (a child process performs
+/// writes, a synced barrier, then junk writes and flushes until SIGKILL) and read-only reopens.
 /// </summary>
 public sealed class DirectoryModelTests(ITestOutputHelper output)
 {
