@@ -193,6 +193,43 @@ public sealed class RegistryTamperTests : IDisposable
     }
 
     [Fact]
+    public void Restoring_older_data_files_under_the_current_registry_is_an_integrity_error()
+    {
+        CreateWithData();
+        string snapshot = Path.Combine(_dir.Root, "snapshot");
+        using (OpenAnchored())
+        {
+        }
+
+        CopyTree(_dir.StorePath, snapshot);
+        using (EncryptedStore store = OpenAnchored())
+        {
+            store.GetNamespace("tenant").Put("k", "v2", sync: true);
+            store.GetNamespace("other").Delete("k", sync: true);
+        }
+
+        byte[] registry = File.ReadAllBytes(Registry);
+        byte[] previous = File.ReadAllBytes(Previous);
+        ReplaceTree(snapshot, _dir.StorePath);
+        File.WriteAllBytes(Registry, registry);
+        File.WriteAllBytes(Previous, previous);
+
+        // Issue 12, item 2: every file but the key registry from an older copy. The record of live log
+        // files names the epoch it was written at; the registry in force is newer.
+        foreach (Func<EncryptedStore> open in new Func<EncryptedStore>[] { () => OpenAnchored(), () => _dir.Open() })
+        {
+            var e = Assert.Throws<IntegrityException>(open);
+            Assert.Contains("epoch", e.Message, StringComparison.Ordinal);
+        }
+
+        // The older copy together with its own registry is a whole older store: it opens without an anchor
+        // (the documented limit), never as a mix.
+        ReplaceTree(snapshot, _dir.StorePath);
+        using EncryptedStore older = _dir.Open();
+        Assert.Equal("v1", older.GetNamespace("tenant").Get("k"));
+    }
+
+    [Fact]
     public async Task Restoring_the_pre_rotation_registry_and_headers_cannot_make_a_retired_kek_current_with_an_anchor()
     {
         CreateWithData();
@@ -240,10 +277,11 @@ public sealed class RegistryTamperTests : IDisposable
         var e = Assert.Throws<IntegrityException>(() => OpenAnchored());
         Assert.Contains("rollback anchor", e.Message, StringComparison.Ordinal);
 
-        // Without the anchor the older registry (same namespace KEKs, the old root) opens: the documented
-        // limit of running without one (docs/format.md, threat model). The restored generation is whole.
-        using EncryptedStore unanchored = _dir.Open();
-        Assert.Equal("v2", unanchored.GetNamespace("tenant").Get("k"));
+        // Without the anchor the store's own files give it away: the record of live log files was
+        // written at the epoch of the clean close, later than the restored registry's.
+        var unanchored = Assert.Throws<IntegrityException>(() => _dir.Open());
+        Assert.Contains("epoch", unanchored.Message, StringComparison.Ordinal);
+        Assert.EndsWith(Engine.Files.LiveLogRecord.FileName, unanchored.Path, StringComparison.Ordinal);
     }
 
     [Fact]
