@@ -193,6 +193,43 @@ public sealed class RegistryTamperTests : IDisposable
     }
 
     [Fact]
+    public void Restoring_older_data_files_under_the_current_registry_is_an_integrity_error()
+    {
+        CreateWithData();
+        string snapshot = Path.Combine(_dir.Root, "snapshot");
+        using (OpenAnchored())
+        {
+        }
+
+        CopyTree(_dir.StorePath, snapshot);
+        using (EncryptedStore store = OpenAnchored())
+        {
+            store.GetNamespace("tenant").Put("k", "v2", sync: true);
+            store.GetNamespace("other").Delete("k", sync: true);
+        }
+
+        byte[] registry = File.ReadAllBytes(Registry);
+        byte[] previous = File.ReadAllBytes(Previous);
+        ReplaceTree(snapshot, _dir.StorePath);
+        File.WriteAllBytes(Registry, registry);
+        File.WriteAllBytes(Previous, previous);
+
+        // Issue 12, item 2: every file but the key registry from an older copy. The record of live log
+        // files names the epoch it was written at; the registry in force is newer.
+        foreach (Func<EncryptedStore> open in new Func<EncryptedStore>[] { () => OpenAnchored(), () => _dir.Open() })
+        {
+            var e = Assert.Throws<IntegrityException>(open);
+            Assert.Contains("epoch", e.Message, StringComparison.Ordinal);
+        }
+
+        // The older copy together with its own registry is a whole older store: it opens without an anchor
+        // (the documented limit), never as a mix.
+        ReplaceTree(snapshot, _dir.StorePath);
+        using EncryptedStore older = _dir.Open();
+        Assert.Equal("v1", older.GetNamespace("tenant").Get("k"));
+    }
+
+    [Fact]
     public async Task Restoring_the_pre_rotation_registry_and_headers_cannot_make_a_retired_kek_current_with_an_anchor()
     {
         CreateWithData();
@@ -218,6 +255,82 @@ public sealed class RegistryTamperTests : IDisposable
         }
 
         Assert.Throws<IntegrityException>(() => OpenAnchored());
+    }
+
+    [Fact]
+    public void Restoring_the_pre_rotation_registry_after_a_root_key_rotation_is_an_integrity_error_with_an_anchor()
+    {
+        CreateWithData();
+        byte[] registry;
+        byte[] previous;
+        using (EncryptedStore store = OpenAnchored())
+        {
+            registry = File.ReadAllBytes(Registry);
+            previous = File.ReadAllBytes(Previous);
+            store.Keys.RotateRootKey();
+            store.GetNamespace("tenant").Put("k", "v2", sync: true);
+        }
+
+        File.WriteAllBytes(Registry, registry);
+        File.WriteAllBytes(Previous, previous);
+
+        var e = Assert.Throws<IntegrityException>(() => OpenAnchored());
+        Assert.Contains("rollback anchor", e.Message, StringComparison.Ordinal);
+
+        // Without the anchor the store's own files give it away: the record of live log files was
+        // written at the epoch of the clean close, later than the restored registry's.
+        var unanchored = Assert.Throws<IntegrityException>(() => _dir.Open());
+        Assert.Contains("epoch", unanchored.Message, StringComparison.Ordinal);
+        Assert.EndsWith(Engine.Files.LiveLogRecord.FileName, unanchored.Path, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_retired_namespace_kek_version_never_becomes_current_again()
+    {
+        CreateWithData();
+        var generations = new List<(string When, byte[] Registry, byte[] Previous)>();
+        void Keep(string when) => generations.Add((when, File.ReadAllBytes(Registry), File.ReadAllBytes(Previous)));
+        byte[] current;
+        byte[] currentPrevious;
+        using (EncryptedStore store = OpenAnchored())
+        {
+            Keep("before the rotations");
+            for (int round = 0; round < 2; round++)
+            {
+                KekRotation rotation = store.Keys.RotateNamespaceKey("tenant");
+                Keep($"rotation {round + 1} started (old and new versions held)");
+                await rotation.Completion;
+                Keep($"rotation {round + 1} retired the old version");
+                store.GetNamespace("tenant").Put("k", $"after rotation {round + 1}", sync: true);
+                store.Flush();
+            }
+
+            ScopeKeyStatus tenant = Assert.Single(store.Keys.Status().Scopes, s => s.Name == "tenant");
+            Assert.Equal(3u, tenant.CurrentVersion);
+            Assert.Equal([3u], tenant.RegistryVersions);
+        }
+
+        current = File.ReadAllBytes(Registry); // after the clean close, which is itself a new generation
+        currentPrevious = File.ReadAllBytes(Previous);
+
+        // Every earlier generation (each holds a version retired since) is refused with the anchor.
+        foreach ((string when, byte[] registry, byte[] previous) in generations)
+        {
+            File.WriteAllBytes(Registry, registry);
+            File.WriteAllBytes(Previous, previous);
+            var e = Assert.Throws<IntegrityException>(() => OpenAnchored());
+            Assert.True(e.Message.Contains("rollback anchor", StringComparison.Ordinal), $"{when}: {e.Message}");
+        }
+
+        // The store itself is untouched by the refused opens; a later rotation issues a new version, never an old one.
+        File.WriteAllBytes(Registry, current);
+        File.WriteAllBytes(Previous, currentPrevious);
+        using EncryptedStore reopened = OpenAnchored();
+        Assert.Equal("after rotation 2", reopened.GetNamespace("tenant").Get("k"));
+        await reopened.Keys.RotateNamespaceKey("tenant").Completion;
+        ScopeKeyStatus after = Assert.Single(reopened.Keys.Status().Scopes, s => s.Name == "tenant");
+        Assert.Equal(4u, after.CurrentVersion);
+        Assert.Equal([4u], after.RegistryVersions);
     }
 
     [Fact]

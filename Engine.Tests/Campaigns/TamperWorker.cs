@@ -37,7 +37,7 @@ internal static class TamperWorker
     public const string NoRegistry = "refused: no key registry left (EngineException: not a store, nothing written)";
     public const string OlderRegistryLacksKek = "key unavailable: files use a KEK version the restored older registry does not hold";
 
-    private sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
+    internal sealed record Outcome(string Verdict, string Detail, bool NamesTarget = false);
 
     /// <summary>Arguments: seed, first mutation index, end index (exclusive).</summary>
     public static int ChildMain(string[] args)
@@ -89,7 +89,7 @@ internal static class TamperWorker
     }
 
     /// <summary>Opens the mutated store, reads everything, and classifies what happened.</summary>
-    private static Outcome Judge(TamperFixture fixture, PluginFiles plugin, Mutation m)
+    internal static Outcome Judge(TamperFixture fixture, PluginFiles plugin, Mutation m)
     {
         string target = Path.Combine(fixture.Work, m.Target);
         // The plugin's own view of the mutated file, before RocksDB touches anything.

@@ -26,14 +26,25 @@ internal sealed class LiveLogRecord
 
     private const int MaxBytes = 1 << 20;
     private const int MaxCurrentBytes = 4096;
-    private static ReadOnlySpan<byte> Magic => "EKVLIVE1"u8;
+    private static ReadOnlySpan<byte> Magic => "EKVLIVE2"u8;
 
-    private LiveLogRecord(LiveLogState state, ulong manifestNumber, IReadOnlyList<(string Name, long Size)> files)
+    // Records written before the store epoch was bound into them (read, never written).
+    private static ReadOnlySpan<byte> MagicWithoutEpoch => "EKVLIVE1"u8;
+
+    private LiveLogRecord(LiveLogState state, ulong? epoch, ulong manifestNumber, IReadOnlyList<(string Name, long Size)> files)
     {
         State = state;
+        Epoch = epoch;
         ManifestNumber = manifestNumber;
         Files = files;
     }
+
+    /// <summary>
+    /// The store epoch (key registry generation) when the record was written; null in records of
+    /// earlier versions. Binds the log files to the registry: older data files restored under the
+    /// current registry carry an older record.
+    /// </summary>
+    public ulong? Epoch { get; }
 
     public LiveLogState State { get; }
 
@@ -48,10 +59,12 @@ internal sealed class LiveLogRecord
     /// </summary>
     /// <param name="files">The store's files.</param>
     /// <param name="layout">The store's layout.</param>
-    /// <exception cref="IntegrityException">The record is missing, cut or forged, or a log file it
-    /// vouches for is missing, shorter, longer or unexpected.</exception>
+    /// <param name="epoch">The generation of the key registry in force.</param>
+    /// <param name="registryFromPrevious">The registry in force is KEYRING.prev (KEYRING was torn).</param>
+    /// <exception cref="IntegrityException">The record is missing, cut or forged, belongs to another
+    /// store epoch than the registry, or a log file it vouches for is missing, shorter, longer or unexpected.</exception>
     /// <exception cref="KeyUnavailableException">The record's key cannot be obtained.</exception>
-    public static void CheckBeforeOpen(StoreFiles files, StoreLayout layout)
+    public static void CheckBeforeOpen(StoreFiles files, StoreLayout layout, ulong epoch, bool registryFromPrevious)
     {
         string recordPath = PathOf(layout);
         if (!files.Exists(recordPath))
@@ -65,6 +78,7 @@ internal sealed class LiveLogRecord
                 recordPath);
         }
         LiveLogRecord record = Read(files, recordPath);
+        CheckEpoch(record, epoch, registryFromPrevious, recordPath);
         (ulong current, string manifest) = ReadCurrent(files, layout, record);
         if (record.State == LiveLogState.Closed)
         {
@@ -131,7 +145,7 @@ internal sealed class LiveLogRecord
     /// names now, if any) and after (the MANIFEST RocksDB opened with).
     /// </summary>
     /// <exception cref="EngineException">The record cannot be written.</exception>
-    public static void WriteOpen(StoreFiles files, StoreLayout layout)
+    public static void WriteOpen(StoreFiles files, StoreLayout layout, ulong epoch)
     {
         var list = new List<(string, long)>();
         ulong number = 0;
@@ -143,7 +157,7 @@ internal sealed class LiveLogRecord
                 list.Add((Path.GetFileName(manifest), size));
             }
         }
-        Write(files, layout, new LiveLogRecord(LiveLogState.Open, number, list));
+        Write(files, layout, new LiveLogRecord(LiveLogState.Open, epoch, number, list));
     }
 
     /// <summary>
@@ -151,7 +165,7 @@ internal sealed class LiveLogRecord
     /// CURRENT and every WAL with its exact logical size.
     /// </summary>
     /// <exception cref="EngineException">The record cannot be written.</exception>
-    public static void WriteClosed(StoreFiles files, StoreLayout layout)
+    public static void WriteClosed(StoreFiles files, StoreLayout layout, ulong epoch)
     {
         if (!TryReadCurrent(files, layout, out ulong number, out string manifest))
         {
@@ -176,7 +190,31 @@ internal sealed class LiveLogRecord
         {
             return; // a file vanished under us: not a clean state to vouch for; the Open record stays
         }
-        Write(files, layout, new LiveLogRecord(LiveLogState.Closed, number, list));
+        Write(files, layout, new LiveLogRecord(LiveLogState.Closed, epoch, number, list));
+    }
+
+    /// <summary>
+    /// The record must belong to the registry in force. Nothing writes the registry while the store is
+    /// closed, and a clean close advances the epoch before the closed record is written, so a closed
+    /// record names exactly the registry's generation (or the next one, when KEYRING is torn and its
+    /// previous generation is in force). An open record (the last run crashed) was written at the
+    /// open, and the registry may have grown since: it may not name a later epoch.
+    /// </summary>
+    private static void CheckEpoch(LiveLogRecord record, ulong epoch, bool registryFromPrevious, string recordPath)
+    {
+        if (record.Epoch is not ulong recorded)
+        {
+            return; // written by an earlier version, before the epoch was recorded
+        }
+        bool ok = record.State == LiveLogState.Closed
+            ? recorded == epoch || (registryFromPrevious && recorded == epoch + 1)
+            : recorded <= epoch || (registryFromPrevious && recorded == epoch + 1);
+        if (!ok)
+        {
+            throw new IntegrityException(
+                string.Create(CultureInfo.InvariantCulture, $"The record of live log files ({FileName}) was written at store epoch {recorded} ({(record.State == LiveLogState.Closed ? "closed" : "open")}), but the key registry in force is epoch {epoch}: the store's files and its key registry come from different points in time (an older copy of one of them was restored)."),
+                recordPath);
+        }
     }
 
     private static string PathOf(StoreLayout layout) => layout.Root + "/" + FileName;
@@ -199,6 +237,8 @@ internal sealed class LiveLogRecord
         Span<byte> scratch = stackalloc byte[8];
         body.AddRange(Magic);
         body.Add((byte)record.State);
+        BinaryPrimitives.WriteUInt64LittleEndian(scratch, record.Epoch ?? 0);
+        body.AddRange(scratch.ToArray());
         BinaryPrimitives.WriteUInt64LittleEndian(scratch, record.ManifestNumber);
         body.AddRange(scratch.ToArray());
         BinaryPrimitives.WriteUInt32LittleEndian(scratch, (uint)record.Files.Count);
@@ -225,7 +265,9 @@ internal sealed class LiveLogRecord
         try
         {
             ReadOnlySpan<byte> span = data;
-            if (span.Length < Magic.Length + 1 + 8 + 4 + 4 || !span[..Magic.Length].SequenceEqual(Magic)
+            bool withEpoch = span.Length >= Magic.Length && span[..Magic.Length].SequenceEqual(Magic);
+            if (span.Length < Magic.Length + 1 + (withEpoch ? 8 : 0) + 8 + 4 + 4
+                || !(withEpoch || span[..MagicWithoutEpoch.Length].SequenceEqual(MagicWithoutEpoch))
                 || BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]) != (uint)span.Length)
             {
                 throw new FormatException("bad magic or length");
@@ -235,6 +277,12 @@ internal sealed class LiveLogRecord
             if (state is not (LiveLogState.Open or LiveLogState.Closed))
             {
                 throw new FormatException("bad state");
+            }
+            ulong? epoch = null;
+            if (withEpoch)
+            {
+                epoch = BinaryPrimitives.ReadUInt64LittleEndian(span[at..]);
+                at += 8;
             }
             ulong manifest = BinaryPrimitives.ReadUInt64LittleEndian(span[at..]);
             at += 8;
@@ -250,7 +298,7 @@ internal sealed class LiveLogRecord
                 list.Add((name, BinaryPrimitives.ReadInt64LittleEndian(span[at..])));
                 at += 8;
             }
-            return at + 4 == span.Length ? new LiveLogRecord(state, manifest, list) : throw new FormatException("trailing bytes");
+            return at + 4 == span.Length ? new LiveLogRecord(state, epoch, manifest, list) : throw new FormatException("trailing bytes");
         }
         catch (Exception ex) when (ex is FormatException or ArgumentOutOfRangeException)
         {

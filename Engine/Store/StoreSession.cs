@@ -114,13 +114,13 @@ internal sealed class StoreSession : IDisposable
             // cut or planted log file must fail here, not be taken for a crash.
             if (!create)
             {
-                LiveLogRecord.CheckBeforeOpen(files, _layout);
+                LiveLogRecord.CheckBeforeOpen(files, _layout, Registry.Generation, Registry.LoadedFromPrevious);
             }
             // In force until the one written after the open below: a crash in between leaves a
             // record a newer MANIFEST satisfies. A read-only open checks it and writes nothing.
             if (!_readOnly)
             {
-                LiveLogRecord.WriteOpen(files, _layout);
+                LiveLogRecord.WriteOpen(files, _layout, Registry.Generation);
             }
         }
 
@@ -166,7 +166,7 @@ internal sealed class StoreSession : IDisposable
         if (!_readOnly)
         {
             using StoreFiles files = StoreFiles.Open(this);
-            LiveLogRecord.WriteOpen(files, _layout); // the MANIFEST RocksDB opened with
+            LiveLogRecord.WriteOpen(files, _layout, Registry.Generation); // the MANIFEST RocksDB opened with
         }
     }
 
@@ -192,7 +192,7 @@ internal sealed class StoreSession : IDisposable
         try
         {
             using StoreFiles files = StoreFiles.Open(this);
-            LiveLogRecord.WriteClosed(files, _layout);
+            LiveLogRecord.WriteClosed(files, _layout, Registry.Generation);
         }
         catch (EngineException ex)
         {
