@@ -5,7 +5,7 @@ namespace Engine.Tests.Campaigns;
 
 /// <summary>
 /// Where the header slots and frames of an encrypted file lie, computed from its bytes as docs/format.md
-/// (format version 2) describes: a header region of two 512-byte slots, then frames
+/// (format version 2; immutable files of format version 3 are walked by their frame lengths) describes: a header region of two 512-byte slots, then frames
 /// <c>n (u32) | sync distance (u32) | check (u32) | nonce (12) | ciphertext (n) | tag (16)</c>. Immutable
 /// files (<c>*.sst</c>, <c>*.blob</c>) have a fixed stride of F+40; log-like files are walked through their
 /// frame headers (the check is an unkeyed hash of file id, index, n and sync distance). The campaigns use
@@ -19,6 +19,12 @@ internal sealed class FileGeometry
     public const int FrameOverhead = FrameHeaderSize + 12 + 16; // 40
     public const int ChecksumOffset = 504;
     public const int FormatVersion = 2;
+
+    /// <summary>Immutable files in format 3 (docs/format.md, "Format v3"): frames of any length, a frame index, a 16-byte trailer.</summary>
+    public const int IndexedFormatVersion = 3;
+
+    /// <summary>The trailer after the frame index of a format 3 file.</summary>
+    public const int IndexTrailerSize = 16;
 
     private FileGeometry(long length, int frameSize, bool immutable, IReadOnlyList<(long Offset, int Length)> frames, long tailBytes)
     {
@@ -66,7 +72,23 @@ internal sealed class FileGeometry
         long pos = HeaderRegion;
         if (content.Length > HeaderRegion)
         {
-            if (immutable)
+            if (immutable && BinaryPrimitives.ReadUInt16LittleEndian(content.AsSpan(8)) == IndexedFormatVersion)
+            {
+                // Data frames then index frames, walked by their length fields (at most 8F each); the
+                // 16-byte trailer is left as the tail.
+                long end = content.Length - IndexTrailerSize;
+                while (pos + FrameOverhead <= end)
+                {
+                    uint n = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)pos));
+                    if (n > 8L * f || pos + FrameOverhead + n > end)
+                    {
+                        break;
+                    }
+                    frames.Add((pos, (int)(FrameOverhead + n)));
+                    pos += FrameOverhead + n;
+                }
+            }
+            else if (immutable)
             {
                 long stride = f + FrameOverhead;
                 while (pos + stride <= content.Length)

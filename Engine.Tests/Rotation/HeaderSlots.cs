@@ -17,6 +17,7 @@ internal static class HeaderSlots
     private const int EnvelopeOffset = 48;
     private const int ChecksumOffset = 504;
     private const ushort FormatVersion = 2;
+    private const ushort IndexedFormatVersion = 3; // SST and blob files (docs/format.md, "Format v3")
 
     private static ReadOnlySpan<byte> Magic => "EKVFILE1"u8;
 
@@ -51,7 +52,7 @@ internal static class HeaderSlots
 
         ushort length = BinaryPrimitives.ReadUInt16LittleEndian(slot[44..]);
         bool valid = slot[..8].SequenceEqual(Magic)
-            && BinaryPrimitives.ReadUInt16LittleEndian(slot[8..]) == FormatVersion
+            && BinaryPrimitives.ReadUInt16LittleEndian(slot[8..]) is FormatVersion or IndexedFormatVersion
             && length is >= 1 and <= FileKeyService.MaxEnvelopeSize
             && KeyEnvelope.TryReadFields(slot.Slice(EnvelopeOffset, length), out _, out _, out _);
         if (!valid)

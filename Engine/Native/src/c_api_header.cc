@@ -46,7 +46,7 @@ EKV_API int32_t ekv_file_header_info(ekv_env* env, const char* path, ekv_header_
     if (!s.ok()) return FromStatus(s, msg, msg_cap);
     out->generation = h.slot.generation;
     out->logical_size = logical;
-    out->format_version = ekv::kFormatVersion;
+    out->format_version = h.slot.format_version;
     out->frame_size = h.slot.frame_size;
     out->active_slot = static_cast<uint32_t>(h.active);
     out->envelope_len = h.slot.envelope_len;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "frame_index.h"
 #include "frame_map.h"
 #include "readable_files.h"
 #include "writable_file.h"
@@ -100,6 +101,7 @@ rocksdb::IOStatus EncryptedFileSystem::CreateFile(
   st.ctx = ctx_;
   st.cipher.reset(new FrameCipher(dek, slot.file_id, ctx_->stats));
   st.frame_size = slot.frame_size;
+  st.format_version = slot.format_version;
   result->reset(new EncryptedWritableFile(opts, std::move(st)));
   ctx_->stats->files_created.fetch_add(1, std::memory_order_relaxed);
   return rocksdb::IOStatus::OK();
@@ -127,6 +129,11 @@ rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
   s = OpenReader(fname, opts, &reader);
   if (!s.ok()) return s;
   if (!reader->has_key()) return CreateFile(fname, opts, result);
+  if (reader->header().format_version == kFormatVersionIndexed) {
+    // A closed v3 file ends with its frame index; RocksDB never reopens an SST or blob file.
+    return rocksdb::IOStatus::NotSupported(fname +
+                                           ": reopening a format v3 SST/blob file for writing");
+  }
   EncryptedWritableFile::State st;
   st.path = fname;
   st.ctx = ctx_;
@@ -229,6 +236,20 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
   // Not authenticated: a torn or forged last frame is only discovered when the file is
   // opened. RocksDB uses this size for accounting and to size reads of closed files, whose
   // last frame the reader authenticates at open anyway.
+  if (IsImmutableFile(fname) && slot.format_version == kFormatVersionIndexed) {
+    uint8_t trailer[kIndexTrailerSize] = {};
+    if (physical >= kHeaderRegionSize + kIndexTrailerSize) {
+      s = file->Read(physical - kIndexTrailerSize, sizeof(trailer), rocksdb::IOOptions(), &got,
+                     reinterpret_cast<char*>(trailer), nullptr);
+      if (!s.ok()) return Annotate(s, fname, "read frame index trailer");
+      if (got.size() != sizeof(trailer)) return rocksdb::IOStatus::OK();
+      if (got.data() != reinterpret_cast<char*>(trailer)) {
+        std::memcpy(trailer, got.data(), got.size());
+      }
+    }
+    *logical = IndexedLogicalSize(physical, trailer);
+    return rocksdb::IOStatus::OK();
+  }
   if (IsImmutableFile(fname)) {
     bool torn = false;
     *logical = FixedLogicalSize(physical, slot.frame_size, &torn);
@@ -242,6 +263,13 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
   if (!s.ok()) return Annotate(s, fname, "walk frame headers");
   *logical = map.logical_size();
   return rocksdb::IOStatus::OK();
+}
+
+rocksdb::FileOptions EncryptedFileSystem::OptimizeForCompactionTableWrite(
+    const rocksdb::FileOptions& file_options, const rocksdb::ImmutableDBOptions& db_options) const {
+  rocksdb::FileOptions o = target()->OptimizeForCompactionTableWrite(file_options, db_options);
+  o.writable_file_max_buffer_size = 0;
+  return o;
 }
 
 rocksdb::IOStatus EncryptedFileSystem::GetFileSize(const std::string& fname,

@@ -44,6 +44,12 @@ class EncryptedFileSystem : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override;
   rocksdb::IOStatus NewMemoryMappedFileBuffer(
       const std::string& fname, std::unique_ptr<rocksdb::MemoryMappedFileBuffer>* result) override;
+  // SST and blob files (flush and compaction outputs): RocksDB's own write buffer is turned off so
+  // that each block reaches Append on its own and becomes its own frame (format v3,
+  // frame_index.h); the encrypted writer batches sealed frames into large writes itself.
+  rocksdb::FileOptions OptimizeForCompactionTableWrite(
+      const rocksdb::FileOptions& file_options,
+      const rocksdb::ImmutableDBOptions& db_options) const override;
   rocksdb::IOStatus RenameFile(const std::string& src, const std::string& target,
                                const rocksdb::IOOptions& options,
                                rocksdb::IODebugContext* dbg) override;

@@ -2,6 +2,7 @@
 // header.cc must stay in lock-step with it).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,7 +28,13 @@ constexpr size_t kFrameOverhead = kFrameHeaderSize + kNonceSize + kTagSize;  // 
 // "EKVF" || file id || index (u64) || final (u8) || n (u32) || b (u32)
 constexpr size_t kFrameAadSize = 4 + kFileIdSize + 8 + 1 + 4 + 4;
 
-constexpr uint16_t kFormatVersion = 2;
+// Version 2: every file has fixed-stride frames (immutable) or walked frames (log-like).
+// Version 3 (immutable files only): a frame per RocksDB append, located through an authenticated
+// frame index at the end of the file (frame_index.h; docs/format.md, "Format v3"). Log-like files
+// are still written as version 2; both versions are read.
+constexpr uint16_t kFormatVersionFixed = 2;
+constexpr uint16_t kFormatVersionIndexed = 3;
+constexpr uint16_t kFormatVersion = kFormatVersionFixed;  // log-like files
 constexpr uint16_t kSuiteAes256Gcm = 1;
 constexpr uint32_t kDefaultFrameSize = 4096;
 constexpr uint32_t kMinFrameSize = 512;
@@ -64,6 +71,7 @@ uint64_t FixedLogicalSize(uint64_t physical_size, uint32_t frame_size, bool* tor
 
 // The parsed, checksum-valid content of one header slot.
 struct HeaderSlot {
+  uint16_t format_version = kFormatVersionFixed;  // 2 or 3; bound into the DEK wrap (slot AAD)
   uint32_t frame_size = kDefaultFrameSize;
   uint8_t file_id[kFileIdSize] = {};
   uint64_t generation = 1;
@@ -97,6 +105,24 @@ void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool fin
 // other file is "log-like" (WAL, MANIFEST, LOG, OPTIONS, CURRENT, ...): a Sync seals its tail
 // frame for good, frames may be short, and readers walk the frame headers.
 bool IsImmutableFile(const std::string& path);
+
+// White-box tests only (never set by the plugin): while true, new immutable files are written in
+// format v2 (fixed stride), so the tests of the v2 layout keep covering the v2 reader and writer
+// that existing files still use. Defined in frame_index.cc.
+extern std::atomic<bool> g_test_write_fixed_format;
+
+// The format version of a new file at `path`: 3 for immutable files, 2 for the rest.
+inline uint16_t FormatVersionForNewFile(const std::string& path) {
+  return IsImmutableFile(path) && !g_test_write_fixed_format.load(std::memory_order_relaxed)
+             ? kFormatVersionIndexed
+             : kFormatVersionFixed;
+}
+
+// Sets g_test_write_fixed_format for one scope (tests).
+struct ScopedFixedFormatForTests {
+  ScopedFixedFormatForTests() { g_test_write_fixed_format = true; }
+  ~ScopedFixedFormatForTests() { g_test_write_fixed_format = false; }
+};
 
 // The file kind of ekvfs.h (ekv_file_kind_of): RocksDB's LOCK is passed through unencrypted,
 // immutable files as above, everything else is log-like.

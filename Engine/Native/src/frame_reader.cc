@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "frame_index.h"
 
 namespace ekv {
 
@@ -95,7 +96,8 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     return s;
   }
   cipher_.reset(new FrameCipher(dek, slot_.file_id, ctx_->stats));
-  cipher_->set_frame_size(slot_.frame_size);
+  indexed_ = immutable_ && slot_.format_version == kFormatVersionIndexed;
+  cipher_->set_frame_size(indexed_ ? IndexedMaxFrame(slot_.frame_size) : slot_.frame_size);
   map_ = FrameMap(slot_.frame_size);
   ctx_->stats->files_opened.fetch_add(1, std::memory_order_relaxed);
   return rocksdb::IOStatus::OK();
@@ -126,7 +128,9 @@ rocksdb::IOStatus FrameReader::ResolveTail(uint64_t physical_size) {
   }
   torn_ = false;
   closed_ = false;
-  rocksdb::IOStatus s = immutable_ ? ResolveFixed(physical_size) : ResolveWalked(physical_size);
+  rocksdb::IOStatus s = indexed_     ? ResolveIndexed(physical_size)
+                        : immutable_ ? ResolveFixed(physical_size)
+                                     : ResolveWalked(physical_size);
   if (s.ok() && torn_) ctx_->stats->torn_tails.fetch_add(1, std::memory_order_relaxed);
   return s;
 }
@@ -178,6 +182,97 @@ rocksdb::IOStatus FrameReader::ResolveFixed(uint64_t physical_size) {
   stable_ = map_.count();
   SetCache(last, &plain);
   return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus FrameReader::IndexFailure(const std::string& what, uint64_t offset) const {
+  ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+  return IntegrityError(path_, what, offset);
+}
+
+rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
+  // The trailer is unauthenticated; L and k are checked by the index frames' AAD, the frame
+  // lengths by the index frames' tags, and the layout by the sums below.
+  map_.Clear();
+  if (physical_size < kHeaderRegionSize + kIndexTrailerSize) {
+    return IndexFailure("file has no frame index (truncated)", kHeaderRegionSize);
+  }
+  uint8_t trailer[kIndexTrailerSize];
+  rocksdb::Slice got;
+  const uint64_t trailer_at = physical_size - kIndexTrailerSize;
+  rocksdb::IOStatus s = target_->Read(trailer_at, sizeof(trailer), rocksdb::IOOptions(), &got,
+                                      reinterpret_cast<char*>(trailer), nullptr);
+  if (!s.ok()) return Annotate(s, path_, "read frame index trailer");
+  if (got.size() != sizeof(trailer)) return IndexFailure("short frame index trailer", trailer_at);
+  if (got.data() != reinterpret_cast<char*>(trailer)) std::memcpy(trailer, got.data(), got.size());
+  uint64_t logical = 0;
+  uint32_t k = 0;
+  if (!DecodeIndexTrailer(trailer, &logical, &k)) {
+    return IndexFailure("no frame index trailer at the end of the file (truncated or damaged)",
+                        trailer_at);
+  }
+  const uint32_t f = slot_.frame_size;
+  const uint64_t region = IndexRegionSize(k, f);
+  if (region > trailer_at - kHeaderRegionSize ||
+      logical + uint64_t{k} * kFrameOverhead != trailer_at - region - kHeaderRegionSize) {
+    return IndexFailure("frame index trailer does not match the file size (truncated or damaged)",
+                        trailer_at);
+  }
+  const uint64_t index_at = trailer_at - region;
+  std::vector<uint8_t> stored(static_cast<size_t>(region));
+  s = target_->Read(index_at, stored.size(), rocksdb::IOOptions(), &got,
+                    reinterpret_cast<char*>(stored.data()), nullptr);
+  if (!s.ok()) return Annotate(s, path_, "read frame index");
+  if (got.size() != stored.size()) return IndexFailure("short frame index", index_at);
+  if (got.data() != reinterpret_cast<char*>(stored.data())) {
+    std::memcpy(stored.data(), got.data(), got.size());
+  }
+  const uint64_t m = IndexFrameCount(k, f);
+  std::vector<uint8_t> entries(static_cast<size_t>(4 * uint64_t{k}));
+  size_t in = 0, out = 0;
+  std::string err;
+  for (uint64_t j = 0; j < m; ++j) {
+    const size_t n = static_cast<size_t>(IndexFrameBytes(k, f, j));
+    uint32_t b = 0;
+    FrameCipher::OpenResult r = cipher_->Open(logical, j + 1 == m, stored.data() + in,
+                                              n + kFrameOverhead, entries.data() + out, &err, &b);
+    if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
+    if (r != FrameCipher::OpenResult::kOk || b != k + j) {
+      return IndexFailure("frame index frame " + std::to_string(j) +
+                              " does not authenticate (file truncated or tampered)",
+                          index_at + in);
+    }
+    in += n + kFrameOverhead;
+    out += n;
+  }
+  const uint32_t max_frame = IndexedMaxFrame(f);
+  for (uint64_t i = 0; i < k; ++i) {
+    const uint32_t n = GetIndexEntry(entries.data() + 4 * i);
+    // Authentic, so these only fail for a writer bug; still never trust a length blindly.
+    if (n == 0 || n > max_frame) {
+      map_.Clear();
+      return IndexFailure("frame index entry " + std::to_string(i) + " is invalid", index_at);
+    }
+    map_.Push(n);
+  }
+  if (map_.logical_size() != logical || map_.PhysicalEnd() != index_at) {
+    map_.Clear();
+    return IndexFailure("frame index does not cover the file's frames", index_at);
+  }
+  closed_ = true;
+  stable_ = map_.count();
+  return rocksdb::IOStatus::OK();
+}
+
+FrameCipher::OpenResult FrameReader::OpenFrame(uint64_t i, const uint8_t* frame, size_t frame_len,
+                                               uint8_t* plain, std::string* err) const {
+  if (!indexed_) return cipher_->Open(i, FrameIsFinal(i), frame, frame_len, plain, err);
+  uint32_t b = 0;
+  FrameCipher::OpenResult r = cipher_->Open(map_.Start(i), false, frame, frame_len, plain, err, &b);
+  if (r == FrameCipher::OpenResult::kOk && b != i) {
+    OPENSSL_cleanse(plain, frame_len - kFrameOverhead);
+    return FrameCipher::OpenResult::kAuthFailed;
+  }
+  return r;
 }
 
 rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
@@ -318,8 +413,8 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
     const uint8_t* frame = stored.data() + (map_.Physical(i) - base);
     const size_t frame_len = bytes + kFrameOverhead;
     if (from == 0 && to == bytes) {
-      FrameCipher::OpenResult r = cipher_->Open(i, FrameIsFinal(i), frame, frame_len,
-                                                reinterpret_cast<uint8_t*>(out + written), &err);
+      FrameCipher::OpenResult r =
+          OpenFrame(i, frame, frame_len, reinterpret_cast<uint8_t*>(out + written), &err);
       if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
       if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
     } else {
@@ -328,9 +423,8 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
         std::memcpy(out + written, cached_plain_.data() + from, to - from);
       } else {
         lock.unlock();
-        plain.resize(slot_.frame_size);
-        FrameCipher::OpenResult r =
-            cipher_->Open(i, FrameIsFinal(i), frame, frame_len, plain.data(), &err);
+        plain.resize(bytes);
+        FrameCipher::OpenResult r = OpenFrame(i, frame, frame_len, plain.data(), &err);
         if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
         if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
         std::memcpy(out + written, plain.data() + from, to - from);

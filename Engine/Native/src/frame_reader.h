@@ -62,6 +62,9 @@ class FrameReader {
   rocksdb::IOStatus ResolveTail(uint64_t physical_size);
   // Immutable files: fixed stride, the last frame must authenticate with final = 1.
   rocksdb::IOStatus ResolveFixed(uint64_t physical_size);
+  // Format v3 immutable files: load and authenticate the frame index (frame_index.h).
+  rocksdb::IOStatus ResolveIndexed(uint64_t physical_size);
+  rocksdb::IOStatus IndexFailure(const std::string& what, uint64_t offset) const;
   // Log-like files: walk the frame headers and authenticate the last frame. A damaged end of
   // at most one frame is a torn tail; anything longer is an integrity error.
   rocksdb::IOStatus ResolveWalked(uint64_t physical_size);
@@ -75,13 +78,19 @@ class FrameReader {
 
   // Reads the stored bytes of frames [first, last] into buf.
   rocksdb::IOStatus ReadFrames(uint64_t first, uint64_t last, std::vector<uint8_t>* buf) const;
-  bool FrameIsFinal(uint64_t index) const { return closed_ && index + 1 == map_.count(); }
+  bool FrameIsFinal(uint64_t index) const {
+    return closed_ && !indexed_ && index + 1 == map_.count();
+  }
+  // Opens frame i of the stored bytes; v3 also checks that its b field is its ordinal.
+  FrameCipher::OpenResult OpenFrame(uint64_t i, const uint8_t* frame, size_t frame_len,
+                                    uint8_t* plain, std::string* err) const;
   rocksdb::IOStatus AuthFailure(uint64_t index) const;
   void SetCache(uint64_t index, PlainBytes* plain);
 
   std::shared_ptr<const FsContext> ctx_;
   std::string path_;
   bool immutable_;
+  bool indexed_ = false;  // format v3 immutable file
   std::unique_ptr<rocksdb::FSRandomAccessFile> target_;
   HeaderSlot slot_;
   std::unique_ptr<FrameCipher> cipher_;  // null for an empty (0-byte) file

@@ -76,10 +76,13 @@ SlotState ParseSlot(const uint8_t* p, HeaderSlot* out) {
   // checked for sanity here and authenticated by the DEK unwrap (bytes 0..39) and by every
   // frame tag (file id, frame size via frame positions).
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) return SlotState::kBadMagic;
-  if (GetU16(p + 8) != kFormatVersion || GetU16(p + 10) != kSuiteAes256Gcm) {
+  const uint16_t version = GetU16(p + 8);
+  if ((version != kFormatVersionFixed && version != kFormatVersionIndexed) ||
+      GetU16(p + 10) != kSuiteAes256Gcm) {
     return SlotState::kUnsupported;
   }
   HeaderSlot s;
+  s.format_version = version;
   s.frame_size = GetU32(p + 12);
   std::memcpy(s.file_id, p + 16, kFileIdSize);
   s.generation = GetU64(p + 32);
@@ -144,7 +147,7 @@ bool DecodeFrameHeader(const uint8_t file_id[kFileIdSize], uint64_t index, uint3
 
 void EncodeSlotAad(const HeaderSlot& slot, uint8_t out[kSlotAadSize]) {
   std::memcpy(out, kMagic, sizeof(kMagic));
-  PutU16(out + 8, kFormatVersion);
+  PutU16(out + 8, slot.format_version);
   PutU16(out + 10, kSuiteAes256Gcm);
   PutU32(out + 12, slot.frame_size);
   std::memcpy(out + 16, slot.file_id, kFileIdSize);

@@ -38,6 +38,7 @@ rocksdb::IOStatus KeyService::NewFileKey(const std::string& path, uint32_t frame
   if (cb_.new_file_key == nullptr) return InternalError(path, "no new_file_key callback");
   HeaderSlot s;
   s.frame_size = frame_size;
+  s.format_version = FormatVersionForNewFile(path);
   s.generation = 1;
   if (RAND_bytes(s.file_id, kFileIdSize) != 1) {
     return InternalError(path, "RAND_bytes failed for the file id");

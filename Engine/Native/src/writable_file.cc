@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "errors.h"
+#include "frame_index.h"
 #include "frame_map.h"
 
 namespace ekv {
@@ -24,10 +25,12 @@ EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options
       st_(std::move(state)),
       immutable_(IsImmutableFile(st_.path)),
       logical_size_(st_.tail_start + st_.tail.size()),
-      shared_size_(std::make_shared<OpenFileState>()) {
-  st_.tail.reserve(st_.frame_size);
+      shared_size_(std::make_shared<OpenFileState>()),
+      indexed_(immutable_ && st_.format_version == kFormatVersionIndexed) {
+  const uint32_t max_frame = indexed_ ? IndexedMaxFrame(st_.frame_size) : st_.frame_size;
+  st_.tail.reserve(max_frame);
   frame_buf_.reserve(st_.frame_size);  // assembled frames never reallocate (and leave plaintext)
-  st_.cipher->set_frame_size(st_.frame_size);
+  st_.cipher->set_frame_size(max_frame);
   shared_size_->logical.store(logical_size_, std::memory_order_relaxed);
   PublishStableEnd();
   st_.ctx->open_sizes.Register(st_.path, shared_size_);
@@ -78,6 +81,7 @@ rocksdb::IOStatus EncryptedWritableFile::Append(const rocksdb::Slice& data,
 rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data) {
   rocksdb::IOStatus s = CheckOpen();
   if (!s.ok() || data.empty()) return s;
+  if (indexed_) return AppendIndexedLocked(data);
   const size_t f = st_.frame_size;
   const size_t stride = f + kFrameOverhead;
   const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
@@ -159,6 +163,7 @@ void EncryptedWritableFile::CloseTailFrame() {
 rocksdb::IOStatus EncryptedWritableFile::FlushLocked() {
   rocksdb::IOStatus s = CheckOpen();
   if (!s.ok()) return s;
+  if (indexed_) return FlushIndexedLocked();
   if (tail_dirty_) {
     s = WriteTail(false);
     if (!s.ok()) return s;
@@ -242,7 +247,14 @@ rocksdb::IOStatus EncryptedWritableFile::Close(const rocksdb::IOOptions& /*optio
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return rocksdb::IOStatus::OK();
     rocksdb::IOStatus s;
-    if (immutable_) {
+    if (indexed_) {
+      s = WriteFrameIndex();
+      if (s.ok() && (synced_ || fsynced_)) {
+        s = fsynced_ ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
+                     : st_.target->Sync(rocksdb::IOOptions(), nullptr);
+        if (!s.ok()) s = Annotate(s, st_.path, "sync frame index");
+      }
+    } else if (immutable_) {
       if (!st_.tail_on_disk_final || tail_dirty_) s = WriteTail(true);
       // RocksDB syncs an SST and then closes it, and from then on relies on it being durable.
       // The final frame is written here, after that sync, so sync again if the owner ever
@@ -316,6 +328,16 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
   if (size > logical_size_) {
     return rocksdb::IOStatus::NotSupported(st_.path + ": extending a file with Truncate");
   }
+  if (indexed_) {
+    // Sealed frames are final in a v3 file; only the open frame can shrink.
+    if (size < st_.tail_start) {
+      return rocksdb::IOStatus::NotSupported(
+          st_.path + ": truncating a format v3 SST/blob file into a sealed frame");
+    }
+    st_.tail.resize(static_cast<size_t>(size - st_.tail_start));
+    SetLogicalSize(size);
+    return s;
+  }
   if (size >= st_.tail_start) {
     st_.tail.resize(static_cast<size_t>(size - st_.tail_start));
   } else {
@@ -348,6 +370,123 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
   }
   if (st_.durable_frames > st_.tail_index) st_.durable_frames = st_.tail_index;
   return TruncatePhysical(st_.ctx->base.get(), st_.path, physical_end);
+}
+
+// ---- Format v3 immutable files (docs/format.md, "Format v3") ----
+
+rocksdb::IOStatus EncryptedWritableFile::SealIndexedFrame(const uint8_t* plain, size_t n) {
+  if (st_.tail_index >= UINT32_MAX / 2) {
+    return InternalError(st_.path, "too many frames for a format v3 file");
+  }
+  const size_t at = pending_io_.size();
+  pending_io_.resize(at + n + kFrameOverhead);
+  std::string err;
+  // Position field = logical start, b = ordinal (frame_index.h).
+  if (!st_.cipher->Seal(st_.tail_start, false, static_cast<uint32_t>(st_.tail_index), plain, n,
+                        pending_io_.data() + at, &err)) {
+    pending_io_.resize(at);
+    return InternalError(st_.path,
+                         "sealing frame " + std::to_string(st_.tail_index) + ": " + err);
+  }
+  frame_lengths_.push_back(static_cast<uint32_t>(n));
+  st_.tail_index++;
+  st_.tail_start += n;
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus EncryptedWritableFile::CloseIndexedFrame() {
+  if (st_.tail.empty()) return rocksdb::IOStatus::OK();
+  rocksdb::IOStatus s =
+      SealIndexedFrame(reinterpret_cast<const uint8_t*>(st_.tail.data()), st_.tail.size());
+  if (s.ok()) Cleanse(&st_.tail);
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::WritePendingFrames() {
+  if (pending_io_.empty()) return rocksdb::IOStatus::OK();
+  const uint64_t at = TailOffset() - pending_io_.size();
+  rocksdb::IOStatus s = st_.target->Write(
+      at, rocksdb::Slice(reinterpret_cast<const char*>(pending_io_.data()), pending_io_.size()),
+      rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write frames");
+  pending_io_.clear();
+  PublishStableEnd();
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::AppendIndexedLocked(const rocksdb::Slice& data) {
+  // One RocksDB block (or its 5-byte trailer) per append when RocksDB's own write buffer is off
+  // (EncryptedFileSystem::OptimizeForCompactionTableWrite): frames then hold whole blocks, and a
+  // block read opens one frame.
+  const uint32_t f = st_.frame_size;
+  const size_t max_frame = IndexedMaxFrame(f);
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t left = data.size();
+  rocksdb::IOStatus s;
+  if (left > IndexedWholeAppend(f)) {
+    // Not one block (RocksDB's write buffer, or a huge block): cut at F like format v2.
+    s = CloseIndexedFrame();
+    if (!s.ok()) return s;
+    while (left >= f) {
+      s = SealIndexedFrame(p, f);
+      if (!s.ok()) return s;
+      p += f;
+      left -= f;
+    }
+  } else if (!st_.tail.empty() &&
+             ((st_.tail.size() >= kMinIndexedFrame && left > kTinyAppend) ||
+              st_.tail.size() + left > max_frame)) {
+    s = CloseIndexedFrame();
+    if (!s.ok()) return s;
+  }
+  st_.tail.append(reinterpret_cast<const char*>(p), left);
+  SetLogicalSize(logical_size_ + data.size());
+  if (pending_io_.size() >= (256u << 10)) s = WritePendingFrames();
+  return s;
+}
+
+rocksdb::IOStatus EncryptedWritableFile::FlushIndexedLocked() {
+  // Flush closes the open frame: RocksDB flushes an SST only to sync or close it.
+  rocksdb::IOStatus s = CloseIndexedFrame();
+  if (s.ok()) s = WritePendingFrames();
+  if (!s.ok()) return s;
+  s = st_.target->Flush(rocksdb::IOOptions(), nullptr);
+  return s.ok() ? s : Annotate(s, st_.path, "flush");
+}
+
+rocksdb::IOStatus EncryptedWritableFile::WriteFrameIndex() {
+  rocksdb::IOStatus s = CloseIndexedFrame();
+  if (!s.ok()) return s;
+  const uint32_t f = st_.frame_size;
+  const uint64_t k = frame_lengths_.size();
+  const uint64_t m = IndexFrameCount(k, f);
+  std::vector<uint8_t> entries(4 * k);
+  for (uint64_t i = 0; i < k; ++i) PutIndexEntry(entries.data() + 4 * i, frame_lengths_[i]);
+  const size_t at = pending_io_.size();
+  pending_io_.resize(at + IndexRegionSize(k, f) + kIndexTrailerSize);
+  uint8_t* out = pending_io_.data() + at;
+  const uint8_t* in = entries.data();
+  std::string err;
+  for (uint64_t j = 0; j < m; ++j) {
+    const size_t n = static_cast<size_t>(IndexFrameBytes(k, f, j));
+    if (!st_.cipher->Seal(st_.tail_start, j + 1 == m, static_cast<uint32_t>(k + j), in, n, out,
+                          &err)) {
+      pending_io_.resize(at);
+      return InternalError(st_.path, "sealing the frame index: " + err);
+    }
+    in += n;
+    out += n + kFrameOverhead;
+  }
+  EncodeIndexTrailer(st_.tail_start, static_cast<uint32_t>(k), out);
+  // The index and trailer sit after the last data frame; TailOffset() stays there (Close).
+  const uint64_t data_end = TailOffset();
+  s = st_.target->Write(
+      data_end - (pending_io_.size() - (IndexRegionSize(k, f) + kIndexTrailerSize)),
+      rocksdb::Slice(reinterpret_cast<const char*>(pending_io_.data()), pending_io_.size()),
+      rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write frame index");
+  pending_io_.clear();
+  return s;
 }
 
 uint64_t EncryptedWritableFile::GetFileSize(const rocksdb::IOOptions& /*options*/,

@@ -9,6 +9,7 @@
 
 #include "frame_cipher.h"
 #include "frame_map.h"
+#include "memory_gauge.h"
 #include "fs_context.h"
 
 namespace ekv {
@@ -42,6 +43,7 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
     std::string tail;                 // its plaintext so far (reopen: read back from disk)
     bool tail_on_disk_final = false;  // disk already holds `tail` sealed with final=1
     uint64_t durable_frames = 0;      // frames [0, durable_frames) are known to be durable
+    uint16_t format_version = kFormatVersionFixed;  // of the header (3: indexed immutable file)
   };
 
   EncryptedWritableFile(const rocksdb::FileOptions& options, State state);
@@ -93,6 +95,20 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   }
   rocksdb::IOStatus CheckOpen() const;
 
+  // Format v3 immutable files (frame_index.h): a frame per RocksDB append, an authenticated frame
+  // index at Close. The open frame is st_.tail (tail_index: its ordinal, tail_start: its logical
+  // start); sealed frames wait in pending_io_ and are written in batches.
+  rocksdb::IOStatus AppendIndexedLocked(const rocksdb::Slice& data);
+  // Seals the open frame (if any) into pending_io_.
+  rocksdb::IOStatus CloseIndexedFrame();
+  rocksdb::IOStatus SealIndexedFrame(const uint8_t* plain, size_t n);
+  // Writes pending_io_ at its physical position.
+  rocksdb::IOStatus WritePendingFrames();
+  rocksdb::IOStatus FlushIndexedLocked();
+  // Seals the frame index and the trailer after the last frame and writes them.
+  rocksdb::IOStatus WriteFrameIndex();
+
+
   std::mutex mu_;
   State st_;
   const bool immutable_;
@@ -106,6 +122,11 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   bool data_since_marker_ = false;  // a data frame was written after the last sync marker
   std::vector<uint8_t> seal_buf_;  // sealed frames waiting to be written
   std::string frame_buf_;          // plaintext of a frame assembled from tail + new data
+  // Format v3 (after st_ and immutable_, which initialize it).
+  const bool indexed_;
+  // Lengths of the sealed v3 frames: the frame index written at Close.
+  std::vector<uint32_t, GaugedAllocator<uint32_t, GaugeKind::kFrameIndex>> frame_lengths_;
+  std::vector<uint8_t> pending_io_;  // sealed v3 frames not yet written, ending at TailOffset()
 };
 
 }  // namespace ekv

@@ -82,6 +82,7 @@ class FsTest : public ::testing::TestWithParam<bool> {  // param: in-memory base
 };
 
 TEST_P(FsTest, LogicalSizesAroundFrameBoundaries) {
+  ekv::ScopedFixedFormatForTests v2;  // the v2 (fixed stride) layout; v3: sst_v3_test.cc
   for (size_t n : {size_t{0}, size_t{1}, size_t{kF - 1}, size_t{kF}, size_t{kF + 1}, size_t{3 * kF},
                    size_t{3 * kF + 100}}) {
     SCOPED_TRACE(n);
@@ -150,6 +151,7 @@ TEST_P(FsTest, FlushedBytesOfALogBecomeAShortFrameThatIsNeverRewritten) {
 }
 
 TEST_P(FsTest, FlushedTailOfAnSstIsResealedInPlaceWithANewNonce) {
+  ekv::ScopedFixedFormatForTests v2;  // the v2 (fixed stride) layout; v3: sst_v3_test.cc
   // Immutable files keep a fixed stride: a flushed partial frame is rewritten in place (with a
   // fresh nonce) when more data arrives, and the file ends in one final frame.
   const std::string path = dir_ + "/000002.sst";
@@ -265,6 +267,7 @@ class DiskFsTest : public ::testing::Test {
 };
 
 TEST_F(DiskFsTest, FlippedBitsAreIntegrityErrors) {
+  ekv::ScopedFixedFormatForTests v2;  // the v2 (fixed stride) layout; v3: sst_v3_test.cc
   const std::string sst = tmp_.path() + "/000010.sst";
   WriteFile(env_->fs.get(), sst, Pattern(3 * kF, 9));
   uint64_t size = 0;
@@ -311,6 +314,7 @@ TEST_F(DiskFsTest, SwappedAndSplicedFramesAreDetected) {
 }
 
 TEST_F(DiskFsTest, TruncationOfClosedSstIsIntegrityButWalTailIsTorn) {
+  ekv::ScopedFixedFormatForTests v2;  // the v2 (fixed stride) layout; v3: sst_v3_test.cc
   const std::string sst = tmp_.path() + "/000030.sst", wal = tmp_.path() + "/000031.log";
   const std::string data = Pattern(2 * kF + 50, 3);
   WriteFile(env_->fs.get(), sst, data);

@@ -7,6 +7,8 @@
 
 #include "env_handle.h"
 #include "rocksdb/db.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 #include "test_support.h"
 
@@ -104,12 +106,390 @@ TEST(V2Fixture, StoreWrittenInFormatV2StaysReadable) {
       ASSERT_TRUE(s.ok()) << i << ": " << s.ToString();
       ASSERT_EQ(v, FixtureValue(i)) << i;
     }
-    // Compaction reads the v2 tables and writes tables in the current format.
-    ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+    // Compaction reads the v2 tables and writes tables in the current format (forced: the two
+    // tables do not overlap and would otherwise only be moved).
+    rocksdb::CompactRangeOptions cro;
+    cro.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    ASSERT_TRUE(db->CompactRange(cro, nullptr, nullptr).ok());
     for (int i = 0; i < kFixtureKeys; i += 7) {
       ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), FixtureKey(i), &v).ok()) << i;
       ASSERT_EQ(v, FixtureValue(i)) << i;
     }
   }
+  std::vector<std::string> new_ssts = Ssts(dir);
+  ASSERT_FALSE(new_ssts.empty());
+  for (const std::string& f : new_ssts) EXPECT_EQ(HeaderVersion(f), 3) << f;
   ekv_env_destroy(env);
+}
+
+namespace {
+
+// Frames opened per RocksDB block read for cold point reads (no block cache; index and filter
+// are held by the table readers), and the tables' physical bytes over their logical (= plain
+// RocksDB) bytes. Printed for Engine.Bench/results/sst-v3.
+struct ColdReadNumbers {
+  double frames_per_block_read = 0;
+  uint64_t block_reads = 0;
+  double table_bytes_over_plain = 0;
+};
+
+ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys, int gets) {
+  ColdReadNumbers out;
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.env = env->env.get();
+  o.compression = rocksdb::kNoCompression;
+  {
+    rocksdb::DB* db = nullptr;
+    EXPECT_TRUE(rocksdb::DB::Open(o, dir, &db).ok());
+    std::unique_ptr<rocksdb::DB> guard(db);
+    for (int i = 0; i < keys; ++i) {
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), FixtureKey(i), FixtureValue(i)).ok());
+    }
+    EXPECT_TRUE(db->Flush(rocksdb::FlushOptions()).ok());
+    EXPECT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+  }
+  uint64_t physical = 0, logical = 0;
+  for (const std::string& f : Ssts(dir)) {
+    physical += RawSize(f);
+    uint64_t l = 0;
+    EXPECT_TRUE(env->fs->GetFileSize(f, rocksdb::IOOptions(), &l, nullptr).ok());
+    logical += l;
+  }
+  out.table_bytes_over_plain = logical == 0 ? 0 : double(physical - logical) / double(logical);
+  rocksdb::BlockBasedTableOptions t;
+  t.no_block_cache = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.create_if_missing = false;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(o, dir, &db);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return out;
+  std::unique_ptr<rocksdb::DB> guard(db);
+  std::string v;
+  EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), FixtureKey(0), &v).ok());  // opens the tables
+  ekv_stats before, after;
+  ekv_env_get_stats(env, &before);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  uint32_t x = 12345;
+  for (int n = 0; n < gets; ++n) {
+    x = x * 1103515245u + 12345u;
+    const int i = static_cast<int>((x >> 8) % static_cast<uint32_t>(keys));
+    s = db->Get(rocksdb::ReadOptions(), FixtureKey(i), &v);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(v, FixtureValue(i));
+  }
+  out.block_reads = rocksdb::get_perf_context()->block_read_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  ekv_env_get_stats(env, &after);
+  out.frames_per_block_read =
+      out.block_reads == 0 ? 0 : double(after.frames_opened - before.frames_opened) / out.block_reads;
+  return out;
+}
+
+}  // namespace
+
+TEST(SstV3, ColdPointReadsOpenOneFramePerBlockRead) {
+  TestKeys keys;
+  TempDir tmp;
+  ekv_env* env = CreateEnv(&keys);
+  ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000);
+  ekv_env_destroy(env);
+  std::printf("[sst-v3] cold point reads: %llu block reads, %.3f frames opened per block read; "
+              "table bytes over plain %+.3f%%\n",
+              static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+              100 * m.table_bytes_over_plain);
+  EXPECT_GE(m.block_reads, 4000u);
+  EXPECT_EQ(m.frames_per_block_read, 1.0);
+  EXPECT_LE(m.table_bytes_over_plain, 0.015);
+}
+
+// ---- Writer and reader of format v3 files at the file-system level ----
+
+namespace {
+
+using rocksdb::IOOptions;
+using rocksdb::Slice;
+
+struct Block {
+  uint64_t offset;
+  size_t size;  // with its 5-byte trailer
+};
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : s) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<char>(x >> 16);
+  }
+  return s;
+}
+
+// Writes an SST as RocksDB does with its write buffer off: each block, then its 5-byte trailer,
+// in separate appends; a Sync before Close. Block sizes vary (some tiny, some larger than F).
+std::string WriteBlocks(rocksdb::FileSystem* fs, const std::string& path, int blocks,
+                        std::vector<Block>* out, const std::vector<size_t>& sizes = {}) {
+  std::unique_ptr<rocksdb::FSWritableFile> f;
+  EXPECT_TRUE(fs->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+  std::string all;
+  for (int b = 0; b < blocks; ++b) {
+    size_t n = sizes.empty() ? 50 + (static_cast<size_t>(b) * 7919u) % 9000 : sizes[b % sizes.size()];
+    std::string block = RandomBytes(n, b + 1), trailer = RandomBytes(5, 1000 + b);
+    out->push_back({all.size(), n + 5});
+    EXPECT_TRUE(f->Append(Slice(block), IOOptions(), nullptr).ok());
+    EXPECT_TRUE(f->Append(Slice(trailer), IOOptions(), nullptr).ok());
+    all += block + trailer;
+  }
+  EXPECT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+  EXPECT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  return all;
+}
+
+rocksdb::IOStatus OpenRandom(rocksdb::FileSystem* fs, const std::string& path,
+                             std::unique_ptr<rocksdb::FSRandomAccessFile>* f) {
+  return fs->NewRandomAccessFile(path, rocksdb::FileOptions(), f, nullptr);
+}
+
+// Physical offsets of every frame (data and index) and of the trailer, walked from the lengths
+// in the frame headers.
+std::vector<uint64_t> FrameStarts(const std::string& raw) {
+  std::vector<uint64_t> out;
+  uint64_t pos = 1024;
+  while (pos + 16 < raw.size()) {
+    out.push_back(pos);
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + pos, 4);
+    pos += 40 + n;
+  }
+  EXPECT_EQ(pos + 16, raw.size());
+  return out;
+}
+
+class SstV3Fs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = CreateEnv(&keys_);
+    fs_ = env_->fs.get();
+  }
+  void TearDown() override { ekv_env_destroy(env_); }
+  uint64_t FramesOpened() {
+    ekv_stats s;
+    ekv_env_get_stats(env_, &s);
+    return s.frames_opened;
+  }
+  // Opening fails with an integrity error.
+  void ExpectOpenIntegrity(const std::string& path, const std::string& what) {
+    std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+    rocksdb::IOStatus s = OpenRandom(fs_, path, &f);
+    EXPECT_TRUE(s.IsCorruption()) << what << ": " << s.ToString();
+    EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos) << what << ": " << s.ToString();
+  }
+  // Opening succeeds or fails with an integrity error; reading every block never returns
+  // wrong bytes, and something fails.
+  void ExpectNoWrongData(const std::string& path, const std::string& all,
+                         const std::vector<Block>& blocks, const std::string& what) {
+    std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+    rocksdb::IOStatus s = OpenRandom(fs_, path, &f);
+    if (!s.ok()) {
+      EXPECT_TRUE(s.IsCorruption()) << what << ": " << s.ToString();
+      return;
+    }
+    bool failed = false;
+    std::string scratch(64 << 10, '\0');
+    for (const Block& b : blocks) {
+      Slice got;
+      s = f->Read(b.offset, b.size, IOOptions(), &got, &scratch[0], nullptr);
+      if (!s.ok()) {
+        EXPECT_TRUE(s.IsCorruption()) << what << ": " << s.ToString();
+        failed = true;
+        continue;
+      }
+      EXPECT_EQ(got.ToString(), all.substr(b.offset, b.size)) << what;
+    }
+    EXPECT_TRUE(failed) << what << ": tampering went unnoticed";
+  }
+
+  TestKeys keys_;
+  TempDir tmp_;
+  ekv_env* env_ = nullptr;
+  rocksdb::FileSystem* fs_ = nullptr;
+};
+
+}  // namespace
+
+TEST_F(SstV3Fs, EveryBlockReadOpensExactlyOneFrame) {
+  const std::string path = tmp_.path() + "/000001.sst";
+  std::vector<Block> blocks;
+  const std::string all = WriteBlocks(fs_, path, 300, &blocks);
+  EXPECT_EQ(HeaderVersion(path), 3);
+  uint64_t size = 0;
+  ASSERT_TRUE(fs_->GetFileSize(path, IOOptions(), &size, nullptr).ok());
+  EXPECT_EQ(size, all.size());
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
+  std::string scratch(64 << 10, '\0');
+  // Out of order, so no read is served by the reader's one-frame cache.
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    const Block& b = blocks[(k * 37) % blocks.size()];
+    const uint64_t before = FramesOpened();
+    Slice got;
+    ASSERT_TRUE(f->Read(b.offset, b.size, IOOptions(), &got, &scratch[0], nullptr).ok());
+    ASSERT_EQ(got.ToString(), all.substr(b.offset, b.size));
+    // Tiny blocks share a frame with their neighbours; still one frame per read.
+    EXPECT_EQ(FramesOpened() - before, 1u) << "block at " << b.offset << " size " << b.size;
+  }
+  // Reads across blocks and the whole file still work.
+  Slice got;
+  std::string whole(all.size(), '\0');
+  ASSERT_TRUE(f->Read(0, all.size(), IOOptions(), &got, &whole[0], nullptr).ok());
+  EXPECT_EQ(got.ToString(), all);
+}
+
+TEST_F(SstV3Fs, LargeAppendsAreCutIntoFrameSizedFrames) {
+  // RocksDB's own write buffer (SstFileWriter, or when it is on) appends 64 KiB+ chunks.
+  const std::string path = tmp_.path() + "/000002.sst";
+  const std::string all = RandomBytes(300000, 7);
+  {
+    std::unique_ptr<rocksdb::FSWritableFile> f;
+    ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+    for (size_t at = 0; at < all.size(); at += 65536) {
+      ASSERT_TRUE(f->Append(Slice(all.data() + at, std::min<size_t>(65536, all.size() - at)),
+                            IOOptions(), nullptr)
+                      .ok());
+    }
+    ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  }
+  const std::string raw = ReadRaw(path);
+  for (uint64_t start : FrameStarts(raw)) {
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + start, 4);
+    EXPECT_LE(n, 4096u);
+  }
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
+  std::string scratch(all.size(), '\0');
+  Slice got;
+  ASSERT_TRUE(f->Read(1000, 200000, IOOptions(), &got, &scratch[0], nullptr).ok());
+  EXPECT_EQ(got.ToString(), all.substr(1000, 200000));
+}
+
+TEST_F(SstV3Fs, TruncationAtEveryFrameBoundaryIsIntegrityError) {
+  const std::string path = tmp_.path() + "/000003.sst";
+  std::vector<Block> blocks;
+  WriteBlocks(fs_, path, 40, &blocks);
+  const std::string raw = ReadRaw(path);
+  std::vector<uint64_t> cuts = FrameStarts(raw);
+  cuts.push_back(raw.size() - 16);  // the trailer missing
+  cuts.push_back(raw.size() - 1);   // the trailer cut
+  cuts.push_back(1024);             // header only
+  const std::string cut = tmp_.path() + "/000004.sst";
+  for (uint64_t at : cuts) {
+    WriteRaw(cut, raw.substr(0, at));
+    ExpectOpenIntegrity(cut, "cut at " + std::to_string(at));
+  }
+  // A frame-aligned prefix with the original trailer appended: the index frame is missing.
+  WriteRaw(cut, raw.substr(0, cuts[cuts.size() - 4]) + raw.substr(raw.size() - 16));
+  ExpectOpenIntegrity(cut, "index cut out");
+}
+
+TEST_F(SstV3Fs, IndexOrTrailerTamperIsIntegrityError) {
+  const std::string path = tmp_.path() + "/000005.sst";
+  std::vector<Block> blocks;
+  WriteBlocks(fs_, path, 40, &blocks);
+  const std::string raw = ReadRaw(path);
+  const std::vector<uint64_t> starts = FrameStarts(raw);
+  const uint64_t index_at = starts.back();  // 40 data frames' index fits one index frame
+  const std::string bad = tmp_.path() + "/000006.sst";
+  for (uint64_t at = index_at; at < raw.size(); ++at) {
+    std::string t = raw;
+    t[at] ^= 0x01;
+    WriteRaw(bad, t);
+    ExpectOpenIntegrity(bad, "flip at " + std::to_string(at));
+  }
+}
+
+TEST_F(SstV3Fs, ReorderedOrForeignFramesAreIntegrityErrors) {
+  // Equal-sized blocks: every data frame has the same length, so swapped frames fit exactly.
+  const std::string a = tmp_.path() + "/000007.sst", b = tmp_.path() + "/000008.sst";
+  std::vector<Block> blocks, other;
+  const std::string all = WriteBlocks(fs_, a, 12, &blocks, {3000});
+  WriteBlocks(fs_, b, 12, &other, {3000});
+  const std::string raw = ReadRaw(a), raw_b = ReadRaw(b);
+  const std::vector<uint64_t> starts = FrameStarts(raw);
+  ASSERT_EQ(starts.size(), 13u);  // 12 data frames + 1 index frame
+  const size_t len = starts[1] - starts[0];
+  const std::string bad = tmp_.path() + "/000009.sst";
+  {  // swap frames 3 and 7
+    std::string t = raw;
+    t.replace(starts[3], len, raw.substr(starts[7], len));
+    t.replace(starts[7], len, raw.substr(starts[3], len));
+    WriteRaw(bad, t);
+    ExpectNoWrongData(bad, all, blocks, "swap 3/7");
+  }
+  {  // frame 5 duplicated over frame 6
+    std::string t = raw;
+    t.replace(starts[6], len, raw.substr(starts[5], len));
+    WriteRaw(bad, t);
+    ExpectNoWrongData(bad, all, blocks, "duplicate 5 over 6");
+  }
+  {  // frame 4 from another file at the same position
+    std::string t = raw;
+    t.replace(starts[4], len, raw_b.substr(starts[4], len));
+    WriteRaw(bad, t);
+    ExpectNoWrongData(bad, all, blocks, "foreign frame 4");
+  }
+  {  // the other file's index and trailer
+    std::string t = raw.substr(0, starts.back()) + raw_b.substr(starts.back());
+    WriteRaw(bad, t);
+    ExpectOpenIntegrity(bad, "foreign index");
+  }
+}
+
+TEST_F(SstV3Fs, DataFrameTamperIsIntegrityErrorOnRead) {
+  const std::string path = tmp_.path() + "/000010.sst";
+  std::vector<Block> blocks;
+  const std::string all = WriteBlocks(fs_, path, 20, &blocks);
+  const std::string raw = ReadRaw(path);
+  const std::vector<uint64_t> starts = FrameStarts(raw);
+  const std::string bad = tmp_.path() + "/000011.sst";
+  for (size_t i = 0; i + 1 < starts.size(); i += 3) {
+    for (uint64_t off : {uint64_t{0}, uint64_t{5}, uint64_t{13}, uint64_t{30}}) {
+      std::string t = raw;
+      t[starts[i] + off] ^= 0x40;
+      WriteRaw(bad, t);
+      ExpectNoWrongData(bad, all, blocks, "frame " + std::to_string(i) + "+" + std::to_string(off));
+    }
+  }
+}
+
+TEST_F(SstV3Fs, UnclosedFileIsNotReadableAsClosed) {
+  const std::string path = tmp_.path() + "/000012.sst";
+  {
+    std::unique_ptr<rocksdb::FSWritableFile> f;
+    ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+    ASSERT_TRUE(f->Append(Slice(RandomBytes(5000, 3)), IOOptions(), nullptr).ok());
+    ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+    // Destroyed without Close: no frame index.
+  }
+  ExpectOpenIntegrity(path, "never closed");
+}
+
+TEST_F(SstV3Fs, FrameIndexIsChargedToTheMemoryGauge) {
+  const std::string path = tmp_.path() + "/000013.sst";
+  std::vector<Block> blocks;
+  WriteBlocks(fs_, path, 2000, &blocks, {300, 4000});
+  ekv_memory_stats before;
+  ekv_memory_stats_get(&before);
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
+  ekv_memory_stats open;
+  ekv_memory_stats_get(&open);
+  // 2000 frames (with the 256-byte coalescing: 300 + 5 stays separate) at 8 bytes each.
+  EXPECT_GE(open.frame_index_bytes - before.frame_index_bytes, 2000u * 8);
+  f.reset();
+  ekv_memory_stats closed;
+  ekv_memory_stats_get(&closed);
+  EXPECT_EQ(closed.frame_index_bytes, before.frame_index_bytes);
 }

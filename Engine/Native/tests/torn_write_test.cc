@@ -192,6 +192,7 @@ TEST_F(TornWriteTest, DamageToTheLastSyncedFrameIsAnIntegrityErrorNotATornTail) 
 }
 
 TEST_F(TornWriteTest, SstKeepsFixedStrideAcrossSyncAndClose) {
+  ekv::ScopedFixedFormatForTests v2;  // the v2 (fixed stride) layout; v3: sst_v3_test.cc
   // RocksDB syncs an SST just before closing it: that must not create a short frame.
   const std::string path = tmp_.path() + "/000009.sst";
   const std::string data = Bytes(3 * kF + 10, 6);
