@@ -163,3 +163,37 @@ public sealed class BackupIntegrityTests : IDisposable
         Assert.Equal(before, Directory.GetFiles(_f.BackupDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray());
     }
 }
+
+/// <summary>What a backup refuses: read-only and in-memory stores, a directory another backup writes, a directory inside the store.</summary>
+public sealed class BackupRefusalTests : IDisposable
+{
+    private readonly BackupFixture _f = new();
+
+    public void Dispose() => _f.Dispose();
+
+    [Fact]
+    public async Task Read_only_in_memory_busy_directory_and_inside_the_store_are_refused()
+    {
+        using (EncryptedStore store = _f.Dir.Open())
+        {
+            store.GetNamespace("a").Put("k", "v");
+            await Assert.ThrowsAsync<ArgumentException>(() => store.Backups.CreateAsync(Path.Combine(store.Path, "inside")));
+
+            Directory.CreateDirectory(_f.BackupDir);
+            using (new FileStream(Path.Combine(_f.BackupDir, "LOCK"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            {
+                await Assert.ThrowsAsync<StoreInUseException>(() => store.Backups.CreateAsync(_f.BackupDir));
+            }
+            Assert.Empty(StoreBackups.List(_f.BackupDir));
+        }
+        using (EncryptedStore reader = _f.Dir.Open(o => o.ReadOnly = true))
+        {
+            await Assert.ThrowsAsync<StoreReadOnlyException>(() => reader.Backups.CreateAsync(_f.BackupDir));
+        }
+        using (EncryptedStore memory = EncryptedStore.Open(new StoreOptions { Path = _f.Target("mem"), InMemory = true, Cmek = _f.Cmek() }))
+        {
+            await Assert.ThrowsAsync<NotSupportedException>(() => memory.Backups.CreateAsync(_f.BackupDir));
+        }
+        Assert.Empty(StoreBackups.List(_f.BackupDir));
+    }
+}
