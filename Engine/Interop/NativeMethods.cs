@@ -141,6 +141,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_options_set_track_wals")]
     internal static partial int OptionsSetTrackWals(nint rocksdbOptions, int enabled, byte* msg, uint msgCap);
 
+    [LibraryImport(Library, EntryPoint = "ekv_db_checkpoint", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int DbCheckpoint(nint rocksdbDb, EncryptedEnvHandle env, string dbRoot, string stagingDir, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_env_get_stats")]
     internal static partial void EnvGetStats(EncryptedEnvHandle env, out NativeStats stats);
 

@@ -17,6 +17,9 @@ public sealed class StoreKeys
     // Serializes the operations that change the key hierarchy (the worker's retirements excepted:
     // the registry serializes its own writes).
     private readonly SemaphoreSlim _operations = new(1, 1);
+
+    /// <summary>Held by a backup while it copies the registry (Engine/Backup): no rotation or shred meanwhile.</summary>
+    internal SemaphoreSlim Operations => _operations;
     private readonly KeyRotationWorker _worker;
     private string? _recoveryProblem;
 

@@ -209,6 +209,18 @@ EKV_API const char* ekv_rocksdb_header_version(void) EKV_NOEXCEPT;
  * (may be null) receives the new generation. EKV_INVALID_ARGUMENT for a file without header
  * (0 bytes), EKV_NOT_FOUND for a missing file.
  */
+/*
+ * Backups (Engine/Backup): copies a consistent view of the open database `rocksdb_db` (a rocksdb_t*
+ * opened over `env`) into `staging_dir` (must not exist), as RocksDB's checkpoint does, which 7.8.3
+ * refuses for cf_paths: file deletions are disabled, memtables flushed, RocksDB's
+ * GetLiveFilesStorageInfo taken; table and blob files are hard-linked (their ciphertext unchanged)
+ * under `staging_dir` at their path relative to `db_root`; CURRENT is written with its saved
+ * contents and every other file (MANIFEST, OPTIONS, WALs) copied up to its recorded size, both
+ * through env's encrypted file system (re-encrypted under new DEKs, never plaintext on disk).
+ */
+EKV_API int32_t ekv_db_checkpoint(void* rocksdb_db, ekv_env* env, const char* db_root,
+                                  const char* staging_dir, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
 EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation, char* msg,
                                 uint32_t msg_cap) EKV_NOEXCEPT;
 

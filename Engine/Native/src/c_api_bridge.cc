@@ -11,6 +11,7 @@
 // (rocksdb_options_set_env, cf_paths, and rocksdb_lru_cache_options_set_memory_allocator: a
 // database whose block cache was built that way must allocate its blocks from our allocator).
 #include "env_handle.h"
+#include "rocksdb/db.h"
 #include "rocksdb/memory_allocator.h"
 #include "rocksdb/options.h"
 
@@ -24,6 +25,9 @@ struct CEnvLayout {  // == rocksdb_env_t in db/c.cc
 };
 struct COptionsLayout {  // == rocksdb_options_t in db/c.cc
   rocksdb::Options rep;
+};
+struct CDbLayout {  // == rocksdb_t in db/c.cc
+  rocksdb::DB* rep;
 };
 struct CMemoryAllocatorLayout {  // == rocksdb_memory_allocator_t in db/c.cc
   std::shared_ptr<rocksdb::MemoryAllocator> rep;
@@ -47,6 +51,7 @@ void* NewCMemoryAllocator(std::shared_ptr<rocksdb::MemoryAllocator> allocator) {
   return new CMemoryAllocatorLayout{std::move(allocator)};
 }
 
+rocksdb::DB* DbFromC(void* rocksdb_db) { return static_cast<CDbLayout*>(rocksdb_db)->rep; }
 rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options) {
   return &static_cast<COptionsLayout*>(rocksdb_options)->rep;
 }

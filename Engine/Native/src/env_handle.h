@@ -5,6 +5,7 @@
 
 #include "ekvfs.h"
 #include "encrypted_fs.h"
+#include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/memory_allocator.h"
 
@@ -38,5 +39,7 @@ void* NewCMemoryAllocator(std::shared_ptr<rocksdb::MemoryAllocator> allocator);
 // The DBOptions of a rocksdb_options_t (the C API of 7.8.3 cannot set
 // track_and_verify_wals_in_manifest).
 rocksdb::DBOptions* DbOptionsFromC(void* rocksdb_options);
+// The DB of a rocksdb_t (backups: the 7.8.3 C API has no GetLiveFilesStorageInfo).
+rocksdb::DB* DbFromC(void* rocksdb_db);
 }  // namespace bridge
 }  // namespace ekv
