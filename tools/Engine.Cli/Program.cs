@@ -27,6 +27,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     WorkloadCommand.Create(),
     KeysCommand.Create(),
     HsmCommand.Create(),
+    NsCommand.Create(),
 };
 // Identity pinning for every verb that opens an existing store (README, "Running pinned").
 var storeId = new Option<string?>("--store-id")
