@@ -68,6 +68,7 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
         if (backend == StoreBackend.Directory)
         {
             choices.Add((1, Op(new VerifyOp())));
+            choices.Add((1, NamespaceMoveOp.Generate(m, ExistingNamespace)));
             if (crashes && m.Serving && !cmekDown)
             {
                 choices.Add((2, CrashOp.Generate(m, Key, Namespace)));

@@ -162,6 +162,19 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_file_header_info", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileHeaderInfo(EncryptedEnvHandle env, string path, out NativeHeaderInfo info, byte* msg, uint msgCap);
 
+    // Namespace moves (c_api_moves.cc; Engine/Moves).
+    [LibraryImport(Library, EntryPoint = "ekv_file_rewrap_with", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FileRewrapWith(EncryptedEnvHandle env, string path, NativeCallbacks* keys, out ulong newGeneration, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_db_file_deletions")]
+    internal static partial int DbFileDeletions(nint rocksdbDb, int enable, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_cf_live_files")]
+    internal static partial int CfLiveFiles(nint rocksdbDb, nint rocksdbCf, byte* output, uint capacity, out uint length, byte* msg, uint msgCap);
+
+    [LibraryImport(Library, EntryPoint = "ekv_cf_import", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int CfImport(nint rocksdbDb, nint rocksdbOptions, string cfName, byte* metadata, uint metadataLength, out nint cf, byte* msg, uint msgCap);
+
     /// <summary>1 and <paramref name="info"/> filled when the calling thread has a recorded error (then cleared).</summary>
     [LibraryImport(Library, EntryPoint = "ekv_last_error_take")]
     internal static partial int LastErrorTake(NativeErrorInfo* info);

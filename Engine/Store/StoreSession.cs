@@ -6,6 +6,26 @@ using RocksDbSharp;
 namespace Engine;
 
 /// <summary>
+/// The handle of a column family created by a namespace import (<c>ekv_cf_import</c>): RocksDbSharp did
+/// not create it, so the session destroys it (before RocksDB closes).
+/// </summary>
+internal sealed class ImportedColumnFamily(nint handle) : ColumnFamilyHandle, IDisposable
+{
+    private nint _handle = handle;
+
+    public nint Handle => _handle;
+
+    public void Dispose()
+    {
+        nint h = Interlocked.Exchange(ref _handle, 0);
+        if (h != 0)
+        {
+            Native.Instance.rocksdb_column_family_handle_destroy(h);
+        }
+    }
+}
+
+/// <summary>
 /// Everything that exists only while the store is unlocked: the unwrapped key registry, the
 /// native env holding DEKs, the block cache of plaintext blocks and RocksDB itself. Locking
 /// disposes the session (zeroing keys and dropping plaintext); unlocking builds a new one.
@@ -18,6 +38,9 @@ internal sealed class StoreSession : IDisposable
     // lock; changes (under _sync) publish a new copy.
     private Dictionary<uint, ColumnFamilyHandle> _published = [];
     private readonly HashSet<uint> _dropped = [];
+    // Column families created by a namespace import (Engine/Moves): RocksDbSharp does not know them,
+    // so this session destroys their handles before RocksDB closes.
+    private readonly Dictionary<uint, ImportedColumnFamily> _imported = [];
     private readonly Lock _sync = new();
     private readonly BlockCacheHandle _blockCache;
     private readonly BlockBasedTableOptions _tableOptions;
@@ -236,6 +259,36 @@ internal sealed class StoreSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Creates the column family of namespace <paramref name="namespaceId"/> from SST files staged in its
+    /// directory (a namespace import, Engine/Moves): RocksDB's CreateColumnFamilyWithImport, all or
+    /// nothing, the files hard-linked through the env (their bytes are not rewritten).
+    /// </summary>
+    /// <param name="namespaceId">The namespace (registered, no column family yet).</param>
+    /// <param name="metadata">The file list in the byte form of <c>ekv_cf_import</c>.</param>
+    /// <exception cref="IntegrityException">A staged file failed authentication.</exception>
+    /// <exception cref="EngineException">RocksDB refused the import.</exception>
+    public unsafe void ImportColumnFamily(uint namespaceId, byte[] metadata)
+    {
+        lock (_sync)
+        {
+            string cfName = StoreLayout.ColumnFamilyName(namespaceId);
+            ColumnFamilyOptions options = NewColumnFamilyOptions(namespaceId);
+            nint cf = 0;
+            fixed (byte* meta = metadata)
+            {
+                nint metaAddress = (nint)meta;
+                nint db = Db.Handle;
+                NativeCall.Check(_layout.NamespaceDirectory(namespaceId), (msg, cap) =>
+                    NativeMethods.CfImport(db, options.Handle, cfName, (byte*)metaAddress, (uint)metadata.Length, out cf, msg, cap));
+            }
+            var handle = new ImportedColumnFamily(cf);
+            _imported[namespaceId] = handle;
+            _handles[namespaceId] = handle;
+            PublishHandles();
+        }
+    }
+
     private void PublishHandles() => Volatile.Write(ref _published, new Dictionary<uint, ColumnFamilyHandle>(_handles));
 
     /// <summary>
@@ -256,6 +309,10 @@ internal sealed class StoreSession : IDisposable
             if (Db.TryGetColumnFamily(StoreLayout.ColumnFamilyName(namespaceId), out ColumnFamilyHandle? handle))
             {
                 Native.Instance.rocksdb_drop_column_family(Db.Handle, handle.Handle);
+            }
+            else if (_imported.TryGetValue(namespaceId, out ImportedColumnFamily? imported))
+            {
+                Native.Instance.rocksdb_drop_column_family(Db.Handle, imported.Handle);
             }
         }
     }
@@ -286,6 +343,11 @@ internal sealed class StoreSession : IDisposable
     public void Dispose()
     {
         bool wasOpen = _db is not null;
+        foreach (ImportedColumnFamily imported in _imported.Values)
+        {
+            imported.Dispose(); // before RocksDB closes: a handle outliving its database is a use after free
+        }
+        _imported.Clear();
         _db?.Dispose();
         _db = null;
         if (wasOpen && !Env.IsClosed)

@@ -28,6 +28,7 @@ var root = new RootCommand("engine: command-line tool of the encrypted embedded 
     KeysCommand.Create(),
     HsmCommand.Create(),
     BackupCommand.Create(),
+    NsCommand.Create(),
 };
 // Identity pinning for every verb that opens an existing store (README, "Running pinned").
 var storeId = new Option<string?>("--store-id")

@@ -460,6 +460,29 @@ typedef struct ekv_memory_stats {
 } ekv_memory_stats;
 EKV_API void ekv_memory_stats_get(ekv_memory_stats* out) EKV_NOEXCEPT;
 
+/*
+ * Namespace moves (c_api_moves.cc; additive). rocksdb_db is RocksDbSharp's rocksdb_t*, rocksdb_cf
+ * a rocksdb_column_family_handle_t*, rocksdb_options a rocksdb_options_t*.
+ * ekv_file_rewrap_with: ekv_file_rewrap with caller-supplied key callbacks (open_file_key and
+ *   rewrap_file_key required): re-wraps a file's header DEK from one KEK to another (a namespace
+ *   KEK to a transfer KEK and back) without touching a data frame.
+ * ekv_db_file_deletions: enable != 0 undoes one DisableFileDeletions; 0 disables.
+ * ekv_cf_live_files: the column family's SST files as the byte string of docs/format.md
+ *   ("Namespace export"); *len is the needed size; nothing is copied when it exceeds cap.
+ * ekv_cf_import: DB::CreateColumnFamilyWithImport (move_files) from that byte string; *cf_out is a
+ *   rocksdb_column_family_handle_t* to release with rocksdb_column_family_handle_destroy.
+ */
+EKV_API int32_t ekv_file_rewrap_with(ekv_env* env, const char* path, const ekv_callbacks* keys,
+                                     uint64_t* new_generation, char* msg,
+                                     uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_db_file_deletions(void* rocksdb_db, int32_t enable, char* msg,
+                                      uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_cf_live_files(void* rocksdb_db, void* rocksdb_cf, uint8_t* out, uint32_t cap,
+                                  uint32_t* len, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_cf_import(void* rocksdb_db, void* rocksdb_options, const char* cf_name,
+                              const uint8_t* meta, uint32_t meta_len, void** cf_out, char* msg,
+                              uint32_t msg_cap) EKV_NOEXCEPT;
+
 /* Plugin ABI version; managed code refuses to run against a different one. */
 EKV_API uint32_t ekv_abi_version(void) EKV_NOEXCEPT;
 /* 2: ekv_callbacks gained rewrap_file_key; format version 2 files. */

@@ -53,6 +53,11 @@ rocksdb::IOStatus ReadActiveHeader(const FsContext& ctx, const std::string& path
 
 rocksdb::IOStatus RewrapHeader(const FsContext& ctx, const std::string& path,
                                uint64_t* new_generation) {
+  return RewrapHeaderWith(ctx, ctx.keys, path, new_generation);
+}
+
+rocksdb::IOStatus RewrapHeaderWith(const FsContext& ctx, const KeyService& keys,
+                                   const std::string& path, uint64_t* new_generation) {
   std::lock_guard<std::mutex> lock(ctx.rewrap_mu);
   uint64_t physical = 0;
   std::unique_ptr<rocksdb::FSRandomRWFile> file;
@@ -65,12 +70,12 @@ rocksdb::IOStatus RewrapHeader(const FsContext& ctx, const std::string& path,
   // The old envelope must open (no re-wrap of a header that does not authenticate), and the new
   // one must hold the very same DEK: a wrong DEK would make every frame unreadable.
   SecretKey old_dek, new_dek;
-  s = ctx.keys.OpenFileKey(path, cur.slot, &old_dek);
+  s = keys.OpenFileKey(path, cur.slot, &old_dek);
   if (!s.ok()) return s;
   HeaderSlot next;
-  s = ctx.keys.RewrapFileKey(path, cur.slot, &next);
+  s = keys.RewrapFileKey(path, cur.slot, &next);
   if (!s.ok()) return s;
-  s = ctx.keys.OpenFileKey(path, next, &new_dek);
+  s = keys.OpenFileKey(path, next, &new_dek);
   if (!s.ok()) return s;
   if (CRYPTO_memcmp(old_dek.data(), new_dek.data(), kDekSize) != 0) {
     return InternalError(path, "rewrap_file_key returned an envelope for a different DEK");

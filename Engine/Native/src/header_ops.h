@@ -26,4 +26,9 @@ rocksdb::IOStatus ReadActiveHeader(const FsContext& ctx, const std::string& path
 rocksdb::IOStatus RewrapHeader(const FsContext& ctx, const std::string& path,
                                uint64_t* new_generation);
 
+// The same with another key service (namespace moves, c_api_moves.cc: from a namespace KEK to a
+// transfer KEK and back). `keys` must open the old envelope, re-wrap it, and open the new one.
+rocksdb::IOStatus RewrapHeaderWith(const FsContext& ctx, const KeyService& keys,
+                                   const std::string& path, uint64_t* new_generation);
+
 }  // namespace ekv
