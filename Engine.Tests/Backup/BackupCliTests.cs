@@ -40,7 +40,9 @@ public sealed class BackupCliTests
         CliRun.Of("backup", "restore", "--from", backups, "--to", elsewhere, "--cmek", "file:" + other).Expect(4);
         Assert.False(Directory.Exists(elsewhere));
         // Tampering (3).
-        string sst = Directory.GetFiles(Path.Combine(backups, "shared"), "*.sst", SearchOption.AllDirectories).First();
+        // Backup 1's table: the lowest file number (names start with it; backup 2's table came later).
+        string sst = Directory.GetFiles(Path.Combine(backups, "shared"), "*.sst", SearchOption.AllDirectories)
+            .OrderBy(Path.GetFileName, StringComparer.Ordinal).First();
         byte[] bytes = File.ReadAllBytes(sst);
         bytes[1500] ^= 0x04;
         File.WriteAllBytes(sst, bytes);

@@ -135,7 +135,7 @@ internal static class BackupWriter
         var system = new List<string>();
         using StoreFiles files = StoreFiles.Open(session);
         // Sealed under the system KEK like the store's own: what the restored store's open checks.
-        LiveLogRecord.WriteClosed(files, new StoreLayout(staging));
+        LiveLogRecord.WriteClosed(files, new StoreLayout(staging), session.Registry.Generation);
         foreach (string path in Directory.GetFiles(staging, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path);
