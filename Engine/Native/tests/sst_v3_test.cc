@@ -197,7 +197,8 @@ ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys,
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   ekv_env_get_stats(env, &after);
   out.frames_per_block_read =
-      out.block_reads == 0 ? 0 : double(after.frames_opened - before.frames_opened) / out.block_reads;
+      out.block_reads == 0 ? 0
+                           : double(after.frames_opened - before.frames_opened) / out.block_reads;
   return out;
 }
 
@@ -210,11 +211,12 @@ TEST(SstV3, ColdPointReadsOpenOneFramePerBlockRead) {
     ekv_env* env = CreateEnv(&keys);
     ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
     ekv_env_destroy(env);
-    std::printf("[sst-v3] %s: cold point reads: %llu block reads, %.3f frames opened per block "
-                "read; table bytes over plain %+.3f%%\n",
-                c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
-                static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
-                100 * m.table_bytes_over_plain);
+    std::printf(
+        "[sst-v3] %s: cold point reads: %llu block reads, %.3f frames opened per block "
+        "read; table bytes over plain %+.3f%%\n",
+        c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
+        static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+        100 * m.table_bytes_over_plain);
     EXPECT_GE(m.block_reads, 4000u);
     EXPECT_LE(m.frames_per_block_read, 1.0);
     EXPECT_GE(m.frames_per_block_read, 0.9);
@@ -252,7 +254,8 @@ std::string WriteBlocks(rocksdb::FileSystem* fs, const std::string& path, int bl
   EXPECT_TRUE(fs->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
   std::string all;
   for (int b = 0; b < blocks; ++b) {
-    size_t n = sizes.empty() ? 50 + (static_cast<size_t>(b) * 7919u) % 9000 : sizes[b % sizes.size()];
+    size_t n =
+        sizes.empty() ? 50 + (static_cast<size_t>(b) * 7919u) % 9000 : sizes[b % sizes.size()];
     std::string block = RandomBytes(n, b + 1), trailer = RandomBytes(5, 1000 + b);
     out->push_back({all.size(), n + 5});
     EXPECT_TRUE(f->Append(Slice(block), IOOptions(), nullptr).ok());
@@ -301,7 +304,8 @@ class SstV3Fs : public ::testing::Test {
     std::unique_ptr<rocksdb::FSRandomAccessFile> f;
     rocksdb::IOStatus s = OpenRandom(fs_, path, &f);
     EXPECT_TRUE(s.IsCorruption()) << what << ": " << s.ToString();
-    EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos) << what << ": " << s.ToString();
+    EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos)
+        << what << ": " << s.ToString();
   }
   // Opening succeeds or fails with an integrity error; reading every block never returns
   // wrong bytes, and something fails.
@@ -533,11 +537,12 @@ TEST(SstV3, FormatV2BaselineStraddlesFrames) {
     ekv_env* env = CreateEnv(&keys);
     ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
     ekv_env_destroy(env);
-    std::printf("[sst-v3] v2 baseline, %s: cold point reads: %llu block reads, %.3f frames opened "
-                "per block read; table bytes over plain %+.3f%%\n",
-                c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
-                static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
-                100 * m.table_bytes_over_plain);
+    std::printf(
+        "[sst-v3] v2 baseline, %s: cold point reads: %llu block reads, %.3f frames opened "
+        "per block read; table bytes over plain %+.3f%%\n",
+        c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
+        static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+        100 * m.table_bytes_over_plain);
     // Smaller (compressed) blocks straddle less often.
     EXPECT_GT(m.frames_per_block_read, c == rocksdb::kNoCompression ? 1.5 : 1.1);
   }
