@@ -22,10 +22,14 @@ namespace ekv {
 
 constexpr size_t kIndexTrailerSize = 16;
 constexpr char kIndexTrailerMagic[4] = {'E', 'K', 'I', '3'};
-// An append of at most this many bytes that follows at least kMinIndexedFrame pending bytes
-// starts a new frame; shorter appends (RocksDB's 5-byte block trailers) join the pending frame.
+// An append of more than kTinyAppend bytes starts a new frame once the open frame holds at least
+// IndexedMinFrame(F) = 3F/4 bytes; shorter appends (RocksDB's 5-byte block trailers) always join
+// the open frame. So frames hold whole blocks; RocksDB's uncompressed blocks (cut between 90% and
+// a little over 100% of block_size = F) get a frame each, and smaller (compressed) blocks share a
+// frame until it holds 3F/4 bytes: a block read still opens one frame, and the 40-byte frame
+// overhead stays near 40/F.
 constexpr size_t kTinyAppend = 16;
-constexpr size_t kMinIndexedFrame = 256;
+inline size_t IndexedMinFrame(uint32_t f) { return f - f / 4; }
 
 // Largest plaintext of one v3 frame for a header frame size F: appends of up to 4F bytes (one
 // RocksDB block) stay whole, plus coalesced small appends. Larger appends (RocksDB's own write

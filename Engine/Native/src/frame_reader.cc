@@ -89,6 +89,11 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
+  if (slot_.format_version == kFormatVersionIndexed && !immutable_) {
+    // Only SST and blob files are written in v3: a v3 file under another name was renamed.
+    ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
+    return IntegrityError(path_, "format v3 header on a file that is not an SST or blob file");
+  }
   SecretKey dek;
   s = ctx_->keys.OpenFileKey(path_, slot_, &dek);
   if (!s.ok()) {

@@ -434,7 +434,7 @@ rocksdb::IOStatus EncryptedWritableFile::AppendIndexedLocked(const rocksdb::Slic
       left -= f;
     }
   } else if (!st_.tail.empty() &&
-             ((st_.tail.size() >= kMinIndexedFrame && left > kTinyAppend) ||
+             ((st_.tail.size() >= IndexedMinFrame(f) && left > kTinyAppend) ||
               st_.tail.size() + left > max_frame)) {
     s = CloseIndexedFrame();
     if (!s.ok()) return s;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "env_handle.h"
+#include "format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/perf_context.h"
 #include "rocksdb/perf_level.h"
@@ -133,12 +134,13 @@ struct ColdReadNumbers {
   double table_bytes_over_plain = 0;
 };
 
-ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys, int gets) {
+ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys, int gets,
+                                 rocksdb::CompressionType compression) {
   ColdReadNumbers out;
   rocksdb::Options o;
   o.create_if_missing = true;
   o.env = env->env.get();
-  o.compression = rocksdb::kNoCompression;
+  o.compression = compression;
   {
     rocksdb::DB* db = nullptr;
     EXPECT_TRUE(rocksdb::DB::Open(o, dir, &db).ok());
@@ -176,33 +178,50 @@ ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys,
   for (int n = 0; n < gets; ++n) {
     x = x * 1103515245u + 12345u;
     const int i = static_cast<int>((x >> 8) % static_cast<uint32_t>(keys));
+    ekv_stats one_before, one_after;
+    ekv_env_get_stats(env, &one_before);
+    const uint64_t reads_before = rocksdb::get_perf_context()->block_read_count;
     s = db->Get(rocksdb::ReadOptions(), FixtureKey(i), &v);
     EXPECT_TRUE(s.ok()) << s.ToString();
     EXPECT_EQ(v, FixtureValue(i));
+    ekv_env_get_stats(env, &one_after);
+    // v3: never more frames than blocks read (a frame the reader still holds decrypted costs
+    // none).
+    if (!ekv::g_test_write_fixed_format) {
+      EXPECT_LE(one_after.frames_opened - one_before.frames_opened,
+                rocksdb::get_perf_context()->block_read_count - reads_before)
+          << "Get " << n;
+    }
   }
   out.block_reads = rocksdb::get_perf_context()->block_read_count;
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   ekv_env_get_stats(env, &after);
   out.frames_per_block_read =
-      out.block_reads == 0 ? 0 : double(after.frames_opened - before.frames_opened) / out.block_reads;
+      out.block_reads == 0 ? 0
+                           : double(after.frames_opened - before.frames_opened) / out.block_reads;
   return out;
 }
 
 }  // namespace
 
 TEST(SstV3, ColdPointReadsOpenOneFramePerBlockRead) {
-  TestKeys keys;
-  TempDir tmp;
-  ekv_env* env = CreateEnv(&keys);
-  ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000);
-  ekv_env_destroy(env);
-  std::printf("[sst-v3] cold point reads: %llu block reads, %.3f frames opened per block read; "
-              "table bytes over plain %+.3f%%\n",
-              static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
-              100 * m.table_bytes_over_plain);
-  EXPECT_GE(m.block_reads, 4000u);
-  EXPECT_EQ(m.frames_per_block_read, 1.0);
-  EXPECT_LE(m.table_bytes_over_plain, 0.015);
+  for (rocksdb::CompressionType c : {rocksdb::kNoCompression, rocksdb::kSnappyCompression}) {
+    TestKeys keys;
+    TempDir tmp;
+    ekv_env* env = CreateEnv(&keys);
+    ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
+    ekv_env_destroy(env);
+    std::printf(
+        "[sst-v3] %s: cold point reads: %llu block reads, %.3f frames opened per block "
+        "read; table bytes over plain %+.3f%%\n",
+        c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
+        static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+        100 * m.table_bytes_over_plain);
+    EXPECT_GE(m.block_reads, 4000u);
+    EXPECT_LE(m.frames_per_block_read, 1.0);
+    EXPECT_GE(m.frames_per_block_read, 0.9);
+    EXPECT_LE(m.table_bytes_over_plain, 0.015);
+  }
 }
 
 // ---- Writer and reader of format v3 files at the file-system level ----
@@ -235,7 +254,8 @@ std::string WriteBlocks(rocksdb::FileSystem* fs, const std::string& path, int bl
   EXPECT_TRUE(fs->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
   std::string all;
   for (int b = 0; b < blocks; ++b) {
-    size_t n = sizes.empty() ? 50 + (static_cast<size_t>(b) * 7919u) % 9000 : sizes[b % sizes.size()];
+    size_t n =
+        sizes.empty() ? 50 + (static_cast<size_t>(b) * 7919u) % 9000 : sizes[b % sizes.size()];
     std::string block = RandomBytes(n, b + 1), trailer = RandomBytes(5, 1000 + b);
     out->push_back({all.size(), n + 5});
     EXPECT_TRUE(f->Append(Slice(block), IOOptions(), nullptr).ok());
@@ -284,7 +304,8 @@ class SstV3Fs : public ::testing::Test {
     std::unique_ptr<rocksdb::FSRandomAccessFile> f;
     rocksdb::IOStatus s = OpenRandom(fs_, path, &f);
     EXPECT_TRUE(s.IsCorruption()) << what << ": " << s.ToString();
-    EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos) << what << ": " << s.ToString();
+    EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos)
+        << what << ": " << s.ToString();
   }
   // Opening succeeds or fails with an integrity error; reading every block never returns
   // wrong bytes, and something fails.
@@ -414,8 +435,8 @@ TEST_F(SstV3Fs, ReorderedOrForeignFramesAreIntegrityErrors) {
   // Equal-sized blocks: every data frame has the same length, so swapped frames fit exactly.
   const std::string a = tmp_.path() + "/000007.sst", b = tmp_.path() + "/000008.sst";
   std::vector<Block> blocks, other;
-  const std::string all = WriteBlocks(fs_, a, 12, &blocks, {3000});
-  WriteBlocks(fs_, b, 12, &other, {3000});
+  const std::string all = WriteBlocks(fs_, a, 12, &blocks, {5000});
+  WriteBlocks(fs_, b, 12, &other, {5000});
   const std::string raw = ReadRaw(a), raw_b = ReadRaw(b);
   const std::vector<uint64_t> starts = FrameStarts(raw);
   ASSERT_EQ(starts.size(), 13u);  // 12 data frames + 1 index frame
@@ -479,17 +500,50 @@ TEST_F(SstV3Fs, UnclosedFileIsNotReadableAsClosed) {
 TEST_F(SstV3Fs, FrameIndexIsChargedToTheMemoryGauge) {
   const std::string path = tmp_.path() + "/000013.sst";
   std::vector<Block> blocks;
-  WriteBlocks(fs_, path, 2000, &blocks, {300, 4000});
+  WriteBlocks(fs_, path, 2000, &blocks, {5000});
   ekv_memory_stats before;
   ekv_memory_stats_get(&before);
   std::unique_ptr<rocksdb::FSRandomAccessFile> f;
   ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
   ekv_memory_stats open;
   ekv_memory_stats_get(&open);
-  // 2000 frames (with the 256-byte coalescing: 300 + 5 stays separate) at 8 bytes each.
+  // 2000 frames (one per 5005-byte block) at 8 bytes each.
   EXPECT_GE(open.frame_index_bytes - before.frame_index_bytes, 2000u * 8);
   f.reset();
   ekv_memory_stats closed;
   ekv_memory_stats_get(&closed);
   EXPECT_EQ(closed.frame_index_bytes, before.frame_index_bytes);
+}
+
+TEST_F(SstV3Fs, V3FileRenamedToALogLikeNameIsIntegrityError) {
+  const std::string path = tmp_.path() + "/000014.sst";
+  std::vector<Block> blocks;
+  WriteBlocks(fs_, path, 3, &blocks);
+  const std::string renamed = tmp_.path() + "/000015.log";
+  ASSERT_TRUE(fs_->RenameFile(path, renamed, IOOptions(), nullptr).ok());
+  std::unique_ptr<rocksdb::FSSequentialFile> f;
+  rocksdb::IOStatus s = fs_->NewSequentialFile(renamed, rocksdb::FileOptions(), &f, nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("[ekv:integrity]"), std::string::npos) << s.ToString();
+}
+
+// The same measurement with SST files written in format v2 (fixed 4 KiB stride), for comparison:
+// a block read there straddles two frames most of the time.
+TEST(SstV3, FormatV2BaselineStraddlesFrames) {
+  ekv::ScopedFixedFormatForTests v2;
+  for (rocksdb::CompressionType c : {rocksdb::kNoCompression, rocksdb::kSnappyCompression}) {
+    TestKeys keys;
+    TempDir tmp;
+    ekv_env* env = CreateEnv(&keys);
+    ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
+    ekv_env_destroy(env);
+    std::printf(
+        "[sst-v3] v2 baseline, %s: cold point reads: %llu block reads, %.3f frames opened "
+        "per block read; table bytes over plain %+.3f%%\n",
+        c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
+        static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+        100 * m.table_bytes_over_plain);
+    // Smaller (compressed) blocks straddle less often.
+    EXPECT_GT(m.frames_per_block_read, c == rocksdb::kNoCompression ? 1.5 : 1.1);
+  }
 }
