@@ -230,6 +230,31 @@ public sealed class RegistryTamperTests : IDisposable
     }
 
     [Fact]
+    public void Data_files_copied_from_a_running_store_restored_under_the_current_registry_read_as_a_crash_of_that_state()
+    {
+        // The documented limit (docs/format.md, threat model): a copy taken while the store was open
+        // carries an open live-log record, which may name any epoch up to the registry's.
+        CreateWithData();
+        string snapshot = Path.Combine(_dir.Root, "snapshot");
+        using (EncryptedStore store = OpenAnchored())
+        {
+            store.GetNamespace("tenant").Put("k", "v-open", sync: true);
+            CopyTree(_dir.StorePath, snapshot);
+            store.GetNamespace("tenant").Put("k", "v-later", sync: true);
+        }
+
+        byte[] registry = File.ReadAllBytes(Registry);
+        byte[] previous = File.ReadAllBytes(Previous);
+        ReplaceTree(snapshot, _dir.StorePath);
+        File.Delete(Path.Combine(_dir.StorePath, "LOCK"));
+        File.WriteAllBytes(Registry, registry);
+        File.WriteAllBytes(Previous, previous);
+
+        using EncryptedStore restored = OpenAnchored();
+        Assert.Equal("v-open", restored.GetNamespace("tenant").Get("k"));
+    }
+
+    [Fact]
     public async Task Restoring_the_pre_rotation_registry_and_headers_cannot_make_a_retired_kek_current_with_an_anchor()
     {
         CreateWithData();

@@ -64,6 +64,7 @@ internal sealed class TamperFixture : IDisposable
         AnchorPath = Path.Combine(Root, "anchor");
         _anchorSnapshot = Path.Combine(Root, "anchor.snapshot");
         PreRotationRegistry = Path.Combine(Root, "pre-rotation-registry");
+        NewerRegistry = Path.Combine(Root, "newer-registry");
     }
 
     private readonly string _anchorSnapshot;
@@ -95,6 +96,12 @@ internal sealed class TamperFixture : IDisposable
 
     /// <summary><c>KEYRING</c> and <c>KEYRING.prev</c> as they were just before the KEK rotations.</summary>
     public string PreRotationRegistry { get; }
+
+    /// <summary>
+    /// <c>KEYRING</c> and <c>KEYRING.prev</c> of the snapshot's store after one more open, a write and a
+    /// clean close: a newer registry than the snapshot's data files (older data under the current registry).
+    /// </summary>
+    public string NewerRegistry { get; }
 
     /// <summary>The store id of the snapshot's store (what a pinned application expects).</summary>
     public string StoreId { get; private set; } = string.Empty;
@@ -324,6 +331,14 @@ internal sealed class TamperFixture : IDisposable
         }
         CopyTree(store, Snapshot);
         File.Copy(buildAnchor, _anchorSnapshot);
+        using (EncryptedStore s = EncryptedStore.Open(new StoreOptions { Path = store, CreateIfMissing = false, RollbackAnchor = new FileRollbackAnchor(buildAnchor) }))
+        {
+            // The store goes on after the snapshot: its registry becomes newer than the snapshot's data files.
+            s.GetNamespace(Namespaces[1]).Put("newer"u8.ToArray(), "after the snapshot"u8.ToArray(), sync: true);
+        }
+        Directory.CreateDirectory(NewerRegistry);
+        File.Copy(Path.Combine(store, KeyRegistry.FileName), Path.Combine(NewerRegistry, KeyRegistry.FileName));
+        File.Copy(Path.Combine(store, KeyRegistry.PreviousFileName), Path.Combine(NewerRegistry, KeyRegistry.PreviousFileName));
         BuildOtherStore();
 
         // Copies of SSTs that compaction deleted: not referenced by the MANIFEST, RocksDB removes them at open.

@@ -46,7 +46,10 @@ internal enum MutationKind
     /// <summary>The 1 KiB header regions of every SST that existed before the KEK rotations restored (with or without the pre-rotation registry).</summary>
     RestoreOlderSstHeaders,
 
-    /// <summary>Every file replaced by the store one open earlier (or every file but the registry).</summary>
+    /// <summary>
+    /// Every file replaced by the store one open earlier (or every file but the registry), or the data
+    /// files left as they are under the registry of one open later.
+    /// </summary>
     RestoreOlderStore,
 
     /// <summary>A shred marker <c>ns/&lt;id&gt;.shred</c> planted: empty, random bytes, or the namespace's name.</summary>
@@ -73,6 +76,7 @@ internal enum TrustVariant
     SstHeadersWithPreRotationRegistry,
     WholeOlderStore,
     OlderStoreButCurrentRegistry,
+    DataUnderNewerRegistry,
     Marker,
     SwapSameKey,
     FlipKeyring,
@@ -510,7 +514,16 @@ internal sealed class TamperMutator(TamperFixture fixture)
                 }
             case MutationKind.RestoreOlderStore:
                 {
-                    bool keepRegistry = rng.Next(3) == 0;
+                    int variant = rng.Next(3);
+                    if (variant == 2)
+                    {
+                        // The data files stay, the registry is one open newer: to the store, its data
+                        // files were restored from an older copy under the current registry.
+                        CopyRegistry(fixture.NewerRegistry, withPrevious: true);
+                        return Made(".", FileRole.WholeStore, "every file but KEYRING and KEYRING.prev is from one open earlier than the registry",
+                            TrustVariant.DataUnderNewerRegistry);
+                    }
+                    bool keepRegistry = variant == 0;
                     byte[] k = File.ReadAllBytes(keyring);
                     byte[] p = File.ReadAllBytes(previous);
                     Directory.Delete(root, recursive: true);

@@ -287,7 +287,7 @@ internal static class TamperWorker
             TrustVariant.WholeOlderStore when older && !t.Anchored => new Outcome(OlderState, "read back exactly the store one open earlier"),
             TrustVariant.SwapSameKey when other && !t.Anchored && !t.PinStoreId && storeId == fixture.OtherStoreId => new Outcome(OtherStore, $"store {storeId} served"),
             TrustVariant.Marker when current && markerNote.Length > 0 && File.Exists(Path.Combine(fixture.Work, m.Target)) => new Outcome(InertMarker, markerNote),
-            TrustVariant.FlipKeyring when current && fallback.Length > 0 => new Outcome(InertTornRegistry, fallback),
+            TrustVariant.FlipKeyring when current && fallback.Length > 0 && !t.Anchored => new Outcome(InertTornRegistry, fallback),
             TrustVariant.FlipPrevious or TrustVariant.FlipPreviousChecksumFixed or TrustVariant.DeletePrevious when current && fallback.Length == 0 && notes.Count == 0 =>
                 new Outcome(InertPrevious, "opened from KEYRING, no note"),
             _ => new Outcome(current ? "FAIL undetected" : "FAIL silent rollback, loss or mix", $"opened and read back {state}; notes: {string.Join(" | ", notes)}"),
