@@ -127,7 +127,7 @@ internal sealed class PointReadOp(string ns, PointReadKind kind, IReadOnlyList<b
             yield return new PointReadOp(ns, kind, [.. keys.Take(keys.Count / 2)], snapshotId);
             yield return new PointReadOp(ns, kind, [.. keys.Skip(keys.Count / 2)], snapshotId);
         }
-        if (kind != PointReadKind.Get)
+        if (kind != PointReadKind.Get && keys.Count > 0) // Get of no keys calls nothing
         {
             yield return new PointReadOp(ns, PointReadKind.Get, keys, snapshotId);
         }

@@ -94,10 +94,6 @@ public sealed partial class StoreNamespace
             CheckKey(key);
             total += key.Length;
         }
-        if (keys.Count == 0)
-        {
-            return [];
-        }
         return _store.Run((Ns: this, Keys: keys, Total: total, Snapshot: snapshot), static (s, a) => a.Ns.MultiGetIn(s, a.Keys, a.Total, a.Snapshot));
     }
 
@@ -174,8 +170,12 @@ public sealed partial class StoreNamespace
 
     private unsafe byte[]?[] MultiGetIn(StoreSession s, IReadOnlyList<byte[]> keys, int total, StoreSnapshot? snapshot)
     {
-        ReadOptions read = ReadOptionsFor(snapshot, s);
+        ReadOptions read = ReadOptionsFor(snapshot, s); // checks the snapshot: also no keys through a released one is refused
         int n = keys.Count;
+        if (n == 0)
+        {
+            return [];
+        }
         byte[] packed = new byte[Math.Max(total, 1)];
         var pointers = new nint[n];
         var sizes = new nuint[n];
