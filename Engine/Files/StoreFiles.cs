@@ -277,6 +277,21 @@ internal sealed unsafe partial class StoreFiles : IDisposable
     }
 
     /// <summary>
+    /// Waits until every file creation that began before this call has written its header (the
+    /// plugin holds a creation from its key request until then). After a rotation is published,
+    /// this is the point from which no file can still appear under the previous KEK version.
+    /// </summary>
+    /// <returns>False when creations were still running at the timeout.</returns>
+    /// <exception cref="EngineException">The plugin refused the call.</exception>
+    public bool WaitForFileCreations(TimeSpan timeout)
+    {
+        int done = 0;
+        uint ms = (uint)Math.Clamp(timeout.TotalMilliseconds, 0, uint.MaxValue);
+        NativeCall.Check(null, (msg, cap) => NativeMethods.EnvWaitFileCreations(_env, ms, out done, msg, cap));
+        return done != 0;
+    }
+
+    /// <summary>
     /// Writes a new slot (generation + 1) with the file's DEK wrapped under its scope's current KEK
     /// version into the slot not in force, and syncs it.
     /// </summary>

@@ -159,6 +159,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_file_rewrap", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileRewrap(EncryptedEnvHandle env, string path, out ulong newGeneration, byte* msg, uint msgCap);
 
+    [LibraryImport(Library, EntryPoint = "ekv_env_wait_file_creations")]
+    internal static partial int EnvWaitFileCreations(EncryptedEnvHandle env, uint timeoutMs, out int done, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_file_header_info", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileHeaderInfo(EncryptedEnvHandle env, string path, out NativeHeaderInfo info, byte* msg, uint msgCap);
 

@@ -15,8 +15,10 @@ namespace Engine;
 /// <remarks>
 /// Retirement is safe against files being created concurrently: after a rotation is published the
 /// worker waits until every key call that started earlier has returned
-/// (<see cref="FileKeyService.WaitForIssuedKeys"/>), lets <see cref="SettleDelay"/> pass so that
-/// their headers reach the disk, and only then takes the final inventory.
+/// (<see cref="FileKeyService.WaitForIssuedKeys"/>) and every file creation that started earlier has
+/// written its header (<see cref="StoreFiles.WaitForFileCreations"/>; the plugin holds a creation
+/// from its key request until its header is written), and only then takes the final inventory.
+/// <see cref="SettleDelay"/> only paces rounds; correctness does not depend on it.
 /// </remarks>
 internal sealed class KeyRotationWorker : IDisposable
 {
@@ -34,7 +36,11 @@ internal sealed class KeyRotationWorker : IDisposable
     /// <summary>Re-wraps per second at most; 0 or less = unthrottled.</summary>
     public double FilesPerSecond { get; set; } = 200;
 
-    /// <summary>How long after the issuance barrier the final inventory waits for headers in flight.</summary>
+    /// <summary>
+    /// A pause before the final inventory, so that a burst of file creations right after a rotation
+    /// is re-wrapped in the same round rather than the next (pacing only: the inventory is complete
+    /// without it, see the remarks).
+    /// </summary>
     public TimeSpan SettleDelay { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long to wait before retrying a scope that had unreadable files or errors.</summary>
@@ -187,6 +193,14 @@ internal sealed class KeyRotationWorker : IDisposable
             return false;
         }
 
+        // A key call that returned may not have its header on disk yet: wait for the plugin's file
+        // creations too (they never wait on the gate, so holding it here cannot deadlock).
+        if (!WithFiles(f => f.WaitForFileCreations(TimeSpan.FromSeconds(30))))
+        {
+            Volatile.Write(ref _lastProblem, $"{scope}: file creations from before the rotation did not finish within 30 s");
+            return false;
+        }
+
         var throttle = Stopwatch.StartNew();
         long done = 0;
         int problems = 0;
@@ -229,8 +243,8 @@ internal sealed class KeyRotationWorker : IDisposable
             }
         }
 
-        // Final inventory: every key call from before the rotation has returned; give their headers
-        // time to be written, then no live file may name an older version.
+        // Final inventory: every key call and file creation from before the rotation has finished, so
+        // no live file may name an older version.
         await Task.Delay(SettleDelay, ct).ConfigureAwait(false);
         int remaining = 0;
         foreach (string file in ScopeFiles(scope))

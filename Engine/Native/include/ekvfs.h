@@ -224,6 +224,13 @@ EKV_API int32_t ekv_db_checkpoint(void* rocksdb_db, ekv_env* env, const char* db
 EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation, char* msg,
                                 uint32_t msg_cap) EKV_NOEXCEPT;
 
+/* Waits until every file creation through `env` that began before this call has written its
+ * header (a creation holds its key from the key request until its header is on disk). A key
+ * rotation calls it after publishing the new current version: no file can then still appear with
+ * the previous one. *done = 1 when they all ended, 0 at `timeout_ms`. */
+EKV_API int32_t ekv_env_wait_file_creations(ekv_env* env, uint32_t timeout_ms, int32_t* done,
+                                            char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+
 typedef struct ekv_header_info {
   uint64_t generation;     /* of the active slot */
   uint64_t logical_size;   /* as GetFileSize reports it (no key needed) */

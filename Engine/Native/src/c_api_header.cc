@@ -1,4 +1,5 @@
 // extern "C": header re-wrap and header info (ekvfs.h, ABI 2).
+#include <chrono>
 #include <cstring>
 
 #include "c_api_util.h"
@@ -28,6 +29,18 @@ EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_ge
       return Fail(EKV_INVALID_ARGUMENT, "env and path are required", msg, msg_cap);
     }
     return FromStatus(ekv::RewrapHeader(*env->fs->context(), path, new_generation), msg, msg_cap);
+  });
+}
+
+EKV_API int32_t ekv_env_wait_file_creations(ekv_env* env, uint32_t timeout_ms, int32_t* done,
+                                            char* msg, uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_env_wait_file_creations", msg, msg_cap, [&]() -> int32_t {
+    if (done != nullptr) *done = 0;
+    if (env == nullptr || env->fs == nullptr || done == nullptr) {
+      return Fail(EKV_INVALID_ARGUMENT, "env and done are required", msg, msg_cap);
+    }
+    *done = env->fs->context()->creations.WaitForEarlier(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
+    return EKV_OK;
   });
 }
 

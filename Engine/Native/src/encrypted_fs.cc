@@ -70,6 +70,8 @@ rocksdb::IOStatus EncryptedFileSystem::NewWritableFile(
 rocksdb::IOStatus EncryptedFileSystem::CreateFile(
     const std::string& fname, const rocksdb::FileOptions& opts,
     std::unique_ptr<rocksdb::FSWritableFile>* result) {
+  // From the key request until the header is written: what a key rotation waits for.
+  FileCreationScope creation(ctx_->creations);
   // Ask for the key first: if it is unavailable (store locked) nothing is created or truncated.
   SecretKey dek;
   HeaderSlot slot;

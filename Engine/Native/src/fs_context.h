@@ -2,9 +2,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "frame_cipher.h"
@@ -71,6 +74,54 @@ class OpenFileSizes {
   mutable std::map<std::string, Size> sizes_;
 };
 
+// Files whose key has been issued but whose header is not yet written. A key rotation publishes a
+// new current version, then waits (ekv_env_wait_file_creations) for every creation that began
+// before it: from then on no file can still appear with the previous version, so the rotation's
+// final inventory of headers is complete without guessing how long a header write takes.
+class FileCreations {
+ public:
+  uint64_t Begin() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t ticket = ++issued_;
+    active_.insert(ticket);
+    return ticket;
+  }
+  void End(uint64_t ticket) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      active_.erase(ticket);
+    }
+    done_.notify_all();
+  }
+  // True once every creation that began before the call has ended; false at the timeout.
+  bool WaitForEarlier(std::chrono::milliseconds timeout) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    const uint64_t barrier = issued_;
+    return done_.wait_for(lock, timeout,
+                          [&] { return active_.empty() || *active_.begin() > barrier; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable done_;
+  mutable uint64_t issued_ = 0;
+  mutable std::set<uint64_t> active_;
+};
+
+// Holds a FileCreations ticket for one file creation.
+class FileCreationScope {
+ public:
+  explicit FileCreationScope(const FileCreations& creations)
+      : creations_(creations), ticket_(creations.Begin()) {}
+  ~FileCreationScope() { creations_.End(ticket_); }
+  FileCreationScope(const FileCreationScope&) = delete;
+  FileCreationScope& operator=(const FileCreationScope&) = delete;
+
+ private:
+  const FileCreations& creations_;
+  uint64_t ticket_;
+};
+
 struct FsContext {
   FsContext(std::shared_ptr<rocksdb::FileSystem> base_fs, const ekv_callbacks& callbacks,
             uint32_t frame_size_for_new_files)
@@ -84,6 +135,7 @@ struct FsContext {
   uint32_t frame_size;  // for new files; existing files use the size in their header
   std::shared_ptr<Stats> stats;
   OpenFileSizes open_sizes;
+  FileCreations creations;  // key issued, header not yet written (encrypted_fs.cc CreateFile)
   mutable std::mutex rewrap_mu;  // serializes header re-wraps (header_ops.cc)
   // On disk (not the in-memory file system): files are made 0600 and directories 0700 whatever
   // the process umask, so other local users see neither names' contents nor write timing.
