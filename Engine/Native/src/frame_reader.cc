@@ -200,7 +200,14 @@ rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
   uint64_t damaged_from = walk_end;
   if (n > stable_) {
     uint32_t distance = 0;
-    FrameCipher::OpenResult r = TryOpen(n - 1, false, &plain, &distance, &s);
+    // A cleanly closed log-like file ends in an empty frame with the final flag; other empty
+    // last frames are sync markers (final = 0).
+    FrameCipher::OpenResult r = FrameCipher::OpenResult::kAuthFailed;
+    if (map_.Bytes(n - 1) == 0) {
+      r = TryOpen(n - 1, true, &plain, &distance, &s);
+      if (r == FrameCipher::OpenResult::kOk) closed_ = true;
+    }
+    if (r == FrameCipher::OpenResult::kAuthFailed) r = TryOpen(n - 1, false, &plain, &distance, &s);
     if (r == FrameCipher::OpenResult::kError) return s;
     if (r == FrameCipher::OpenResult::kOk) {
       have_plain = true;

@@ -33,7 +33,8 @@ class FrameReader {
   const HeaderSlot& header() const { return slot_; }
   const FrameMap& frames() const { return map_; }
   bool has_key() const { return cipher_ != nullptr; }
-  // The last frame carries the final flag: an immutable file that was closed.
+  // The last frame carries the final flag: a file that was closed cleanly (for a log-like file,
+  // an empty final frame).
   bool closed() const { return closed_; }
   // Bytes beyond the last authentic frame were dropped (crash while writing).
   bool torn() const { return torn_; }
