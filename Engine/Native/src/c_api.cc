@@ -247,6 +247,9 @@ EKV_API int32_t ekv_file_check(ekv_env* env, const char* path, uint32_t options,
         if (got == 0) break;
         off += got;
       }
+      // ... and the empty frames after the last data (a sync marker before the final frame).
+      s = reader->AuthenticateTrailingEmptyFrames();
+      if (!s.ok()) return FromStatus(s, msg, msg_cap);
     }
     if (logical_size != nullptr) *logical_size = reader->logical_size();
     if (file_flags != nullptr && reader->closed()) *file_flags = EKV_FILE_CLOSED;

@@ -352,6 +352,23 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
   return rocksdb::IOStatus::OK();
 }
 
+rocksdb::IOStatus FrameReader::AuthenticateTrailingEmptyFrames() const {
+  if (cipher_ == nullptr) return rocksdb::IOStatus::OK();
+  const uint64_t size = map_.logical_size();
+  std::vector<uint8_t> stored;
+  uint8_t none[1];
+  std::string err;
+  for (uint64_t i = size == 0 ? 0 : map_.Find(size - 1) + 1; i < map_.count(); ++i) {
+    rocksdb::IOStatus s = ReadFrames(i, i, &stored);
+    if (!s.ok()) return s;
+    FrameCipher::OpenResult r =
+        cipher_->Open(i, FrameIsFinal(i), stored.data(), stored.size(), none, &err);
+    if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
+    if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
+  }
+  return rocksdb::IOStatus::OK();
+}
+
 rocksdb::IOStatus FrameReader::Refresh() {
   uint64_t physical = 0;
   rocksdb::IOStatus s = ctx_->base->GetFileSize(path_, rocksdb::IOOptions(), &physical, nullptr);

@@ -45,6 +45,10 @@ class FrameReader {
   // at end of file). Every byte returned has been authenticated. Thread-safe.
   rocksdb::IOStatus ReadAt(uint64_t offset, size_t n, char* out, size_t* got) const;
 
+  // Authenticates every frame after the last one holding data (empty frames: sync markers, a
+  // log-like file's final frame), which ReadAt never touches. For full verification.
+  rocksdb::IOStatus AuthenticateTrailingEmptyFrames() const;
+
   // Hands the DEK-holding cipher to a writer that reopens the file; the reader is unusable
   // afterwards.
   std::unique_ptr<FrameCipher> ReleaseCipher() { return std::move(cipher_); }

@@ -288,6 +288,22 @@ TEST(FinalFrame, ALogLikeFileClosedCleanlyEndsInAFinalFrame) {
   EXPECT_EQ(ekv_file_check(env, path.c_str(), 8u, &logical, &flags, msg, sizeof(msg)),
             EKV_INVALID_ARGUMENT);
 
+  // Append, Sync, Close (as CURRENT is written): data, sync marker, final frame. The marker is no
+  // longer the last frame and no read touches it, so full verification authenticates it itself.
+  const std::string current = dir.path() + "/CURRENT";
+  ASSERT_EQ(ekv_fs_new_writable(fs, current.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  write(w, "MANIFEST-000009\n", true);
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  ASSERT_EQ(ekvtest::RawSize(current), 1024u + (16 + 40) + 40 + 40);
+  ekvtest::FlipByte(current, 1024 + 56 + 20);  // the sync marker's nonce
+  EXPECT_EQ(ekv_file_verify(env, current.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  EXPECT_NE(std::string(msg).find("frame 1"), std::string::npos) << msg;
+  EXPECT_EQ(ekv_file_check(env, current.c_str(), EKV_CHECK_LAST_FRAME_ONLY, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_OK)
+      << msg;
+
   // A writer that goes away without Close (a crash, an error path) leaves no final frame.
   const std::string wal = dir.path() + "/000010.log";
   ASSERT_EQ(ekv_fs_new_writable(fs, wal.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
