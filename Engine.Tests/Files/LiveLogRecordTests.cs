@@ -39,31 +39,24 @@ public sealed class LiveLogRecordTests
 
     /// <summary>
     /// Cuts <paramref name="file"/> at every frame boundary and to its header: the open fails naming it,
-    /// except for a cut that removes only empty frames (the trailing sync marker), which loses no byte
-    /// of the file; then the store must open with the synced put.
+    /// every time. Since a clean close ends a log-like file in an empty final frame (issue 12), this
+    /// includes the cuts that remove only empty frames (the final frame, a sync marker before it), which
+    /// lose no byte but are cuts all the same. The uncut file then opens with the synced put.
     /// </summary>
     private static void AssertEveryCutFails(TestStoreDirectory dir, string file)
     {
         byte[] original = File.ReadAllBytes(file);
         FileGeometry g = FileGeometry.Of(file, original);
         Assert.True(g.Frames.Count >= 2, $"{Path.GetFileName(file)} has {g.Frames.Count} frames");
+        Assert.Equal(FileGeometry.FrameOverhead, g.Frames[^1].Length); // the empty final frame
         long CutAfter(int keep) => keep == 0 ? FileGeometry.HeaderRegion : g.Frames[keep - 1].Offset + g.Frames[keep - 1].Length;
-        bool LosesNothing(int keep) => g.Frames.Skip(keep).All(f => f.Length == FileGeometry.FrameOverhead);
-        int detected = 0;
         for (int keep = 0; keep < g.Frames.Count; keep++)
         {
-            if (!LosesNothing(keep))
-            {
-                File.WriteAllBytes(file, original[..(int)CutAfter(keep)]);
-                AssertOpenFailsNaming(dir, file);
-                detected++;
-            }
+            File.WriteAllBytes(file, original[..(int)CutAfter(keep)]);
+            AssertOpenFailsNaming(dir, file);
         }
-        Assert.True(detected >= 1 && detected >= g.Frames.Count - 2, $"{detected} of {g.Frames.Count} cuts detected");
-        // Last, because opening changes the store: a cut that removes only empty frames (the trailing
-        // sync marker) loses no byte of the file, and the store opens with the synced put.
-        int benign = Enumerable.Range(0, g.Frames.Count).FirstOrDefault(LosesNothing, -1);
-        File.WriteAllBytes(file, benign < 0 ? original : original[..(int)CutAfter(benign)]);
+        // Last, because opening changes the store.
+        File.WriteAllBytes(file, original);
         using EncryptedStore store = dir.Open(o => o.CreateIfMissing = false);
         Assert.Equal("acknowledged", store.GetNamespace("n").Get("only-in-wal"));
     }
@@ -107,6 +100,67 @@ public sealed class LiveLogRecordTests
     {
         using TestStoreDirectory dir = StoreWithSyncedPutInWal();
         AssertEveryCutFails(dir, Manifest(dir));
+    }
+
+    /// <summary>
+    /// Issue 12: each log-like file a clean close leaves ends in an authenticated empty final frame, and
+    /// dropping just that frame (no byte of the file lost) fails the open naming the file and the final
+    /// frame, for every kind the record lists.
+    /// </summary>
+    [Fact]
+    public void Dropping_only_the_final_frame_of_a_closed_log_file_fails_the_open()
+    {
+        using TestStoreDirectory dir = StoreWithSyncedPutInWal();
+        string[] files =
+        [
+            Wal(dir), Manifest(dir), Path.Combine(dir.StorePath, "CURRENT"), Path.Combine(dir.StorePath, "IDENTITY"),
+            Directory.GetFiles(dir.StorePath, "OPTIONS-*").Order(StringComparer.Ordinal).Last(),
+        ];
+        foreach (string file in files)
+        {
+            byte[] original = File.ReadAllBytes(file);
+            FileGeometry g = FileGeometry.Of(file, original);
+            Assert.Equal(FileGeometry.FrameOverhead, g.Frames[^1].Length);
+            File.WriteAllBytes(file, original[..(int)g.Frames[^1].Offset]);
+            IntegrityException? ex = null;
+            try
+            {
+                dir.Open(o => o.CreateIfMissing = false).Dispose();
+            }
+            catch (IntegrityException e)
+            {
+                ex = e;
+            }
+            Assert.True(ex is not null, $"{Path.GetFileName(file)} without its final frame opened");
+            Assert.Contains(Path.GetFileName(file), ex.Message, StringComparison.Ordinal);
+            Assert.Contains("final frame", ex.Message, StringComparison.Ordinal);
+            File.WriteAllBytes(file, original);
+        }
+        using EncryptedStore store = dir.Open(o => o.CreateIfMissing = false);
+        Assert.Equal("acknowledged", store.GetNamespace("n").Get("only-in-wal"));
+    }
+
+    [Fact]
+    public void A_version_1_record_stays_readable_and_demands_no_final_frame()
+    {
+        // "EKVLIVE1" || closed || manifest 7 || 1 file: "000009.log", 1234 bytes || total length
+        var body = new List<byte>();
+        body.AddRange("EKVLIVE1"u8.ToArray());
+        body.Add(2);
+        body.AddRange(BitConverter.GetBytes(7UL));
+        body.AddRange(BitConverter.GetBytes(1U));
+        body.AddRange(BitConverter.GetBytes((ushort)10));
+        body.AddRange("000009.log"u8.ToArray());
+        body.AddRange(BitConverter.GetBytes(1234L));
+        body.AddRange(BitConverter.GetBytes((uint)(body.Count + 4)));
+        LiveLogRecord record = LiveLogRecord.Parse([.. body], "EKV-LIVELOGS");
+        Assert.Equal(LiveLogState.Closed, record.State);
+        Assert.Equal(7UL, record.ManifestNumber);
+        Assert.Equal(("000009.log", 1234L, false), Assert.Single(record.Files));
+        // The same body under the version 2 magic lacks the flags byte: refused, not misread.
+        byte[] v2 = [.. body];
+        "EKVLIVE2"u8.CopyTo(v2);
+        Assert.Throws<IntegrityException>(() => LiveLogRecord.Parse(v2, "EKV-LIVELOGS"));
     }
 
     [Theory]

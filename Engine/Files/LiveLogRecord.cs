@@ -26,12 +26,16 @@ internal sealed class LiveLogRecord
 
     private const int MaxBytes = 1 << 20;
     private const int MaxCurrentBytes = 4096;
+    /// <summary>Version 1: no per-file flags (written before log-like files had final frames).</summary>
+    private static ReadOnlySpan<byte> MagicV1 => "EKVLIVE1"u8;
+
+    /// <summary>Version 2: the store epoch after the state, and a flags byte per file (<see cref="FlagClosed"/>).</summary>
     private static ReadOnlySpan<byte> Magic => "EKVLIVE2"u8;
 
-    // Records written before the store epoch was bound into them (read, never written).
-    private static ReadOnlySpan<byte> MagicWithoutEpoch => "EKVLIVE1"u8;
+    /// <summary>Per-file flag: the file ended in its authenticated final frame when recorded.</summary>
+    private const byte FlagClosed = 1;
 
-    private LiveLogRecord(LiveLogState state, ulong? epoch, ulong manifestNumber, IReadOnlyList<(string Name, long Size)> files)
+    private LiveLogRecord(LiveLogState state, ulong? epoch, ulong manifestNumber, IReadOnlyList<(string Name, long Size, bool Closed)> files)
     {
         State = state;
         Epoch = epoch;
@@ -39,20 +43,23 @@ internal sealed class LiveLogRecord
         Files = files;
     }
 
+    public LiveLogState State { get; }
+
     /// <summary>
     /// The store epoch (key registry generation) when the record was written; null in records of
-    /// earlier versions. Binds the log files to the registry: older data files restored under the
+    /// version 1. Binds the log files to the registry: older data files restored under the
     /// current registry carry an older record.
     /// </summary>
     public ulong? Epoch { get; }
 
-    public LiveLogState State { get; }
-
     /// <summary>Number of the MANIFEST CURRENT named when the record was written; 0 before the first.</summary>
     public ulong ManifestNumber { get; }
 
-    /// <summary>Names (in the store root) and logical sizes the record vouches for.</summary>
-    public IReadOnlyList<(string Name, long Size)> Files { get; }
+    /// <summary>
+    /// Names (in the store root) and logical sizes the record vouches for, and whether each ended in
+    /// its final frame (a clean close by this plugin; always false in a version 1 record).
+    /// </summary>
+    public IReadOnlyList<(string Name, long Size, bool Closed)> Files { get; }
 
     /// <summary>
     /// Checks the store's log files against the record before RocksDB opens (or reads) them.
@@ -63,6 +70,7 @@ internal sealed class LiveLogRecord
     /// <param name="registryFromPrevious">The registry in force is KEYRING.prev (KEYRING was torn).</param>
     /// <exception cref="IntegrityException">The record is missing, cut or forged, belongs to another
     /// store epoch than the registry, or a log file it vouches for is missing, shorter, longer or unexpected.</exception>
+    /// <exception cref="KeyUnavailableException">The record's key cannot be obtained.</exception>
     /// <exception cref="KeyUnavailableException">The record's key cannot be obtained.</exception>
     public static void CheckBeforeOpen(StoreFiles files, StoreLayout layout, ulong epoch, bool registryFromPrevious)
     {
@@ -89,7 +97,7 @@ internal sealed class LiveLogRecord
                     layout.Root + "/CURRENT");
             }
             var expected = new HashSet<string>(StringComparer.Ordinal);
-            foreach ((string name, long size) in record.Files)
+            foreach ((string name, long size, bool closed) in record.Files)
             {
                 expected.Add(name);
                 string path = layout.Root + "/" + name;
@@ -98,8 +106,9 @@ internal sealed class LiveLogRecord
                     throw new IntegrityException($"{name} is missing: the store was closed with it ({size} bytes).", path);
                 }
                 // Authenticates every frame: a closed file has no torn tail, so a damaged last
-                // frame is tampering here, not a crash.
-                VerifiedFile verified = files.Verify(path);
+                // frame is tampering here, not a crash. A file that ended in its final frame must
+                // still end in it (a cut at the last frame boundary loses no byte, but is a cut).
+                VerifiedFile verified = closed ? files.VerifyClosed(path) : files.Verify(path);
                 long actual = verified.LogicalBytes;
                 if (verified.TornTail)
                 {
@@ -147,14 +156,14 @@ internal sealed class LiveLogRecord
     /// <exception cref="EngineException">The record cannot be written.</exception>
     public static void WriteOpen(StoreFiles files, StoreLayout layout, ulong epoch)
     {
-        var list = new List<(string, long)>();
+        var list = new List<(string, long, bool)>();
         ulong number = 0;
         if (TryReadCurrent(files, layout, out number, out string manifest))
         {
             long size = files.LogicalSizeOf(manifest);
             if (size >= 0)
             {
-                list.Add((Path.GetFileName(manifest), size));
+                list.Add((Path.GetFileName(manifest), size, false));
             }
         }
         Write(files, layout, new LiveLogRecord(LiveLogState.Open, epoch, number, list));
@@ -162,7 +171,8 @@ internal sealed class LiveLogRecord
 
     /// <summary>
     /// Writes a <see cref="LiveLogState.Closed"/> record once RocksDB has closed: the MANIFEST,
-    /// CURRENT and every WAL with its exact logical size.
+    /// CURRENT and every WAL with its exact logical size, and for each whether it ends in its final
+    /// frame (then the check demands it).
     /// </summary>
     /// <exception cref="EngineException">The record cannot be written.</exception>
     public static void WriteClosed(StoreFiles files, StoreLayout layout, ulong epoch)
@@ -171,11 +181,18 @@ internal sealed class LiveLogRecord
         {
             return; // no database yet: the Open record written before RocksDB stays in force
         }
-        var list = new List<(string, long)> { (Path.GetFileName(manifest), files.LogicalSizeOf(manifest)), ("CURRENT", files.LogicalSizeOf(layout.Root + "/CURRENT")) };
-        long identity = files.LogicalSizeOf(layout.Root + "/IDENTITY");
-        if (identity >= 0)
+        // The end of each file as it is now: its size, and whether it ends in its final frame (a file
+        // RocksDB closed through this plugin does; a WAL left by a crashed run, or a file written
+        // before final frames existed, does not, and is then held to its size only).
+        (string, long, bool) Entry(string name)
         {
-            list.Add(("IDENTITY", identity)); // RocksDB would silently make a new one
+            string path = layout.Root + "/" + name;
+            return files.ProbeEnd(path) is (long size, bool closed) ? (name, size, closed) : (name, files.LogicalSizeOf(path), false);
+        }
+        var list = new List<(string, long, bool)> { Entry(Path.GetFileName(manifest)), Entry("CURRENT") };
+        if (files.LogicalSizeOf(layout.Root + "/IDENTITY") >= 0)
+        {
+            list.Add(Entry("IDENTITY")); // RocksDB would silently make a new one
         }
         foreach (string name in files.List(layout.Root).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
@@ -183,7 +200,7 @@ internal sealed class LiveLogRecord
             // pass for the store's own.
             if (IsWal(name) || name.StartsWith("OPTIONS-", StringComparison.Ordinal))
             {
-                list.Add((name, files.LogicalSizeOf(layout.Root + "/" + name)));
+                list.Add(Entry(name));
             }
         }
         if (list.Any(f => f.Item2 < 0))
@@ -243,7 +260,7 @@ internal sealed class LiveLogRecord
         body.AddRange(scratch.ToArray());
         BinaryPrimitives.WriteUInt32LittleEndian(scratch, (uint)record.Files.Count);
         body.AddRange(scratch[..4].ToArray());
-        foreach ((string name, long size) in record.Files)
+        foreach ((string name, long size, bool closed) in record.Files)
         {
             byte[] utf8 = Encoding.UTF8.GetBytes(name);
             BinaryPrimitives.WriteUInt16LittleEndian(scratch, (ushort)utf8.Length);
@@ -251,6 +268,7 @@ internal sealed class LiveLogRecord
             body.AddRange(utf8);
             BinaryPrimitives.WriteInt64LittleEndian(scratch, size);
             body.AddRange(scratch.ToArray());
+            body.Add(closed ? FlagClosed : (byte)0);
         }
         // The total length last: a record cut at a frame boundary (which authenticates) cannot end
         // with its own length.
@@ -259,18 +277,23 @@ internal sealed class LiveLogRecord
         files.ReplaceSmall(PathOf(layout), body.ToArray());
     }
 
-    private static LiveLogRecord Read(StoreFiles files, string path)
+    private static LiveLogRecord Read(StoreFiles files, string path) => Parse(files.ReadSmall(path, MaxBytes), path);
+
+    /// <summary>Decodes a record body (version 1 or 2) as read, authenticated, from <paramref name="path"/>.</summary>
+    /// <exception cref="IntegrityException">The body is cut or malformed.</exception>
+    internal static LiveLogRecord Parse(byte[] data, string path)
     {
-        byte[] data = files.ReadSmall(path, MaxBytes);
         try
         {
             ReadOnlySpan<byte> span = data;
-            bool withEpoch = span.Length >= Magic.Length && span[..Magic.Length].SequenceEqual(Magic);
-            if (span.Length < Magic.Length + 1 + (withEpoch ? 8 : 0) + 8 + 4 + 4
-                || !(withEpoch || span[..MagicWithoutEpoch.Length].SequenceEqual(MagicWithoutEpoch))
-                || BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]) != (uint)span.Length)
+            if (span.Length < Magic.Length + 1 + 8 + 4 + 4 || BinaryPrimitives.ReadUInt32LittleEndian(span[^4..]) != (uint)span.Length)
             {
-                throw new FormatException("bad magic or length");
+                throw new FormatException("bad length");
+            }
+            bool v2 = span[..Magic.Length].SequenceEqual(Magic);
+            if (!v2 && !span[..MagicV1.Length].SequenceEqual(MagicV1))
+            {
+                throw new FormatException("bad magic");
             }
             int at = Magic.Length;
             var state = (LiveLogState)span[at++];
@@ -279,7 +302,7 @@ internal sealed class LiveLogRecord
                 throw new FormatException("bad state");
             }
             ulong? epoch = null;
-            if (withEpoch)
+            if (v2)
             {
                 epoch = BinaryPrimitives.ReadUInt64LittleEndian(span[at..]);
                 at += 8;
@@ -288,15 +311,25 @@ internal sealed class LiveLogRecord
             at += 8;
             uint count = BinaryPrimitives.ReadUInt32LittleEndian(span[at..]);
             at += 4;
-            var list = new List<(string, long)>();
+            var list = new List<(string, long, bool)>();
             for (uint i = 0; i < count; i++)
             {
                 int length = BinaryPrimitives.ReadUInt16LittleEndian(span[at..]);
                 at += 2;
                 string name = Encoding.UTF8.GetString(span.Slice(at, length));
                 at += length;
-                list.Add((name, BinaryPrimitives.ReadInt64LittleEndian(span[at..])));
+                long size = BinaryPrimitives.ReadInt64LittleEndian(span[at..]);
                 at += 8;
+                byte flags = 0;
+                if (v2)
+                {
+                    flags = span[at++];
+                    if ((flags & ~FlagClosed) != 0)
+                    {
+                        throw new FormatException("unknown file flags");
+                    }
+                }
+                list.Add((name, size, (flags & FlagClosed) != 0));
             }
             return at + 4 == span.Length ? new LiveLogRecord(state, epoch, manifest, list) : throw new FormatException("trailing bytes");
         }

@@ -333,6 +333,38 @@ internal sealed unsafe partial class StoreFiles : IDisposable
         };
     }
 
+    /// <summary>
+    /// Like <see cref="Verify"/>, for a file a sealed record says was closed cleanly: it must also
+    /// end in its authenticated final frame (docs/format.md, "Live log record").
+    /// </summary>
+    /// <exception cref="IntegrityException">The file failed authentication, or it lacks its final frame (cut at a frame boundary).</exception>
+    /// <exception cref="KeyUnavailableException">The file's key cannot be obtained.</exception>
+    /// <exception cref="EngineException">An I/O error, or the file is gone.</exception>
+    public VerifiedFile VerifyClosed(string path)
+    {
+        ulong logical = 0;
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FileCheck(_env, path, NativeMethods.CheckRequireClosed, out logical, out _, msg, cap), out NativeError error);
+        return status switch
+        {
+            NativeStatus.Ok => new VerifiedFile(path, (long)logical, TornTail: false),
+            NativeStatus.TornTail when KindOf(path) != StoreFileKind.Immutable => new VerifiedFile(path, (long)logical, TornTail: true),
+            _ => throw error.ToException(),
+        };
+    }
+
+    /// <summary>
+    /// The logical size of a plugin file and whether it ends in an authenticated final frame, from
+    /// its frame headers and one authenticated frame (the last); null when the file is missing,
+    /// torn, fails that check or its key is unavailable: the caller then vouches for less.
+    /// </summary>
+    public (long Size, bool Closed)? ProbeEnd(string path)
+    {
+        ulong logical = 0;
+        uint flags = 0;
+        NativeStatus status = NativeCall.Try(path, (msg, cap) => NativeMethods.FileCheck(_env, path, NativeMethods.CheckLastFrameOnly, out logical, out flags, msg, cap), out _);
+        return status == NativeStatus.Ok ? ((long)logical, (flags & NativeMethods.FileClosed) != 0) : null;
+    }
+
     public void Dispose()
     {
         if (_fs != 0)

@@ -150,6 +150,15 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_file_verify", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileVerify(EncryptedEnvHandle env, string path, out ulong logicalSize, byte* msg, uint msgCap);
 
+    [LibraryImport(Library, EntryPoint = "ekv_file_check", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FileCheck(EncryptedEnvHandle env, string path, uint options, out ulong logicalSize, out uint fileFlags, byte* msg, uint msgCap);
+
+    /// <summary>ekv_file_check options (ekvfs.h).</summary>
+    internal const uint CheckLastFrameOnly = 1, CheckRequireClosed = 2;
+
+    /// <summary>ekv_file_check file flag: the file ends in a final frame (closed cleanly).</summary>
+    internal const uint FileClosed = 1;
+
     [LibraryImport(Library, EntryPoint = "ekv_file_read", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int FileRead(EncryptedEnvHandle env, string path, ulong offset, byte* buffer, ulong length, out ulong read, byte* msg, uint msgCap);
 

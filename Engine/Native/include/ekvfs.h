@@ -175,6 +175,23 @@ EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) EKV_NOEXCEPT;
 EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size, char* msg,
                                 uint32_t msg_cap) EKV_NOEXCEPT;
 
+/* ekv_file_check options. */
+#define EKV_CHECK_LAST_FRAME_ONLY 1u /* walk the headers, authenticate the last frame only */
+#define EKV_CHECK_REQUIRE_CLOSED 2u  /* a file without a final frame is EKV_INTEGRITY */
+/* ekv_file_check *file_flags. */
+#define EKV_FILE_CLOSED 1u /* the last frame carries the final flag: closed cleanly */
+
+/*
+ * ekv_file_verify with options (0: exactly ekv_file_verify) that also reports, in *file_flags,
+ * whether the file ends in a final frame (EKV_FILE_CLOSED; a log-like file gets an empty one at
+ * a clean Close, docs/format.md). With EKV_CHECK_REQUIRE_CLOSED a file (with a header) that does
+ * not end in a final frame is EKV_INTEGRITY: for files a sealed record says were closed cleanly.
+ * A 0-byte file has no frames and is never refused for that.
+ */
+EKV_API int32_t ekv_file_check(ekv_env* env, const char* path, uint32_t options,
+                               uint64_t* logical_size, uint32_t* file_flags, char* msg,
+                               uint32_t msg_cap) EKV_NOEXCEPT;
+
 /*
  * Decrypts `length` logical bytes at `offset` of the file at `path` into `buffer`
  * (for `engine log` and tests). *read gets the number of bytes read (short at end of file; a

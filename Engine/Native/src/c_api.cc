@@ -211,12 +211,17 @@ EKV_API uint64_t ekv_env_torn_tail_count(ekv_env* env) noexcept {
   return env->fs->context()->stats->torn_tails.load(std::memory_order_relaxed);
 }
 
-EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size, char* msg,
-                                uint32_t msg_cap) noexcept {
-  return CatchAll("ekv_file_verify", msg, msg_cap, [&]() -> int32_t {
+EKV_API int32_t ekv_file_check(ekv_env* env, const char* path, uint32_t options,
+                               uint64_t* logical_size, uint32_t* file_flags, char* msg,
+                               uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_file_check", msg, msg_cap, [&]() -> int32_t {
     if (logical_size != nullptr) *logical_size = 0;
+    if (file_flags != nullptr) *file_flags = 0;
     if (env == nullptr || path == nullptr) {
       return Fail(EKV_INVALID_ARGUMENT, "env and path are required", msg, msg_cap);
+    }
+    if ((options & ~(EKV_CHECK_LAST_FRAME_ONLY | EKV_CHECK_REQUIRE_CLOSED)) != 0) {
+      return Fail(EKV_INVALID_ARGUMENT, "unknown check options", msg, msg_cap);
     }
     // A log-like file this process is writing: authenticate its stable frames only (those before
     // the writer's tail frame). Bytes after them may be a frame still being written, or one a
@@ -231,17 +236,23 @@ EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logica
     rocksdb::IOStatus s =
         env->fs->OpenReader(path, rocksdb::FileOptions(), &reader, physical_limit);
     if (!s.ok()) return FromStatus(s, msg, msg_cap);
-    // Read everything: ReadAt authenticates each frame it touches.
-    const size_t chunk = size_t{reader->frame_size()} * 64;
-    std::string buf(chunk, '\0');
-    for (uint64_t off = 0; off < reader->logical_size();) {
-      size_t got = 0;
-      s = reader->ReadAt(off, chunk, &buf[0], &got);
+    if ((options & EKV_CHECK_LAST_FRAME_ONLY) == 0) {
+      // Read everything: ReadAt authenticates each frame it touches.
+      const size_t chunk = size_t{reader->frame_size()} * 64;
+      std::string buf(chunk, '\0');
+      for (uint64_t off = 0; off < reader->logical_size();) {
+        size_t got = 0;
+        s = reader->ReadAt(off, chunk, &buf[0], &got);
+        if (!s.ok()) return FromStatus(s, msg, msg_cap);
+        if (got == 0) break;
+        off += got;
+      }
+      // ... and the empty frames after the last data (a sync marker before the final frame).
+      s = reader->AuthenticateTrailingEmptyFrames();
       if (!s.ok()) return FromStatus(s, msg, msg_cap);
-      if (got == 0) break;
-      off += got;
     }
     if (logical_size != nullptr) *logical_size = reader->logical_size();
+    if (file_flags != nullptr && reader->closed()) *file_flags = EKV_FILE_CLOSED;
     if (reader->torn()) {
       return FromStatus(
           ekv::TornTail(path,
@@ -250,9 +261,20 @@ EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logica
                             std::to_string(reader->logical_size()) + " bytes before it are intact"),
           msg, msg_cap);
     }
+    if ((options & EKV_CHECK_REQUIRE_CLOSED) != 0 && !reader->closed() && reader->has_key()) {
+      return FromStatus(ekv::IntegrityError(path,
+                                            "the file ends without its final frame, but it was "
+                                            "closed cleanly (cut at a frame boundary)"),
+                        msg, msg_cap);
+    }
     CopyMessage("", msg, msg_cap);
     return EKV_OK;
   });
+}
+
+EKV_API int32_t ekv_file_verify(ekv_env* env, const char* path, uint64_t* logical_size, char* msg,
+                                uint32_t msg_cap) noexcept {
+  return ekv_file_check(env, path, 0, logical_size, nullptr, msg, msg_cap);
 }
 
 EKV_API int32_t ekv_file_read(ekv_env* env, const char* path, uint64_t offset, uint8_t* buffer,

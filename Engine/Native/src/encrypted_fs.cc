@@ -165,6 +165,12 @@ rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
   if (reader->torn()) {
     s = TruncatePhysical(target(), fname, reader->authentic_physical_end());
     if (!s.ok()) return s;
+  } else if (!IsImmutableFile(fname) && reader->closed()) {
+    // A cleanly closed log-like file ends in an empty final frame, which may only be last: cut
+    // it, and this writer's Close writes a new one. (Frames before it stay as they are.)
+    st.tail_index = frames.count() - 1;
+    s = TruncatePhysical(target(), fname, frames.Physical(st.tail_index));
+    if (!s.ok()) return s;
   }
   st.cipher = reader->ReleaseCipher();
   reader.reset();

@@ -65,6 +65,12 @@ class FrameCipher {
   bool Seal(uint64_t index, bool final_frame, uint32_t sync_distance, const uint8_t* plaintext,
             size_t n, uint8_t* out, std::string* error);
 
+  // Seal for a caller that serializes every call to it (a file's single writer, under its own
+  // lock): seals with a context of its own, kept for the cipher's lifetime, instead of one taken
+  // from and returned to the pool under the pool's mutex for every frame.
+  bool SealSerialized(uint64_t index, bool final_frame, uint32_t sync_distance,
+                      const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error);
+
   // Authenticates frame `index` stored as in[in_len] (in_len >= 40) and writes in_len - 40
   // plaintext bytes to `plaintext`. A header whose check or length does not match in_len is
   // kAuthFailed, like a bad tag. On kAuthFailed the output is cleansed. On kOk the header's
@@ -76,6 +82,8 @@ class FrameCipher {
   void set_frame_size(uint32_t f) { frame_size_ = f; }
 
  private:
+  bool SealWith(EVP_CIPHER_CTX* c, uint64_t index, bool final_frame, uint32_t sync_distance,
+                const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error);
   EVP_CIPHER_CTX* Acquire(bool encrypt, std::string* error);
   void Release(EVP_CIPHER_CTX* ctx, bool encrypt);
 
@@ -86,6 +94,8 @@ class FrameCipher {
   std::mutex mu_;
   std::vector<EVP_CIPHER_CTX*> free_enc_;
   std::vector<EVP_CIPHER_CTX*> free_dec_;
+  // SealSerialized's own context (freed, i.e. cleansed, with the cipher).
+  EVP_CIPHER_CTX* writer_ctx_ = nullptr;
 };
 
 }  // namespace ekv

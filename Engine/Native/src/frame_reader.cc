@@ -300,7 +300,14 @@ rocksdb::IOStatus FrameReader::ResolveWalked(uint64_t physical_size) {
   uint64_t damaged_from = walk_end;
   if (n > stable_) {
     uint32_t distance = 0;
-    FrameCipher::OpenResult r = TryOpen(n - 1, false, &plain, &distance, &s);
+    // A cleanly closed log-like file ends in an empty frame with the final flag; other empty
+    // last frames are sync markers (final = 0).
+    FrameCipher::OpenResult r = FrameCipher::OpenResult::kAuthFailed;
+    if (map_.Bytes(n - 1) == 0) {
+      r = TryOpen(n - 1, true, &plain, &distance, &s);
+      if (r == FrameCipher::OpenResult::kOk) closed_ = true;
+    }
+    if (r == FrameCipher::OpenResult::kAuthFailed) r = TryOpen(n - 1, false, &plain, &distance, &s);
     if (r == FrameCipher::OpenResult::kError) return s;
     if (r == FrameCipher::OpenResult::kOk) {
       have_plain = true;
@@ -441,6 +448,23 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
     written += to - from;
   }
   *got = written;
+  return rocksdb::IOStatus::OK();
+}
+
+rocksdb::IOStatus FrameReader::AuthenticateTrailingEmptyFrames() const {
+  if (cipher_ == nullptr) return rocksdb::IOStatus::OK();
+  const uint64_t size = map_.logical_size();
+  std::vector<uint8_t> stored;
+  uint8_t none[1];
+  std::string err;
+  for (uint64_t i = size == 0 ? 0 : map_.Find(size - 1) + 1; i < map_.count(); ++i) {
+    rocksdb::IOStatus s = ReadFrames(i, i, &stored);
+    if (!s.ok()) return s;
+    FrameCipher::OpenResult r =
+        cipher_->Open(i, FrameIsFinal(i), stored.data(), stored.size(), none, &err);
+    if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
+    if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
+  }
   return rocksdb::IOStatus::OK();
 }
 

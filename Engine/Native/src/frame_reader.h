@@ -33,7 +33,8 @@ class FrameReader {
   const HeaderSlot& header() const { return slot_; }
   const FrameMap& frames() const { return map_; }
   bool has_key() const { return cipher_ != nullptr; }
-  // The last frame carries the final flag: an immutable file that was closed.
+  // The last frame carries the final flag: a file that was closed cleanly (for a log-like file,
+  // an empty final frame).
   bool closed() const { return closed_; }
   // Bytes beyond the last authentic frame were dropped (crash while writing).
   bool torn() const { return torn_; }
@@ -43,6 +44,10 @@ class FrameReader {
   // Reads up to n logical bytes at `offset` into `out`; *got receives the count (short only
   // at end of file). Every byte returned has been authenticated. Thread-safe.
   rocksdb::IOStatus ReadAt(uint64_t offset, size_t n, char* out, size_t* got) const;
+
+  // Authenticates every frame after the last one holding data (empty frames: sync markers, a
+  // log-like file's final frame), which ReadAt never touches. For full verification.
+  rocksdb::IOStatus AuthenticateTrailingEmptyFrames() const;
 
   // Hands the DEK-holding cipher to a writer that reopens the file; the reader is unusable
   // afterwards.

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "errors.h"
@@ -20,6 +21,24 @@ void Cleanse(std::string* s) {
 }
 }  // namespace
 
+void EncryptedWritableFile::NoteTailShrink() {
+  if (st_.tail.size() > tail_high_water_) tail_high_water_ = st_.tail.size();
+}
+
+void EncryptedWritableFile::WipeTail() {
+  // Only bytes [0, max(size, high-water mark)) can hold plaintext: the buffer never held more
+  // since the last wipe (a shrink records the size it had first, see NoteTailShrink). Wiping the
+  // whole capacity (up to a frame) per WAL write group was most of the engine's extra cost per
+  // Put (Engine.Bench/results/PROFILE.md).
+  const size_t n = std::max(st_.tail.size(), tail_high_water_);
+  if (n > 0) {
+    st_.tail.resize(n);  // within capacity: no reallocation, the bytes are the old ones
+    OPENSSL_cleanse(&st_.tail[0], n);
+  }
+  st_.tail.clear();
+  tail_high_water_ = 0;
+}
+
 EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options, State state)
     : rocksdb::FSWritableFile(options),
       st_(std::move(state)),
@@ -37,12 +56,18 @@ EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options
 }
 
 EncryptedWritableFile::~EncryptedWritableFile() {
-  // Destroyed without Close (an error path in RocksDB): keep what was appended readable, as a
-  // plain file would, but do not mark the file closed.
+  // Destroyed without Close: keep what was appended readable, as a plain file would. RocksDB
+  // writes CURRENT and IDENTITY this way (WriteStringToFile: Append, Sync, no Close); a file
+  // whose every byte was synced is complete, so it gets its final frame as at a clean Close.
+  // Otherwise (an error path) the file is not marked closed.
   try {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closed_ && st_.target != nullptr) {
-      FlushLocked().PermitUncheckedError();
+      if (!immutable_ && (synced_ || fsynced_) && !tail_dirty_ && !data_since_marker_) {
+        CloseLogLike().PermitUncheckedError();
+      } else {
+        FlushLocked().PermitUncheckedError();
+      }
       st_.target->Close(rocksdb::IOOptions(), nullptr).PermitUncheckedError();
     }
     st_.ctx->open_sizes.Unregister(st_.path, shared_size_);
@@ -63,7 +88,8 @@ rocksdb::IOStatus EncryptedWritableFile::Seal(uint64_t index, bool final_frame,
   const uint64_t distance = index - st_.durable_frames;
   const uint32_t d = distance > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(distance);
   std::string err;
-  if (!st_.cipher->Seal(index, final_frame, d, plain, n, out, &err)) {
+  // Every call holds mu_, so the writer seals with a context of its own (no pool round trip).
+  if (!st_.cipher->SealSerialized(index, final_frame, d, plain, n, out, &err)) {
     return InternalError(st_.path, "sealing frame " + std::to_string(index) + ": " + err);
   }
   return rocksdb::IOStatus::OK();
@@ -126,6 +152,7 @@ rocksdb::IOStatus EncryptedWritableFile::AppendLocked(const rocksdb::Slice& data
   st_.tail_index = index;
   st_.tail_start += full_frames * f;
   PublishStableEnd();
+  NoteTailShrink();
   st_.tail.assign(reinterpret_cast<const char*>(p), left);
   SetLogicalSize(logical_size_ + data.size());
   // A remainder has never been written at its new position; an empty tail needs no frame.
@@ -157,7 +184,7 @@ void EncryptedWritableFile::CloseTailFrame() {
   st_.tail_start += st_.tail.size();
   st_.tail_index++;
   PublishStableEnd();
-  Cleanse(&st_.tail);
+  WipeTail();
 }
 
 rocksdb::IOStatus EncryptedWritableFile::FlushLocked() {
@@ -264,8 +291,8 @@ rocksdb::IOStatus EncryptedWritableFile::Close(const rocksdb::IOOptions& /*optio
                      : st_.target->Sync(rocksdb::IOOptions(), nullptr);
         if (!s.ok()) s = Annotate(s, st_.path, "sync final frame");
       }
-    } else if (tail_dirty_) {
-      s = WriteTail(false);  // log-like files have no final frame; Close promises no sync
+    } else {
+      s = CloseLogLike();
     }
     rocksdb::IOStatus c = st_.target->Close(rocksdb::IOOptions(), nullptr);
     closed_ = true;
@@ -274,6 +301,38 @@ rocksdb::IOStatus EncryptedWritableFile::Close(const rocksdb::IOOptions& /*optio
     if (s.ok() && !c.ok()) s = Annotate(c, st_.path, "close");
     return s;
   });
+}
+
+rocksdb::IOStatus EncryptedWritableFile::CloseLogLike() {
+  // The bytes since the last Flush as a frame of their own (final = 0), then an empty frame with
+  // final = 1: a reader can tell a cleanly closed file from one cut at a frame boundary, and the
+  // engine's live-log record demands it for the files it lists (docs/format.md, "Writing"). The
+  // final frame is always empty so that data frames never change meaning, and a reader only has
+  // to try final = 1 on an empty last frame.
+  rocksdb::IOStatus s;
+  if (tail_dirty_) {
+    s = WriteTail(false);
+    if (!s.ok()) return s;
+  }
+  CloseTailFrame();
+  uint8_t frame[kFrameOverhead];
+  s = Seal(st_.tail_index, true, nullptr, 0, frame);
+  if (!s.ok()) return s;
+  s = st_.target->Write(TailOffset(),
+                        rocksdb::Slice(reinterpret_cast<const char*>(frame), sizeof(frame)),
+                        rocksdb::IOOptions(), nullptr);
+  if (!s.ok()) return Annotate(s, st_.path, "write final frame");
+  st_.tail_index++;
+  PublishStableEnd();
+  // Close promises no sync (as a plain file's close), except that a file whose owner asked for
+  // durability (a MANIFEST, a synced WAL) must not lose its final frame to a power failure after
+  // a clean close: the engine's closed record would then report the file as cut.
+  if (synced_ || fsynced_) {
+    s = fsynced_ ? st_.target->Fsync(rocksdb::IOOptions(), nullptr)
+                 : st_.target->Sync(rocksdb::IOOptions(), nullptr);
+    if (!s.ok()) return Annotate(s, st_.path, "sync final frame");
+  }
+  return s;
 }
 
 rocksdb::IOStatus EncryptedWritableFile::Truncate(uint64_t size,
@@ -339,6 +398,7 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
     return s;
   }
   if (size >= st_.tail_start) {
+    NoteTailShrink();
     st_.tail.resize(static_cast<size_t>(size - st_.tail_start));
   } else {
     // The new end lies in a frame that is only on disk: find it (walk the headers), read it

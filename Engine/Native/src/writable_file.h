@@ -25,7 +25,8 @@ namespace ekv {
 // were never synced), and after each Sync an empty marker frame vouches for the synced frames
 // (WriteSyncMarker). Immutable files (SST, blob) keep a fixed stride: their tail frame is
 // rewritten in place on Flush and stays open until Close writes it with the final flag and
-// syncs again. See docs/format.md, "Writing".
+// syncs again. A log-like file's Close appends an empty frame with the final flag (synced if
+// the file ever was). See docs/format.md, "Writing".
 //
 // All I/O goes through the base file system's FSRandomRWFile, because rewriting the tail frame
 // needs positional writes, which PosixWritableFile cannot do (its fd offset only moves
@@ -74,6 +75,8 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   // Log-like files, after a sync: appends an empty frame vouching for the frames before it.
   rocksdb::IOStatus WriteSyncMarker();
   rocksdb::IOStatus SyncLocked(bool fsync);
+  // Log-like files at Close: writes a dirty tail, then an empty frame with the final flag.
+  rocksdb::IOStatus CloseLogLike();
   rocksdb::IOStatus TruncateLocked(uint64_t size);
   // Moves the tail to frame `index` of `map` (frames on disk), keeping its first `keep` bytes
   // read back and authenticated; used by Truncate into a frame that is already written.
@@ -94,6 +97,11 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
     shared_size_->stable_end.store(TailOffset(), std::memory_order_release);
   }
   rocksdb::IOStatus CheckOpen() const;
+  // Call before anything shortens st_.tail in place (the bytes past the new size keep their
+  // plaintext): WipeTail then covers them.
+  void NoteTailShrink();
+  // Wipes what the tail buffer held since the last wipe and empties it.
+  void WipeTail();
 
   // Format v3 immutable files (frame_index.h): a frame per RocksDB append, an authenticated frame
   // index at Close. The open frame is st_.tail (tail_index: its ordinal, tail_start: its logical
@@ -120,6 +128,7 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   bool fsynced_ = false;     // ... with metadata (Fsync)
   bool closed_ = false;
   bool data_since_marker_ = false;  // a data frame was written after the last sync marker
+  size_t tail_high_water_ = 0;      // largest st_.tail.size() before a shrink since the last wipe
   std::vector<uint8_t> seal_buf_;  // sealed frames waiting to be written
   std::string frame_buf_;          // plaintext of a frame assembled from tail + new data
   // Format v3 (after st_ and immutable_, which initialize it).

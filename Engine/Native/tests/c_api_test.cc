@@ -27,6 +27,7 @@ TEST(SharedLibrary, ExportsOnlyTheCApi) {
                          "ekv_options_set_cf_path",
                          "ekv_env_get_stats",
                          "ekv_file_verify",
+                         "ekv_file_check",
                          "ekv_file_read",
                          "ekv_file_write",
                          "ekv_rocksdb_library_path",
@@ -196,6 +197,121 @@ TEST(Verify, AFileOpenForWritingIsCheckedUpToItsStableFrames) {
   // Closed: every frame, the final one included.
   EXPECT_EQ(ekv_file_verify(env, path.c_str(), &logical, msg, sizeof(msg)), EKV_OK) << msg;
   EXPECT_EQ(logical, data.size());
+  ekv_fs_destroy(fs);
+  ekv_env_destroy(env);
+}
+
+// Issue 12: a cleanly closed log-like file ends in an empty frame with the final flag, so a cut
+// at the last frame boundary is visible to whoever knows the file was closed.
+TEST(FinalFrame, ALogLikeFileClosedCleanlyEndsInAFinalFrame) {
+  ekvtest::TempDir dir;
+  const std::string path = dir.path() + "/MANIFEST-000009";
+  ekvtest::TestKeys keys;
+  ekv_env* env = ekvtest::CreateEnv(&keys, 4096);
+  char msg[256];
+  ekv_fs* fs = nullptr;
+  ASSERT_EQ(ekv_fs_open(env, 1, &fs, msg, sizeof(msg)), EKV_OK) << msg;
+  auto write = [&](ekv_wfile* w, const std::string& data, bool sync) {
+    ASSERT_EQ(ekv_wfile_append(w, reinterpret_cast<const uint8_t*>(data.data()), data.size(), msg,
+                               sizeof(msg)),
+              EKV_OK)
+        << msg;
+    ASSERT_EQ(sync ? ekv_wfile_sync(w, msg, sizeof(msg)) : ekv_wfile_flush(w, msg, sizeof(msg)),
+              EKV_OK)
+        << msg;
+  };
+  ekv_wfile* w = nullptr;
+  ASSERT_EQ(ekv_fs_new_writable(fs, path.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  write(w, std::string(5000, 'a'), true);
+  write(w, std::string(300, 'b'), false);
+  uint64_t logical = 0;
+  uint32_t flags = 7;
+  // Open for writing: not closed, and not refused for it while open (only stable frames count).
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), 0, &logical, &flags, msg, sizeof(msg)), EKV_OK)
+      << msg;
+  EXPECT_EQ(flags, 0u);
+  const uint64_t before_close = ekvtest::RawSize(path);
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  EXPECT_EQ(ekvtest::RawSize(path), before_close + 40);  // one empty final frame
+  for (uint32_t options : {0u, EKV_CHECK_LAST_FRAME_ONLY, EKV_CHECK_REQUIRE_CLOSED}) {
+    flags = 0;
+    EXPECT_EQ(ekv_file_check(env, path.c_str(), options, &logical, &flags, msg, sizeof(msg)),
+              EKV_OK)
+        << msg;
+    EXPECT_EQ(flags, EKV_FILE_CLOSED);
+    EXPECT_EQ(logical, 5300u);
+  }
+
+  // Reopened, appended, closed again: the old final frame is gone (a final frame may only be
+  // last), every byte reads back, and the file ends in one new final frame.
+  ASSERT_EQ(ekv_fs_reopen_writable(fs, path.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  write(w, std::string(100, 'c'), false);
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  EXPECT_EQ(ekvtest::RawSize(path), before_close + 100 + 40 + 40);
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), EKV_CHECK_REQUIRE_CLOSED, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_OK)
+      << msg;
+  EXPECT_EQ(logical, 5400u);
+  std::string back(5400, '\0');
+  uint64_t got = 0;
+  ASSERT_EQ(ekv_file_read(env, path.c_str(), 0, reinterpret_cast<uint8_t*>(&back[0]), back.size(),
+                          &got, msg, sizeof(msg)),
+            EKV_OK)
+      << msg;
+  EXPECT_EQ(back, std::string(5000, 'a') + std::string(300, 'b') + std::string(100, 'c'));
+
+  // The final frame cut off: the rest authenticates and reads as a file that was not closed
+  // (what a crash leaves); only a caller that knows it was closed can refuse it.
+  const std::string full = ekvtest::ReadRaw(path);
+  ekvtest::WriteRaw(path, full.substr(0, full.size() - 40));
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), 0, &logical, &flags, msg, sizeof(msg)), EKV_OK)
+      << msg;
+  EXPECT_EQ(flags, 0u);
+  EXPECT_EQ(logical, 5400u);
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), EKV_CHECK_REQUIRE_CLOSED, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_INTEGRITY);
+  EXPECT_NE(std::string(msg).find("final frame"), std::string::npos) << msg;
+  // Cut further, at the previous frame boundary: the same.
+  ekvtest::WriteRaw(path, full.substr(0, full.size() - 40 - 140));
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), EKV_CHECK_REQUIRE_CLOSED, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_INTEGRITY);
+  // A final frame moved to another position does not authenticate there (its index is bound).
+  ekvtest::WriteRaw(path, full.substr(0, full.size() - 40 - 140) + full.substr(full.size() - 40));
+  EXPECT_NE(ekv_file_check(env, path.c_str(), EKV_CHECK_REQUIRE_CLOSED, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_OK);
+  EXPECT_EQ(ekv_file_check(env, path.c_str(), 8u, &logical, &flags, msg, sizeof(msg)),
+            EKV_INVALID_ARGUMENT);
+
+  // Append, Sync, Close (as CURRENT is written): data, sync marker, final frame. The marker is no
+  // longer the last frame and no read touches it, so full verification authenticates it itself.
+  const std::string current = dir.path() + "/CURRENT";
+  ASSERT_EQ(ekv_fs_new_writable(fs, current.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  write(w, "MANIFEST-000009\n", true);
+  ASSERT_EQ(ekv_wfile_close(w, msg, sizeof(msg)), EKV_OK) << msg;
+  ekv_wfile_destroy(w);
+  ASSERT_EQ(ekvtest::RawSize(current), 1024u + (16 + 40) + 40 + 40);
+  ekvtest::FlipByte(current, 1024 + 56 + 20);  // the sync marker's nonce
+  EXPECT_EQ(ekv_file_verify(env, current.c_str(), &logical, msg, sizeof(msg)), EKV_INTEGRITY);
+  EXPECT_NE(std::string(msg).find("frame 1"), std::string::npos) << msg;
+  EXPECT_EQ(ekv_file_check(env, current.c_str(), EKV_CHECK_LAST_FRAME_ONLY, &logical, &flags, msg,
+                           sizeof(msg)),
+            EKV_OK)
+      << msg;
+
+  // A writer that goes away without Close (a crash, an error path) leaves no final frame.
+  const std::string wal = dir.path() + "/000010.log";
+  ASSERT_EQ(ekv_fs_new_writable(fs, wal.c_str(), &w, msg, sizeof(msg)), EKV_OK) << msg;
+  write(w, std::string(200, 'w'), false);
+  ekv_wfile_destroy(w);
+  EXPECT_EQ(ekv_file_check(env, wal.c_str(), 0, &logical, &flags, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(flags, 0u);
+  EXPECT_EQ(logical, 200u);
   ekv_fs_destroy(fs);
   ekv_env_destroy(env);
 }

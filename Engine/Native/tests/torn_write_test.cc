@@ -136,8 +136,10 @@ TEST_F(TornWriteTest, PowerLossMixesOfTheUnsyncedTailFrameKeepSyncedData) {
   const std::string before = ReadRaw(path);
   Put(f.get(), c);
   ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
-  ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  // The state a power failure hits (Close would append the final frame and, the file having been
+  // synced, sync it: nothing unsynced would be left).
   const std::string after = ReadRaw(path);
+  ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
   std::mt19937 rng(7);
   for (int round = 0; round < 300; ++round) {
     std::string raw = after;
@@ -170,9 +172,10 @@ TEST_F(TornWriteTest, DamageToTheLastSyncedFrameIsAnIntegrityErrorNotATornTail) 
   ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());  // nothing new: no second marker
   ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
   const std::string raw = ReadRaw(path);
-  // a, marker, b, marker
+  // a, marker, b, marker, final frame (Close)
   const size_t fa = 1024, fm1 = fa + 300 + 40, fb = fm1 + 40, fm2 = fb + 170 + 40;
-  ASSERT_EQ(raw.size(), fm2 + 40);
+  const size_t ffinal = fm2 + 40;
+  ASSERT_EQ(raw.size(), ffinal + 40);
   uint64_t size = 0;
   char msg[512];
   for (size_t off : {fb + 12 + 12 + 5, fb + 12 + 12 + 169, fb + 12 + 2, fa + 40}) {
@@ -182,9 +185,10 @@ TEST_F(TornWriteTest, DamageToTheLastSyncedFrameIsAnIntegrityErrorNotATornTail) 
     EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_INTEGRITY)
         << "offset " << off << ": " << msg;
   }
-  // Damage to the last marker is a torn tail that loses nothing.
+  // Damage to the last frame (the empty final frame) is a torn tail that loses nothing; only a
+  // caller that knows the file was closed (the engine's live-log record) refuses it.
   std::string bad = raw;
-  bad[fm2 + 20] ^= 0x5a;
+  bad[ffinal + 20] ^= 0x5a;
   WriteRaw(path, bad);
   EXPECT_EQ(ekv_file_verify(env_, path.c_str(), &size, msg, sizeof(msg)), EKV_TORN_TAIL) << msg;
   EXPECT_EQ(size, a.size() + b.size());
@@ -226,7 +230,7 @@ TEST_F(TornWriteTest, TamperingBeyondOneFrameIsNotATornTail) {
     d[i] = at;
     at += (100 + 37 * i + 40) + 40;
   }
-  ASSERT_EQ(raw.size(), d[5] + (100 + 37 * 5 + 40) + 40);
+  ASSERT_EQ(raw.size(), d[5] + (100 + 37 * 5 + 40) + 40 + 40);  // ... and the final frame
   for (size_t off : {d[0], d[0] + 5, d[1] + 8}) {
     std::string bad = raw;
     bad[off] ^= 0x20;  // a header byte of record 0 or 1
