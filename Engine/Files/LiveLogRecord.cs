@@ -277,7 +277,17 @@ internal sealed class LiveLogRecord
         files.ReplaceSmall(PathOf(layout), body.ToArray());
     }
 
-    private static LiveLogRecord Read(StoreFiles files, string path) => Parse(files.ReadSmall(path, MaxBytes), path);
+    private static LiveLogRecord Read(StoreFiles files, string path)
+    {
+        LiveLogRecord record = Parse(files.ReadSmall(path, MaxBytes), path);
+        // A version 2 record is written whole and closed (ReplaceSmall), so it ends in its final
+        // frame: a damaged frame after its last byte of data is tampering, not a torn tail.
+        if (record.Epoch is not null && files.VerifyClosed(path).TornTail)
+        {
+            throw new IntegrityException($"The record of live log files ({FileName}) ends in a damaged frame, but it is written whole and closed.", path);
+        }
+        return record;
+    }
 
     /// <summary>Decodes a record body (version 1 or 2) as read, authenticated, from <paramref name="path"/>.</summary>
     /// <exception cref="IntegrityException">The body is cut or malformed.</exception>
