@@ -67,6 +67,10 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
         if (backend == StoreBackend.Directory)
         {
             choices.Add((1, Op(new VerifyOp())));
+            if (m.State == ModelState.Open && m.Cmek == TestCmekAvailability.Available)
+            {
+                choices.Add((1, Op(new BackupRestoreOp())));
+            }
             if (crashes && m.Serving && !cmekDown)
             {
                 choices.Add((2, CrashOp.Generate(m, Key, Namespace)));
