@@ -39,11 +39,13 @@ public sealed class BackupCliTests
         string elsewhere = Path.Combine(dir.Root, "elsewhere");
         CliRun.Of("backup", "restore", "--from", backups, "--to", elsewhere, "--cmek", "file:" + other).Expect(4);
         Assert.False(Directory.Exists(elsewhere));
-        // Tampering (3).
-        string sst = Directory.GetFiles(Path.Combine(backups, "shared"), "*.sst", SearchOption.AllDirectories).First();
-        byte[] bytes = File.ReadAllBytes(sst);
-        bytes[1500] ^= 0x04;
-        File.WriteAllBytes(sst, bytes);
+        // Tampering (3): a flipped byte in every shared SST (backup 1 lists some of them, backup 2 all).
+        foreach (string sst in Directory.GetFiles(Path.Combine(backups, "shared"), "*.sst", SearchOption.AllDirectories))
+        {
+            byte[] bytes = File.ReadAllBytes(sst);
+            bytes[1500] ^= 0x04;
+            File.WriteAllBytes(sst, bytes);
+        }
         Assert.Contains("integrity failure", CliRun.Of("backup", "verify", "--from", backups, "--id", "1").Expect(3).Stderr, StringComparison.Ordinal);
         // Every verb's help lists the exit codes.
         foreach (string verb in new[] { "create", "list", "verify", "restore" })
