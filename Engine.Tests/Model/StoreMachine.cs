@@ -69,6 +69,10 @@ internal sealed class StoreMachine(StoreBackend backend, bool crashes, int maxMa
         {
             choices.Add((1, Op(new VerifyOp())));
             choices.Add((1, NamespaceMoveOp.Generate(m, ExistingNamespace)));
+            if (m.State == ModelState.Open && m.Cmek == TestCmekAvailability.Available)
+            {
+                choices.Add((1, Op(new BackupRestoreOp())));
+            }
             if (crashes && m.Serving && !cmekDown)
             {
                 choices.Add((2, CrashOp.Generate(m, Key, Namespace)));

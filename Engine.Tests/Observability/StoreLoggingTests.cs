@@ -58,6 +58,7 @@ public sealed class StoreLoggingTests : IDisposable
             store.Flush();
             store.Compact();
             store.Verify();
+            await store.Backups.CreateAsync(Path.Combine(_dir.Root, "backups"));
 
             StoreNamespace imported = store.GetNamespace("imported");
             imported.BulkImport(Enumerable.Range(0, 500).Select(i => Entry($"{CanaryKey}-import-{i}", $"{CanaryValue}-import-{i}")));

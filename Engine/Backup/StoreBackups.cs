@@ -38,17 +38,22 @@ public sealed class StoreBackups
     /// <exception cref="IOException">The backup directory cannot be written.</exception>
     public async Task<BackupInfo> CreateAsync(string backupDir, CancellationToken ct = default)
     {
-        using Activity? activity = EngineTelemetry.ActivitySource.StartActivity("engine.store.backup");
+        StoreTelemetry telemetry = _store.Telemetry;
+        using Activity? activity = telemetry.StartActivity("engine.store.backup");
+        long started = Stopwatch.GetTimestamp();
         try
         {
             BackupInfo info = await BackupWriter.CreateAsync(_store, backupDir, ct).ConfigureAwait(false);
             activity?.SetTag("engine.backup.id", info.Id);
             activity?.SetTag("engine.backup.new_bytes", info.NewBytes);
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            string directory = Path.GetFullPath(backupDir);
+            EngineLog.BackupCreated(telemetry.Logger, telemetry.StoreId, info.Id, directory, info.FileCount, info.TotalBytes, info.NewBytes, elapsedMs);
             return info;
         }
         catch (Exception e)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
+            StoreTelemetry.Fail(activity, e);
             throw;
         }
     }

@@ -72,4 +72,8 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 5003, EventName = "ImportFailed", Level = LogLevel.Error,
         Message = "Store {StoreId}: bulk import into namespace {Namespace} failed; nothing was imported")]
     internal static partial void ImportFailed(ILogger logger, string storeId, string @namespace, Exception error);
+
+    [LoggerMessage(EventId = 6001, EventName = "BackupCreated", Level = LogLevel.Information,
+        Message = "Store {StoreId}: backup {BackupId} written to {BackupDirectory}: {FileCount} files, {Bytes} bytes, {NewBytes} copied, in {ElapsedMs:F0} ms")]
+    internal static partial void BackupCreated(ILogger logger, string storeId, long backupId, string backupDirectory, int fileCount, long bytes, long newBytes, double elapsedMs);
 }
