@@ -138,8 +138,8 @@ internal static class MoveFiles
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> byte for byte (ciphertext) into a new file (the kernel's copy,
-    /// <c>copy_file_range</c>: no user-space buffer), fsyncs it, and hashes the copy; with
+    /// Copies <paramref name="source"/> byte for byte (ciphertext) into a new file (.NET File.Copy: a reflink where the file system has one,
+    /// else the kernel's sendfile: no user-space buffer), fsyncs it, and hashes the copy; with
     /// <paramref name="expectedSha256"/> the copy must hash to it (checked on the bytes that were
     /// written, so a source swapped after an earlier check is still caught).
     /// </summary>

@@ -15,12 +15,21 @@ namespace Engine.Moves;
 /// </summary>
 internal static class NamespaceImporter
 {
+    private static readonly AsyncLocal<Action<string>?> s_faultPoint = new();
+
     /// <summary>
     /// For crash tests and the bench's breakdown: called at named points of an import: <c>verified</c>
     /// (manifest and files checked, store untouched), then inside the store's gate <c>copied</c>,
     /// <c>staged</c> (headers re-wrapped), <c>ingested</c> (column family created, not committed).
     /// </summary>
-    internal static Action<string>? FaultPoint { get; set; }
+    /// <remarks>
+    /// An <see cref="AsyncLocal{T}"/>: set by a test, it applies to the imports that test's flow starts only.
+    /// </remarks>
+    internal static Action<string>? FaultPoint
+    {
+        get => s_faultPoint.Value;
+        set => s_faultPoint.Value = value;
+    }
 
     public static async Task<NamespaceImportResult> ImportAsync(EncryptedStore store, string directory, string name, CancellationToken ct)
     {
