@@ -267,6 +267,20 @@ public sealed class NamespaceMoveTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cancelled_export_leaves_nothing_behind()
+    {
+        using EncryptedStore source = _source.Open();
+        Fill(source, "orders", 30);
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.ExportNamespaceAsync("orders", _exportDir, _target.CmekUri, cts.Token));
+
+        Assert.False(Directory.Exists(_exportDir), "a cancelled export left its directory");
+        Assert.Equal(["orders"], source.ListNamespaces());
+    }
+
+    [Fact]
     public async Task An_export_refuses_a_non_empty_directory_and_an_unknown_namespace()
     {
         using EncryptedStore source = _source.Open();
