@@ -23,11 +23,14 @@ switch (verb)
         return ScaleReport.Run(rest);
     case "micro":
         return MicroRunner.Run(rest);
+    case "ns-move":
+        return Engine.Bench.Moves.NsMoveBench.Run(rest);
     default:
         Console.WriteLine("usage: dotnet run -c Release --project Engine.Bench -- <verb>");
         Console.WriteLine("  " + MacroOptions.Usage);
         Console.WriteLine("  micro [BenchmarkDotNet args, e.g. --filter '*Frame*']");
         Console.WriteLine("  report DIR        re-render results.md and chart.png from DIR/results.json");
         Console.WriteLine("  " + ScaleReport.Usage);
+        Console.WriteLine("  " + Engine.Bench.Moves.NsMoveBench.Usage);
         return verb == "help" ? 0 : 2;
 }

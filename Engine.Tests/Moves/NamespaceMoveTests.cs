@@ -239,6 +239,48 @@ public sealed class NamespaceMoveTests : IDisposable
     }
 
     [Fact]
+    public async Task A_namespace_being_imported_cannot_be_used_until_the_import_commits()
+    {
+        using EncryptedStore source = _source.Open();
+        using EncryptedStore target = _target.Open();
+        SortedDictionary<string, string> expected = Fill(source, "orders", 30);
+        await source.ExportNamespaceAsync("orders", _exportDir, _target.CmekUri);
+        Exception? during = null;
+        NamespaceImporter.FaultPoint = point =>
+        {
+            if (point == "staged")
+            {
+                during = Record.Exception(() => target.GetNamespace("orders"));
+            }
+        };
+        try
+        {
+            await target.ImportNamespaceAsync(_exportDir, "orders");
+        }
+        finally
+        {
+            NamespaceImporter.FaultPoint = null;
+        }
+
+        Assert.IsType<InvalidOperationException>(during);
+        Assert.Equal(expected, Contents(target, "orders"));
+    }
+
+    [Fact]
+    public async Task A_cancelled_export_leaves_nothing_behind()
+    {
+        using EncryptedStore source = _source.Open();
+        Fill(source, "orders", 30);
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.ExportNamespaceAsync("orders", _exportDir, _target.CmekUri, cts.Token));
+
+        Assert.False(Directory.Exists(_exportDir), "a cancelled export left its directory");
+        Assert.Equal(["orders"], source.ListNamespaces());
+    }
+
+    [Fact]
     public async Task An_export_refuses_a_non_empty_directory_and_an_unknown_namespace()
     {
         using EncryptedStore source = _source.Open();

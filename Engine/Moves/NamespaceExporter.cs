@@ -35,13 +35,9 @@ internal static class NamespaceExporter
         {
             using TransferKey transfer = TransferKey.Generate();
             byte[] wrapped = await transfer.WrapForAsync(targetCmek, ct).ConfigureAwait(false);
-            ExportManifest? manifest = null;
-            await store.RunAsync(async session =>
-            {
-                manifest = await CopyAndRewrapAsync(store, session, ns, dir, transfer, written, ct).ConfigureAwait(false);
-            }).ConfigureAwait(false);
+            ExportManifest manifest = store.Run(session => CopyAndRewrap(store, session, ns, dir, transfer, written, ct));
             ct.ThrowIfCancellationRequested();
-            byte[] file = manifest!.Seal(transfer, targetCmek.Uri, wrapped);
+            byte[] file = manifest.Seal(transfer, targetCmek.Uri, wrapped);
             string manifestPath = Path.Combine(dir, ExportManifest.FileName);
             written.Add(manifestPath);
             MoveFiles.WriteDurably(manifestPath, file);
@@ -83,7 +79,7 @@ internal static class NamespaceExporter
         return true;
     }
 
-    private static async Task<ExportManifest> CopyAndRewrapAsync(EncryptedStore store, StoreSession session, StoreNamespace ns, string dir, TransferKey transfer, List<string> written, CancellationToken ct)
+    private static ExportManifest CopyAndRewrap(EncryptedStore store, StoreSession session, StoreNamespace ns, string dir, TransferKey transfer, List<string> written, CancellationToken ct)
     {
         ColumnFamilyHandle cf = session.HandleOf(ns.Info);
         FlushOptions flush = new FlushOptions().SetWaitForFlush(true);
@@ -103,7 +99,7 @@ internal static class NamespaceExporter
                 ct.ThrowIfCancellationRequested();
                 string copy = Path.Combine(dir, f.Name);
                 written.Add(copy);
-                await MoveFiles.CopyFileAsync(f.FullPath, copy, expectedSha256: null, ct).ConfigureAwait(false);
+                MoveFiles.CopyFile(f.FullPath, copy, expectedSha256: null);
                 sourceOfCopy[copy] = f.FullPath;
             }
         }
@@ -120,7 +116,7 @@ internal static class NamespaceExporter
             ct.ThrowIfCancellationRequested();
             string copy = Path.Combine(dir, f.Name);
             MoveNative.Rewrap(session.Env, copy, keys);
-            (byte[] sha, long length) = await MoveFiles.HashFileAsync(copy, ct).ConfigureAwait(false);
+            (byte[] sha, long length) = MoveFiles.HashFile(copy);
             exported.Add(new ExportedSst(f.Name, f.Level, f.Size, length, f.SmallestSeqno, f.LargestSeqno, f.SmallestKey, f.LargestKey, sha));
         }
         StoreFiles.SyncDirectoryOnDisk(dir);
@@ -142,31 +138,25 @@ internal static class MoveFiles
     }
 
     /// <summary>
-    /// Copies <paramref name="source"/> byte for byte (ciphertext) into a new 0600 file, fsynced; with
-    /// <paramref name="expectedSha256"/>, the bytes written must hash to it (checked on the very bytes
-    /// copied, so a file swapped after an earlier check is still caught).
+    /// Copies <paramref name="source"/> byte for byte (ciphertext) into a new file (.NET File.Copy: a reflink where the file system has one,
+    /// else the kernel's sendfile: no user-space buffer), fsyncs it, and hashes the copy; with
+    /// <paramref name="expectedSha256"/> the copy must hash to it (checked on the bytes that were
+    /// written, so a source swapped after an earlier check is still caught).
     /// </summary>
-    /// <returns>SHA-256 and length of the bytes copied.</returns>
-    /// <exception cref="IntegrityException">The copied bytes do not match <paramref name="expectedSha256"/>.</exception>
-    public static async Task<(byte[] Sha256, long Length)> CopyFileAsync(string source, string destination, byte[]? expectedSha256, CancellationToken ct)
+    /// <returns>SHA-256 and length of the copy.</returns>
+    /// <exception cref="IntegrityException">The copy does not match <paramref name="expectedSha256"/>.</exception>
+    public static (byte[] Sha256, long Length) CopyFile(string source, string destination, byte[]? expectedSha256)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long length = 0;
-        FileStreamOptions options = OwnerOnly(FileMode.CreateNew, FileOptions.Asynchronous);
-        await using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer, FileOptions.Asynchronous | FileOptions.SequentialScan))
-        await using (var output = new FileStream(destination, options))
+        File.Copy(source, destination, overwrite: false);
+        if (!OperatingSystem.IsWindows())
         {
-            byte[] buffer = new byte[CopyBuffer];
-            int n;
-            while ((n = await input.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                hash.AppendData(buffer, 0, n);
-                await output.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                length += n;
-            }
+            File.SetUnixFileMode(destination, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        using (var output = new FileStream(destination, FileMode.Open, FileAccess.ReadWrite))
+        {
             output.Flush(flushToDisk: true);
         }
-        byte[] sha = hash.GetHashAndReset();
+        (byte[] sha, long length) = HashFile(destination);
         if (expectedSha256 is not null && !CryptographicOperations.FixedTimeEquals(sha, expectedSha256))
         {
             throw new IntegrityException($"{source}: the file's bytes do not match the export manifest (altered or replaced)", source);
@@ -175,11 +165,11 @@ internal static class MoveFiles
     }
 
     /// <summary>SHA-256 and length of a file.</summary>
-    public static async Task<(byte[] Sha256, long Length)> HashFileAsync(string path, CancellationToken ct)
+    public static (byte[] Sha256, long Length) HashFile(string path)
     {
-        await using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        byte[] sha = await SHA256.HashDataAsync(input, ct).ConfigureAwait(false);
-        return (sha, input.Length);
+        // Synchronous reads (page cache, SHA-NI): per-chunk thread-pool hops cost more than the hashing.
+        using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBuffer, FileOptions.SequentialScan);
+        return (SHA256.HashData(input), input.Length);
     }
 
     /// <summary>Options for a new file readable and writable by its owner only (0600), as every store file.</summary>

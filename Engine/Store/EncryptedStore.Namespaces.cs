@@ -14,6 +14,7 @@ public sealed partial class EncryptedStore
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty, too long, or contains control characters or broken UTF-16.</exception>
     /// <exception cref="StoreReadOnlyException">The namespace does not exist and the store is open read-only.</exception>
+    /// <exception cref="InvalidOperationException">A namespace import of that name is in progress.</exception>
     /// <exception cref="ObjectDisposedException">The store is closed.</exception>
     public StoreNamespace GetNamespace(string name)
     {
@@ -32,6 +33,12 @@ public sealed partial class EncryptedStore
                 {
                     ThrowIfReadOnly($"Creating namespace '{name}'");
                     info = session.Registry.CreateNamespace(name);
+                }
+                else if (session.Registry.PendingShreds.Contains(info.Id))
+                {
+                    // An import in progress (Engine/Moves) or an unfinished deletion: using it now would
+                    // write into a namespace that is about to be committed by someone else or destroyed.
+                    throw new InvalidOperationException($"The namespace '{name}' is being imported or deleted; use it once that has finished.");
                 }
                 session.HandleOf(info);
                 var ns = new StoreNamespace(this, info);
