@@ -39,9 +39,16 @@ internal static class DegradedRetry
         harness.CmekSinceLastLook.Add(model.Cmek);
         if (!ReferenceEquals(observed, model))
         {
-            harness.BackgroundTransitions++;
+            Count(harness, $"Degraded->{observed.State}");
         }
         return observed;
+    }
+
+    /// <summary>One accepted background transition (or a command skipped after one), in the harness and the run's statistics.</summary>
+    public static void Count(StoreHarness harness, string what)
+    {
+        harness.BackgroundTransitions++;
+        PbtStats.Current.RecordBackground(what);
     }
 
     /// <summary>The store locked by a retry while degraded: as a check's lock, snapshots released by the lock.</summary>

@@ -32,6 +32,7 @@ internal abstract class StoreOp : Operation<StoreHarness, StoreModel>
             StoreModel before = DegradedRetry.Observe(harness, harness.Model);
             if (!Pre(before))
             {
+                PbtStats.Current.RecordBackground("commands skipped (precondition false after a retry)");
                 harness.Model = before;
                 return Prop.ToProperty(true);
             }
@@ -44,7 +45,7 @@ internal abstract class StoreOp : Operation<StoreHarness, StoreModel>
             {
                 // A retry locked the store during the command: it is a command on a locked store.
                 before = DegradedRetry.Locked(before);
-                harness.BackgroundTransitions++;
+                DegradedRetry.Count(harness, "Degraded->Locked during a command");
                 after = Run(before);
                 Execute(harness, after);
             }
@@ -54,9 +55,10 @@ internal abstract class StoreOp : Operation<StoreHarness, StoreModel>
             {
                 ModelCheck.Matches(harness, after);
             }
-            catch (ModelMismatchException) when (after.State == ModelState.Degraded)
+            catch (Exception) when (after.State == ModelState.Degraded)
             {
-                // A retry may have changed the state while the check ran: check again against what it allows.
+                // A retry may have changed the state while the check ran (a scan refused by a lock, a state
+                // read after it): check again against what it allows; with no allowed change, the failure stands.
                 StoreModel again = DegradedRetry.Observe(harness, after);
                 if (ReferenceEquals(again, after))
                 {
