@@ -21,6 +21,7 @@ internal sealed class PbtStats
     private readonly HashSet<ulong> _shapes = [];
     private readonly ConcurrentDictionary<string, long> _perKind = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _ticksPerKind = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _background = new(StringComparer.Ordinal);
     private long _commands;
     private long _largeValueStates;
     private int _maxNamespaces;
@@ -76,6 +77,9 @@ internal sealed class PbtStats
         }
     }
 
+    /// <summary>Something the store did behind the commands' back that the model accepted (see <see cref="DegradedRetry"/>).</summary>
+    public void RecordBackground(string what) => _background.AddOrUpdate(what, 1, (_, n) => n + 1);
+
     /// <summary>A multi-line summary for test output and the long-mode report.</summary>
     public string Summary()
     {
@@ -90,6 +94,11 @@ internal sealed class PbtStats
         sb.Append("commands by kind (count, mean time incl. the model check): ");
         sb.AppendJoin(", ", _perKind.OrderByDescending(kv => kv.Value).Select(kv => string.Create(CultureInfo.InvariantCulture,
             $"{kv.Key} {kv.Value} ({TimeSpan.FromTicks(_ticksPerKind.GetValueOrDefault(kv.Key) / Math.Max(1, kv.Value)).TotalMilliseconds:0.#} ms)")));
+        if (!_background.IsEmpty)
+        {
+            sb.AppendLine().Append("accepted background retries of a degraded store: ");
+            sb.AppendJoin(", ", _background.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value}")));
+        }
         return sb.ToString();
     }
 }

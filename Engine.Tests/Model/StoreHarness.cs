@@ -6,7 +6,8 @@ namespace Engine.Tests.Model;
 /// <summary>
 /// The system under test of one model run: a store (in memory or in a directory) behind a
 /// <see cref="TestCmek"/> the commands revoke and restore. Background CMEK checks are off (hour-long
-/// interval); commands run checks explicitly, so a run is deterministic and replays from its seed.
+/// interval); commands run checks explicitly, so a run replays from its seed. The one exception is the
+/// sooner retry of a degraded store, which the model accepts as <see cref="DegradedRetry"/> describes.
 /// </summary>
 internal sealed class StoreHarness : IDisposable
 {
@@ -22,6 +23,7 @@ internal sealed class StoreHarness : IDisposable
     public StoreHarness(StoreSetup setup)
     {
         Setup = setup;
+        Model = StoreModel.Initial(setup);
         if (setup.Backend == StoreBackend.InMemory)
         {
             Cmek = new TestCmek("model");
@@ -39,6 +41,18 @@ internal sealed class StoreHarness : IDisposable
     }
 
     public StoreSetup Setup { get; }
+
+    /// <summary>
+    /// The model as the store has shown it so far: the commands' model plus the background retries of a
+    /// degraded store that <see cref="StoreOp"/> observed (see <see cref="DegradedRetry"/>).
+    /// </summary>
+    public StoreModel Model { get; set; } = null!;
+
+    /// <summary>Every CMEK condition since the store's state was last looked at (what a retry may have met).</summary>
+    public HashSet<TestCmekAvailability> CmekSinceLastLook { get; } = [];
+
+    /// <summary>How many background retries of a degraded store changed its state behind the commands' back.</summary>
+    public int BackgroundTransitions { get; set; }
 
     /// <summary>The store's CMEK (changes with <see cref="Adopt"/> after a CMEK rotation).</summary>
     public TestCmek Cmek { get; private set; }
