@@ -433,8 +433,11 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
         if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
         if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
         std::memcpy(out + written, plain.data() + from, to - from);
+        // Keep the frame by swapping buffers rather than copying it again: the scratch now holds
+        // the previously cached frame, which WipeAfterRead wipes (both buffers are wiped up to
+        // their size whenever they give up their contents, so nothing lies beyond a size).
         lock.lock();
-        cached_plain_.assign(plain.begin(), plain.begin() + bytes);
+        cached_plain_.swap(plain);
         cached_index_ = i;
       }
     }
