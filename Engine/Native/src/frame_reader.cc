@@ -140,9 +140,8 @@ rocksdb::IOStatus FrameReader::ResolveTail(uint64_t physical_size) {
   return s;
 }
 
-FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame,
-                                             PlainBytes* plain, uint32_t* sync_distance,
-                                             rocksdb::IOStatus* io) {
+FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame, PlainBytes* plain,
+                                             uint32_t* sync_distance, rocksdb::IOStatus* io) {
   std::vector<uint8_t> stored;
   *io = ReadFrames(i, i, &stored);
   if (!io->ok()) return FrameCipher::OpenResult::kError;
