@@ -140,9 +140,8 @@ rocksdb::IOStatus FrameReader::ResolveTail(uint64_t physical_size) {
   return s;
 }
 
-FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame,
-                                             PlainBytes* plain, uint32_t* sync_distance,
-                                             rocksdb::IOStatus* io) {
+FrameCipher::OpenResult FrameReader::TryOpen(uint64_t i, bool final_frame, PlainBytes* plain,
+                                             uint32_t* sync_distance, rocksdb::IOStatus* io) {
   std::vector<uint8_t> stored;
   *io = ReadFrames(i, i, &stored);
   if (!io->ok()) return FrameCipher::OpenResult::kError;
@@ -440,8 +439,11 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
         if (r == FrameCipher::OpenResult::kAuthFailed) return AuthFailure(i);
         if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
         std::memcpy(out + written, plain.data() + from, to - from);
+        // Keep the frame by swapping buffers rather than copying it again: the scratch now holds
+        // the previously cached frame, which WipeAfterRead wipes (both buffers are wiped up to
+        // their size whenever they give up their contents, so nothing lies beyond a size).
         lock.lock();
-        cached_plain_.assign(plain.begin(), plain.begin() + bytes);
+        cached_plain_.swap(plain);
         cached_index_ = i;
       }
     }
