@@ -39,7 +39,8 @@ EKV_API int32_t ekv_env_wait_file_creations(ekv_env* env, uint32_t timeout_ms, i
     if (env == nullptr || env->fs == nullptr || done == nullptr) {
       return Fail(EKV_INVALID_ARGUMENT, "env and done are required", msg, msg_cap);
     }
-    *done = env->fs->context()->creations.WaitForEarlier(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
+    *done =
+        env->fs->context()->creations.WaitForEarlier(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
     return EKV_OK;
   });
 }

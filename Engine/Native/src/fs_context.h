@@ -135,7 +135,7 @@ struct FsContext {
   uint32_t frame_size;  // for new files; existing files use the size in their header
   std::shared_ptr<Stats> stats;
   OpenFileSizes open_sizes;
-  FileCreations creations;  // key issued, header not yet written (encrypted_fs.cc CreateFile)
+  FileCreations creations;       // key issued, header not yet written (encrypted_fs.cc CreateFile)
   mutable std::mutex rewrap_mu;  // serializes header re-wraps (header_ops.cc)
   // On disk (not the in-memory file system): files are made 0600 and directories 0700 whatever
   // the process umask, so other local users see neither names' contents nor write timing.

@@ -364,3 +364,61 @@ TEST(Bench, SealOpenRoundTripAndTamper) {
 }
 
 }  // namespace
+
+// A key rotation waits for file creations that began before it (ekv_env_wait_file_creations):
+// a creation counts from its key request until its header is written.
+namespace {
+struct BlockingKeys {
+  ekv_callbacks inner;
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+};
+int32_t BlockingNewFileKey(void* ctx, const char* path, const uint8_t* aad, uint32_t aad_len,
+                           uint8_t* dek_out, uint8_t* envelope_out, uint32_t envelope_cap,
+                           uint32_t* envelope_len, char* msg, uint32_t msg_cap) {
+  auto* keys = static_cast<BlockingKeys*>(ctx);
+  keys->entered = true;
+  while (!keys->release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return keys->inner.new_file_key(keys->inner.ctx, path, aad, aad_len, dek_out, envelope_out,
+                                  envelope_cap, envelope_len, msg, msg_cap);
+}
+}  // namespace
+
+TEST(FileCreations, AWaitCoversACreationFromItsKeyRequestUntilItsHeaderIsWritten) {
+  ekvtest::TempDir dir;
+  ekvtest::TestKeys test_keys;
+  BlockingKeys keys;
+  keys.inner = ekvtest::MakeCallbacks(&test_keys);
+  ekv_callbacks cb = keys.inner;
+  cb.ctx = &keys;
+  cb.new_file_key = BlockingNewFileKey;
+  ekv_env_options opts{0, 0};
+  ekv_env* env = nullptr;
+  char msg[256];
+  ASSERT_EQ(ekv_env_create(&cb, &opts, &env, msg, sizeof(msg)), EKV_OK) << msg;
+
+  int32_t done = -1;
+  ASSERT_EQ(ekv_env_wait_file_creations(env, 0, &done, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(done, 1);  // nothing in flight
+
+  const std::string path = dir.path() + "/000007.log";
+  std::thread writer([&] {
+    char wmsg[256];
+    const std::string text(100, 'x');
+    EXPECT_EQ(ekv_file_write(env, path.c_str(), reinterpret_cast<const uint8_t*>(text.data()),
+                             text.size(), wmsg, sizeof(wmsg)),
+              EKV_OK)
+        << wmsg;
+  });
+  while (!keys.entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // The creation holds its key request: a wait that began after it does not end.
+  ASSERT_EQ(ekv_env_wait_file_creations(env, 50, &done, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(done, 0);
+  keys.release = true;
+  ASSERT_EQ(ekv_env_wait_file_creations(env, 60000, &done, msg, sizeof(msg)), EKV_OK) << msg;
+  EXPECT_EQ(done, 1);
+  // By then the header is on disk: the file is at least one header region long.
+  EXPECT_GE(std::filesystem::file_size(path), 1024u);
+  writer.join();
+  ekv_env_destroy(env);
+}
