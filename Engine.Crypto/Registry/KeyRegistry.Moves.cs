@@ -12,41 +12,5 @@ internal sealed partial class KeyRegistry
     /// <exception cref="ArgumentException">The name is invalid or exists.</exception>
     /// <exception cref="ObjectDisposedException">The registry is disposed.</exception>
     /// <exception cref="IOException">The registry could not be written; nothing changed.</exception>
-    public NamespaceInfo CreateNamespaceForImport(string name)
-    {
-        ValidateName(name);
-        lock (_writeLock)
-        {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            KeyringState state = _state;
-            if (state.ByName.TryGetValue(name, out NamespaceEntry? existing))
-            {
-                throw new ArgumentException($"namespace '{name}' already exists (id {existing.Info.Id})", nameof(name));
-            }
-
-            if (state.NextNamespaceId == uint.MaxValue)
-            {
-                throw new EngineException("namespace ids are exhausted");
-            }
-
-            var info = new NamespaceInfo(state.NextNamespaceId, name);
-            KekChain chain = KekChain.CreateNew(KeyScope.ForNamespace(info.Id));
-            var next = new KeyringState(
-                state.NextNamespaceId + 1,
-                state.System,
-                state.ById.Values.Append(new NamespaceEntry(info, chain)),
-                state.PendingShreds.Append(info.Id));
-            try
-            {
-                Persist(next, shred: false);
-            }
-            catch
-            {
-                chain.DisposeAll();
-                throw;
-            }
-
-            return info;
-        }
-    }
+    public NamespaceInfo CreateNamespaceForImport(string name) => CreateNamespace(name, pendingShred: true);
 }

@@ -124,7 +124,13 @@ internal sealed partial class KeyRegistry : IDisposable
     /// <exception cref="ArgumentException">The name is empty, too long, has control characters, or exists.</exception>
     /// <exception cref="ObjectDisposedException">The registry is disposed.</exception>
     /// <exception cref="IOException">The registry could not be written; nothing changed.</exception>
-    public NamespaceInfo CreateNamespace(string name)
+    public NamespaceInfo CreateNamespace(string name) => CreateNamespace(name, pendingShred: false);
+
+    /// <summary>
+    /// Creates a namespace with a new id and KEK v1 in one registry write; with
+    /// <paramref name="pendingShred"/> it is listed as a pending crypto-shred in the same write.
+    /// </summary>
+    private NamespaceInfo CreateNamespace(string name, bool pendingShred)
     {
         ValidateName(name);
         lock (_writeLock)
@@ -143,7 +149,11 @@ internal sealed partial class KeyRegistry : IDisposable
 
             var info = new NamespaceInfo(state.NextNamespaceId, name);
             KekChain chain = KekChain.CreateNew(KeyScope.ForNamespace(info.Id));
-            var next = new KeyringState(state.NextNamespaceId + 1, state.System, state.ById.Values.Append(new NamespaceEntry(info, chain)), state.PendingShreds);
+            var next = new KeyringState(
+                state.NextNamespaceId + 1,
+                state.System,
+                state.ById.Values.Append(new NamespaceEntry(info, chain)),
+                pendingShred ? state.PendingShreds.Append(info.Id) : state.PendingShreds);
             try
             {
                 Persist(next, shred: false);
