@@ -117,6 +117,28 @@ public sealed class NamespaceMoveTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_namespace_moves_and_is_a_normal_namespace_in_the_target()
+    {
+        // Found by the directory model (seed 8023132598010292940,2692518515798776105,33): RocksDB
+        // refuses a column-family import of no files, so moving a namespace without data failed.
+        using EncryptedStore source = _source.Open();
+        using EncryptedStore target = _target.Open();
+        source.GetNamespace("empty").Get("nothing");
+        source.Flush();
+
+        NamespaceExportResult exported = await source.ExportNamespaceAsync("empty", _exportDir, _target.CmekUri);
+        Assert.Equal(0, exported.FileCount);
+        NamespaceImportResult imported = await target.ImportNamespaceAsync(_exportDir, "empty");
+        Assert.Equal(0, imported.FileCount);
+
+        Assert.Empty(Contents(target, "empty"));
+        target.GetNamespace("empty").Put("after-move", "x");
+        target.Dispose();
+        using EncryptedStore reopened = _target.Open();
+        Assert.Equal(new SortedDictionary<string, string>(StringComparer.Ordinal) { ["after-move"] = "x" }, Contents(reopened, "empty"));
+    }
+
+    [Fact]
     public async Task A_wrong_target_cmek_is_key_unavailable_and_the_target_is_untouched()
     {
         using EncryptedStore source = _source.Open();

@@ -138,7 +138,12 @@ internal static class NamespaceImporter
             FaultPoint?.Invoke("staged");
             ct.ThrowIfCancellationRequested();
 
-            session.ImportColumnFamily(info.Id, LiveFileList.Encode(manifest.Comparator, files));
+            if (files.Count > 0)
+            {
+                session.ImportColumnFamily(info.Id, LiveFileList.Encode(manifest.Comparator, files));
+            }
+            // else: an empty namespace (RocksDB refuses an import of no files); its column family is
+            // created on first use, as for a namespace created empty.
             FaultPoint?.Invoke("ingested");
             session.Registry.ClearPendingShred(info.Id); // the commit point
             committed = true;
