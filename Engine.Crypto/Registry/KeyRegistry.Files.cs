@@ -139,6 +139,7 @@ internal sealed partial class KeyRegistry
                 RecoveryNote = recoveryNote,
                 _currentFileIsValid = recoveryNote is null,
                 _currentImage = recoveryNote is null ? image.Raw : null,
+                _imageInForce = image.Raw,
             };
             if (anchor is not null)
             {
@@ -202,6 +203,7 @@ internal sealed partial class KeyRegistry
         DurableIo.SyncDirectory(StoreDirectory);
         _currentFileIsValid = true;
         _currentImage = image;
+        _imageInForce = image;
         InjectFault(RegistryFaultPoint.TempMovedToCurrent);
 
         // The new generation is durable: publish it.

@@ -55,6 +55,9 @@ internal sealed partial class KeyRegistry : IDisposable
     // The bytes of KEYRING as this registry last wrote or authenticated them: copied to KEYRING.prev
     // before the next write, so KEYRING itself is only ever replaced by one atomic rename.
     private byte[]? _currentImage;
+    // The sealed bytes of the generation in force (KEYRING's, or KEYRING.prev's after a torn KEYRING):
+    // what a backup copies, so that it never reads the file behind the registry's back.
+    private byte[] _imageInForce = [];
     private IRollbackAnchor? _anchor;
     private int _disposed;
 
@@ -311,6 +314,21 @@ internal sealed partial class KeyRegistry : IDisposable
         }
 
         return version == 0 || version > chain.Versions.Keys.Max() ? KekLookup.NeverIssued : KekLookup.Retired;
+    }
+
+    /// <summary>
+    /// A copy of the sealed registry generation in force, byte for byte as it is (or was last
+    /// authenticated) on disk. Taken under the write lock, so it is never half of a write; the copy
+    /// opens with the same CMEK (<see cref="OpenAsync(string, ICmekProvider, CancellationToken)"/>).
+    /// </summary>
+    /// <exception cref="KeyUnavailableException">The registry is closed.</exception>
+    public byte[] CopySealedImage()
+    {
+        lock (_writeLock)
+        {
+            ThrowIfClosed();
+            return _imageInForce.ToArray();
+        }
     }
 
     /// <summary>The version new DEKs of a scope are wrapped under.</summary>

@@ -144,6 +144,35 @@ public sealed class KeyRegistryTests : IDisposable
     }
 
     [Fact]
+    public async Task The_sealed_image_copy_is_the_generation_in_force_and_opens_elsewhere()
+    {
+        _f.Registry.CreateNamespace("a");
+        _f.Registry.CreateNamespace("b");
+        // After a write: the bytes of KEYRING.
+        Assert.Equal(File.ReadAllBytes(_f.RegistryPath), _f.Registry.CopySealedImage());
+
+        // After a torn KEYRING: the generation in force is KEYRING.prev's, not the torn file.
+        _f.Registry.Dispose();
+        byte[] raw = File.ReadAllBytes(_f.RegistryPath);
+        File.WriteAllBytes(_f.RegistryPath, raw.AsSpan(0, raw.Length / 2).ToArray());
+        KeyRegistry reopened = _f.Reopen();
+        Assert.True(reopened.LoadedFromPrevious);
+        byte[] image = reopened.CopySealedImage();
+        Assert.Equal(File.ReadAllBytes(_f.PreviousPath), image);
+
+        // The copy is a whole registry: it opens with the same CMEK, at the same generation.
+        string elsewhere = Path.Combine(_f.StoreDir, "copy");
+        Directory.CreateDirectory(elsewhere);
+        File.WriteAllBytes(Path.Combine(elsewhere, KeyRegistry.FileName), image);
+        using KeyRegistry copy = await KeyRegistry.OpenAsync(elsewhere, _f.Cmek);
+        Assert.Equal(reopened.Generation, copy.Generation);
+        Assert.Equal(["a"], copy.Namespaces.Select(n => n.Name));
+
+        reopened.Dispose();
+        Assert.Throws<KeyUnavailableException>(() => reopened.CopySealedImage());
+    }
+
+    [Fact]
     public async Task Flipped_byte_without_checksum_fix_is_treated_as_torn()
     {
         _f.Registry.CreateNamespace("a");

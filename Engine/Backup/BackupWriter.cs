@@ -126,7 +126,7 @@ internal static class BackupWriter
     /// </summary>
     private static Capture Freeze(EncryptedStore store, StoreSession session, string staging)
     {
-        byte[] registry = File.ReadAllBytes(Path.Combine(store.Path, KeyRegistry.FileName));
+        byte[] registry = session.Registry.CopySealedImage();
         // RocksDB's own checkpoint refuses cf_paths (one directory per namespace): the plugin does the same
         // steps keeping each SST's namespace directory (ekv_db_checkpoint).
         Checkpoint(session, store.Path, staging);
