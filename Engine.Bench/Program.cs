@@ -29,7 +29,7 @@ switch (verb)
         Console.WriteLine("usage: dotnet run -c Release --project Engine.Bench -- <verb>");
         Console.WriteLine("  " + MacroOptions.Usage);
         Console.WriteLine("  micro [BenchmarkDotNet args, e.g. --filter '*Frame*']");
-        Console.WriteLine("  report DIR        re-render results.md and chart.png from DIR/results.json");
+        Console.WriteLine("  report DIR        re-render results.md and chart.png from DIR/results.json (targets re-evaluated)");
         Console.WriteLine("  " + ScaleReport.Usage);
         Console.WriteLine("  " + Engine.Bench.Moves.NsMoveBench.Usage);
         return verb == "help" ? 0 : 2;

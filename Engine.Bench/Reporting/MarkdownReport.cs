@@ -51,7 +51,7 @@ internal static class MarkdownReport
         }
         md.AppendLine();
 
-        md.AppendLine("## Targets (issue 6)").AppendLine();
+        md.AppendLine("## Targets (issue 13; met = wall and per CPU second both meet the goal)").AppendLine();
         md.AppendLine("| target | goal | measured (wall time) | met | measured per CPU second |");
         md.AppendLine("| --- | --- | ---: | --- | ---: |");
         foreach (TargetResult t in report.Targets)

@@ -68,7 +68,7 @@ internal sealed record PluginMemoryResult(
     long? FrameIndexPeakBytesMedian,
     long? FrameIndexPeakBytesMax);
 
-/// <summary>A target of issue 6, checked against this run.</summary>
+/// <summary>A target (Reporting/Targets.cs), checked against this run.</summary>
 /// <param name="MeasuredCpu">The same ratio per CPU second, where it applies (steadier on a shared machine).</param>
 internal sealed record TargetResult(string Target, string Goal, double? Measured, bool? Met, double? MeasuredCpu = null);
 
