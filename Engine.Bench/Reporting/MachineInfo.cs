@@ -59,23 +59,52 @@ internal sealed record MachineInfo(
         return lib is null ? "unknown" : Path.GetFileName(lib);
     }
 
-    /// <summary>The commit the bench was built from, read from .git without running git.</summary>
+    /// <summary>
+    /// The commit the bench was built from, read from .git without running git: a clone's .git
+    /// directory, or a worktree's .git file ("gitdir: ..."), whose refs live in the common directory.
+    /// </summary>
     private static string ReadGitCommit()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string head = Path.Combine(dir.FullName, ".git", "HEAD");
-            if (!File.Exists(head))
+            string dotGit = Path.Combine(dir.FullName, ".git");
+            string gitDir;
+            if (Directory.Exists(dotGit))
+            {
+                gitDir = dotGit;
+            }
+            else if (File.Exists(dotGit) && File.ReadAllText(dotGit).Trim() is var link && link.StartsWith("gitdir: ", StringComparison.Ordinal))
+            {
+                gitDir = Path.GetFullPath(link[8..], dir.FullName);
+            }
+            else
             {
                 continue;
+            }
+            string head = Path.Combine(gitDir, "HEAD");
+            if (!File.Exists(head))
+            {
+                return "unknown";
             }
             string text = File.ReadAllText(head).Trim();
             if (!text.StartsWith("ref: ", StringComparison.Ordinal))
             {
                 return text;
             }
-            string refFile = Path.Combine(dir.FullName, ".git", text[5..]);
-            return File.Exists(refFile) ? File.ReadAllText(refFile).Trim() : text;
+            string refName = text[5..];
+            string commonFile = Path.Combine(gitDir, "commondir");
+            string common = File.Exists(commonFile) ? Path.GetFullPath(File.ReadAllText(commonFile).Trim(), gitDir) : gitDir;
+            foreach (string root in new[] { gitDir, common })
+            {
+                string refFile = Path.Combine(root, refName);
+                if (File.Exists(refFile))
+                {
+                    return File.ReadAllText(refFile).Trim();
+                }
+            }
+            string packed = Path.Combine(common, "packed-refs");
+            string? line = File.Exists(packed) ? File.ReadLines(packed).FirstOrDefault(l => l.EndsWith(" " + refName, StringComparison.Ordinal)) : null;
+            return line?.Split(' ')[0] ?? text;
         }
         return "unknown";
     }
