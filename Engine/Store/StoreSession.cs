@@ -188,8 +188,32 @@ internal sealed class StoreSession : IDisposable
         PublishHandles();
         if (!_readOnly)
         {
-            using StoreFiles files = StoreFiles.Open(this);
-            LiveLogRecord.WriteOpen(files, _layout, Registry.Generation); // the MANIFEST RocksDB opened with
+            using (StoreFiles files = StoreFiles.Open(this))
+            {
+                LiveLogRecord.WriteOpen(files, _layout, Registry.Generation); // the MANIFEST RocksDB opened with
+            }
+            RaiseSequenceFloor();
+        }
+    }
+
+    /// <summary>Key of the tombstone <see cref="RaiseSequenceFloor"/> writes (default column family; no namespace uses it).</summary>
+    internal static ReadOnlySpan<byte> SequenceFloorKey => "ekv.sequence-floor"u8;
+
+    /// <summary>
+    /// Makes sure the database's last sequence number is above 0 before anything can take a snapshot.
+    /// RocksDB 7.8.3 drops, in any compaction, every entry visible only at sequence 0 while a snapshot
+    /// at sequence 0 is live (compaction_iterator.cc rule (A) without a previous entry; fixed upstream
+    /// in facebook/rocksdb#13155). A store whose only data came from bulk imports has last sequence 0
+    /// (an ingested file placed at the bottom gets global sequence 0), so a snapshot there, then a
+    /// compaction or data-key rotation, lost every imported entry. One tombstone in the default column
+    /// family advances the sequence; if a crash loses it, the next open writes it again before any
+    /// snapshot can exist.
+    /// </summary>
+    private void RaiseSequenceFloor()
+    {
+        if (_db!.GetLatestSequenceNumber() == 0)
+        {
+            _db.Remove(SequenceFloorKey.ToArray());
         }
     }
 
