@@ -77,7 +77,11 @@ public sealed partial class EncryptedStore
     /// <exception cref="StoreReadOnlyException">The store is open read-only.</exception>
     public void Compact() => Compact(CancellationToken.None);
 
-    /// <summary>Compacts every namespace fully (rewrites its SST files under fresh data keys).</summary>
+    /// <summary>
+    /// Compacts every namespace's whole key range (RocksDB's manual compaction: files merge down to the
+    /// last level; a file already alone at the last level is left as it is). To rewrite every file under a
+    /// fresh data key, use <see cref="StoreKeys.RotateDataKeys"/>.
+    /// </summary>
     /// <param name="ct">Checked before each namespace's compaction (one that runs finishes: RocksDB's C API cannot stop it).</param>
     /// <exception cref="IntegrityException">A file failed authentication.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled; namespaces compacted so far stay compacted.</exception>
