@@ -157,6 +157,43 @@ public sealed class BackupLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Key_rotations_that_start_while_a_backup_copies_do_not_reach_its_files()
+    {
+        // The checkpoint hard-links the store's files; a rotation started after the freeze re-wraps
+        // their headers in place under KEK versions the backup's registry copy does not hold.
+        using EncryptedStore store = _f.Dir.Open();
+        store.Keys.RotationFilesPerSecond = 0;
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.GetNamespace("a").Put("k", "v1");
+        store.Flush();
+        store.GetNamespace("a").Put("in-wal", "w");
+        BackupWriter.FaultPoint = point =>
+        {
+            Assert.Equal("copying", point);
+            KekRotation ns = store.Keys.RotateNamespaceKey("a");
+            KekRotation system = store.Keys.RotateSystemKey();
+            Task.WaitAll([ns.Completion, system.Completion], TimeSpan.FromMinutes(2));
+            Assert.True(ns.Completion.IsCompletedSuccessfully && system.Completion.IsCompletedSuccessfully, "rotations did not finish");
+        };
+        BackupInfo info;
+        try
+        {
+            info = await store.Backups.CreateAsync(_f.BackupDir);
+        }
+        finally
+        {
+            BackupWriter.FaultPoint = null;
+        }
+
+        using LocalKeyFileCmek cmek = _f.Cmek();
+        await StoreBackups.VerifyAsync(_f.BackupDir, info.Id, cmek);
+        await StoreBackups.RestoreAsync(_f.BackupDir, info.Id, _f.Target(), cmek);
+        using EncryptedStore restored = _f.OpenRestored(_f.Target());
+        Assert.Equal("v1", restored.GetNamespace("a").Get("k"));
+        Assert.Equal("w", restored.GetNamespace("a").Get("in-wal"));
+    }
+
+    [Fact]
     public async Task A_restored_older_epoch_fails_to_open_under_the_anchor_of_the_newer_store_and_opens_with_a_new_anchor()
     {
         string anchorPath = Path.Combine(_f.Dir.Root, "anchor");

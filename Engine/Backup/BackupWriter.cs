@@ -21,8 +21,26 @@ internal static class BackupWriter
 
     private const int HeaderRegion = 1024;
 
-    /// <summary>What the frozen step captured; paths are inside the staging directory.</summary>
-    private sealed record Capture(byte[] Registry, List<(string Path, uint NamespaceId)> Ssts, List<string> SystemFiles);
+    /// <summary>
+    /// What the frozen step captured; paths are inside the staging directory. Each file's header region
+    /// (its key slots) is taken while frozen: the checkpoint hard-links the store's files, and a key
+    /// rotation that starts after the freeze re-wraps the shared inode's header in place under a KEK
+    /// version the registry copy does not hold. The copies get the frozen header, the frames as they are
+    /// (frames are never rewritten in place).
+    /// </summary>
+    private sealed record Capture(byte[] Registry, List<(string Path, uint NamespaceId, byte[] Header)> Ssts, List<(string Path, byte[] Header)> SystemFiles);
+
+    private static readonly AsyncLocal<Action<string>?> s_faultPoint = new();
+
+    /// <summary>
+    /// Test hook: called with <c>copying</c> after the freeze ends, before any file is copied. An
+    /// <see cref="AsyncLocal{T}"/>: it applies to the backups the setting test's flow starts only.
+    /// </summary>
+    internal static Action<string>? FaultPoint
+    {
+        get => s_faultPoint.Value;
+        set => s_faultPoint.Value = value;
+    }
 
     public static async Task<BackupInfo> CreateAsync(EncryptedStore store, string backupDir, CancellationToken ct)
     {
@@ -65,23 +83,24 @@ internal static class BackupWriter
             {
                 operations.Release();
             }
+            FaultPoint?.Invoke("copying");
 
             var files = new List<BackupFile>
             {
                 new(BackupManifest.DirectoryName(id) + "/" + BackupManifest.RegistryCopyName, BackupManifest.RegistryCopyName, capture.Registry.Length, SHA256.HashData(capture.Registry), true),
             };
-            foreach (string path in capture.SystemFiles)
+            foreach ((string path, byte[] header) in capture.SystemFiles)
             {
                 ct.ThrowIfCancellationRequested();
                 string name = Path.GetFileName(path);
                 string relative = BackupManifest.DirectoryName(id) + "/" + name;
-                (long size, byte[] hash) = CopyFile(path, Path.Combine(dir, relative), ct);
+                (long size, byte[] hash) = CopyFile(path, Path.Combine(dir, relative), ct, header);
                 files.Add(new BackupFile(relative, name, size, hash, true));
             }
-            foreach ((string path, uint ns) in capture.Ssts)
+            foreach ((string path, uint ns, byte[] header) in capture.Ssts)
             {
                 ct.ThrowIfCancellationRequested();
-                files.Add(CopyShared(dir, path, ns, copiedShared, ct));
+                files.Add(CopyShared(dir, path, ns, header, copiedShared, ct));
             }
 
             var manifest = new BackupManifest(id, created, copy.StoreId.ToArray(), copy.Generation, copy.CurrentKekVersion(KeyScope.System), files);
@@ -131,25 +150,26 @@ internal static class BackupWriter
         // steps keeping each SST's namespace directory (ekv_db_checkpoint).
         Checkpoint(session, store.Path, staging);
 
-        var ssts = new List<(string, uint)>();
-        var system = new List<string>();
+        var ssts = new List<(string, uint, byte[])>();
+        var system = new List<(string, byte[])>();
         using StoreFiles files = StoreFiles.Open(session);
         // Sealed under the system KEK like the store's own: what the restored store's open checks.
         LiveLogRecord.WriteClosed(files, new StoreLayout(staging), session.Registry.Generation);
         foreach (string path in Directory.GetFiles(staging, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(path);
+            byte[] header = ReadHeaderRegion(path);
             if (name.EndsWith(".sst", StringComparison.Ordinal) || name.EndsWith(".blob", StringComparison.Ordinal))
             {
                 if (files.ReadHeader(path, out FileHeaderInfo info, out string? problem) != HeaderState.Ok || info.Scope.Kind != KeyScopeKind.Namespace)
                 {
                     throw new IntegrityException($"{path}: a live table file of the store has no readable namespace header ({problem ?? info.Scope.ToString()})", path);
                 }
-                ssts.Add((path, info.Scope.NamespaceId));
+                ssts.Add((path, info.Scope.NamespaceId, header));
             }
             else if (Path.GetDirectoryName(path) == staging)
             {
-                system.Add(path);
+                system.Add((path, header));
             }
             else
             {
@@ -158,7 +178,7 @@ internal static class BackupWriter
         }
         foreach (string required in new[] { "CURRENT", LiveLogRecord.FileName })
         {
-            if (!system.Any(p => p.EndsWith("/" + required, StringComparison.Ordinal)))
+            if (!system.Any(f => f.Item1.EndsWith("/" + required, StringComparison.Ordinal)))
             {
                 throw new EngineException($"the checkpoint in {staging} has no {required}: no consistent copy was made");
             }
@@ -169,17 +189,24 @@ internal static class BackupWriter
     private static unsafe void Checkpoint(StoreSession session, string root, string staging) =>
         Interop.NativeCall.Check(staging, (msg, cap) => Interop.NativeMethods.DbCheckpoint(session.Db.Handle, session.Env, root, staging, msg, cap));
 
-    /// <summary>Copies a staged SST into <c>shared/&lt;ns&gt;/</c> unless an identical one is there (same
-    /// namespace, file id, header bytes and size).</summary>
-    private static BackupFile CopyShared(string dir, string source, uint ns, List<string> copiedShared, CancellationToken ct)
+    /// <summary>The first <see cref="HeaderRegion"/> bytes of a file (all of it when shorter).</summary>
+    private static byte[] ReadHeaderRegion(string path)
     {
-        byte[] header = new byte[HeaderRegion];
-        long size;
-        using (var stream = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        byte[] header = new byte[Math.Min(HeaderRegion, stream.Length)];
+        stream.ReadExactly(header);
+        return header;
+    }
+
+    /// <summary>Copies a staged SST (with its frozen <paramref name="header"/>) into <c>shared/&lt;ns&gt;/</c>
+    /// unless an identical one is there (same namespace, file id, header bytes and size).</summary>
+    private static BackupFile CopyShared(string dir, string source, uint ns, byte[] header, List<string> copiedShared, CancellationToken ct)
+    {
+        if (header.Length < HeaderRegion)
         {
-            size = stream.Length;
-            stream.ReadExactly(header);
+            throw new IntegrityException($"{source}: a live table file of the store is shorter than its header", source);
         }
+        long size = new FileInfo(source).Length;
         // The file id (bytes 16..31 of slot A) names the table; the header hash changes with a re-wrap,
         // whose new wrap an older registry copy may not open.
         string fileId = Convert.ToHexStringLower(header.AsSpan(16, 16));
@@ -191,15 +218,18 @@ internal static class BackupWriter
         if (File.Exists(destination) && new FileInfo(destination).Length == size)
         {
             // Shared with an earlier backup: hash what the store has (verify compares the copy with it).
-            return new BackupFile(relative, restoreName, size, HashFile(source, ct), false);
+            return new BackupFile(relative, restoreName, size, HashFile(source, ct, header), false);
         }
         BackupDirectory.CreatePrivateDirectory(Path.GetDirectoryName(destination)!);
-        (long copied, byte[] hash) = CopyFile(source, destination, ct, () => copiedShared.Add(destination));
+        (long copied, byte[] hash) = CopyFile(source, destination, ct, header, () => copiedShared.Add(destination));
         return new BackupFile(relative, restoreName, copied, hash, true);
     }
 
-    /// <summary>Copies bytes as they are (ciphertext) through a temp name, hashing them; syncs the copy.</summary>
-    internal static (long Size, byte[] Sha256) CopyFile(string source, string destination, CancellationToken ct, Action? onCreated = null)
+    /// <summary>
+    /// Copies bytes as they are (ciphertext) through a temp name, hashing them; syncs the copy. With
+    /// <paramref name="header"/>, the copy starts with those bytes instead of the source's first ones.
+    /// </summary>
+    internal static (long Size, byte[] Sha256) CopyFile(string source, string destination, CancellationToken ct, byte[]? header = null, Action? onCreated = null)
     {
         string temp = destination + ".tmp";
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -214,6 +244,7 @@ internal static class BackupWriter
                 while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
                 {
                     ct.ThrowIfCancellationRequested();
+                    Overlay(header, total, buffer.AsSpan(0, read));
                     hash.AppendData(buffer, 0, read);
                     output.Write(buffer, 0, read);
                     total += read;
@@ -235,7 +266,17 @@ internal static class BackupWriter
         }
     }
 
-    internal static byte[] HashFile(string path, CancellationToken ct)
+    /// <summary>Replaces the bytes of <paramref name="chunk"/> (at file offset <paramref name="offset"/>) that <paramref name="header"/> covers.</summary>
+    private static void Overlay(byte[]? header, long offset, Span<byte> chunk)
+    {
+        if (header is not null && offset < header.Length)
+        {
+            int n = (int)Math.Min(header.Length - offset, chunk.Length);
+            header.AsSpan((int)offset, n).CopyTo(chunk);
+        }
+    }
+
+    internal static byte[] HashFile(string path, CancellationToken ct, byte[]? header = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -243,10 +284,13 @@ internal static class BackupWriter
         {
             using var input = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
             int read;
+            long total = 0;
             while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
             {
                 ct.ThrowIfCancellationRequested();
+                Overlay(header, total, buffer.AsSpan(0, read));
                 hash.AppendData(buffer, 0, read);
+                total += read;
             }
             return hash.GetHashAndReset();
         }

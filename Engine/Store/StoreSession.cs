@@ -206,15 +206,22 @@ internal sealed class StoreSession : IDisposable
     /// in facebook/rocksdb#13155). A store whose only data came from bulk imports has last sequence 0
     /// (an ingested file placed at the bottom gets global sequence 0), so a snapshot there, then a
     /// compaction or data-key rotation, lost every imported entry. One tombstone in the default column
-    /// family advances the sequence; if a crash loses it, the next open writes it again before any
-    /// snapshot can exist.
+    /// family advances the sequence; a flush and a compaction of that family then drop the tombstone, so
+    /// the default column family keeps no file (backups and Verify expect only namespace tables). If a
+    /// crash loses it, the next open writes it again before any snapshot can exist.
     /// </summary>
     private void RaiseSequenceFloor()
     {
-        if (_db!.GetLatestSequenceNumber() == 0)
+        if (_db!.GetLatestSequenceNumber() != 0)
         {
-            _db.Remove(SequenceFloorKey.ToArray());
+            return;
         }
+        ColumnFamilyHandle defaults = _db.GetDefaultColumnFamily();
+        _db.Remove(SequenceFloorKey.ToArray(), defaults);
+        FlushOptions flush = new FlushOptions().SetWaitForFlush(true);
+        Native.Instance.rocksdb_flush_cf(_db.Handle, flush.Handle, defaults.Handle);
+        GC.KeepAlive(flush);
+        LiveSstFiles.CompactForced(_db, defaults, null, null); // a plain one may only move the file down
     }
 
     /// <summary>
