@@ -34,7 +34,6 @@ const EVP_CIPHER* AesGcm() {
 // is used once. A forked child would inherit the parent's unused nonces, so a fork discards all
 // batches (the child handler bumps a generation that every batch checks).
 std::atomic<uint64_t> g_fork_generation{0};
-std::once_flag g_atfork_once;
 
 struct NonceBatch {
   static constexpr size_t kCount = 64;
@@ -45,10 +44,11 @@ struct NonceBatch {
 thread_local NonceBatch t_nonces;
 
 bool NextNonce(uint8_t out[kNonceSize]) {
-  std::call_once(g_atfork_once, [] {
-    pthread_atfork(nullptr, nullptr,
-                   [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); });
-  });
+  // Registered once (a function-local static's thread-safe initialisation): after the first call
+  // this is one guard check, where std::call_once set two libstdc++ TLS variables on every call.
+  static const int atfork_registered = pthread_atfork(
+      nullptr, nullptr, [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); });
+  (void)atfork_registered;
   NonceBatch& b = t_nonces;
   const uint64_t gen = g_fork_generation.load(std::memory_order_relaxed);
   if (b.next == NonceBatch::kCount || b.generation != gen) {
