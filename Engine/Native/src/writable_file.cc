@@ -440,7 +440,14 @@ rocksdb::IOStatus EncryptedWritableFile::SealIndexedFrame(const uint8_t* plain, 
     return InternalError(st_.path, "too many frames for a format v3 file");
   }
   const size_t at = pending_io_.size();
-  pending_io_.resize(at + n + kFrameOverhead);
+  const size_t need = at + n + kFrameOverhead;
+  if (need > pending_io_.capacity()) {
+    // Doubling would overshoot: the batch is written once it reaches kIndexedWriteBatch, so it
+    // never holds more than that plus one frame (the frame index aside).
+    const size_t cap = kIndexedWriteBatch + IndexedMaxFrame(st_.frame_size) + kFrameOverhead;
+    pending_io_.reserve(std::max(need, std::min(2 * pending_io_.capacity(), cap)));
+  }
+  pending_io_.resize(need);
   std::string err;
   // Position field = logical start, b = ordinal (frame_index.h).
   if (!st_.cipher->Seal(st_.tail_start, false, static_cast<uint32_t>(st_.tail_index), plain, n,
@@ -496,6 +503,11 @@ rocksdb::IOStatus EncryptedWritableFile::AppendIndexedLocked(const rocksdb::Slic
       if (!s.ok()) return s;
       p += f;
       left -= f;
+      // A huge append (a blob, SstFileWriter's 1 MiB buffer) is written in batches too.
+      if (pending_io_.size() >= kIndexedWriteBatch) {
+        s = WritePendingFrames();
+        if (!s.ok()) return s;
+      }
     }
   } else if (!st_.tail.empty() && ((st_.tail.size() >= IndexedMinFrame(f) && left > kTinyAppend) ||
                                    st_.tail.size() + left > max_frame)) {

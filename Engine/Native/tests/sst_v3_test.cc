@@ -475,6 +475,34 @@ TEST_F(SstV3Fs, LargeAppendsAreCutIntoFrameSizedFrames) {
   EXPECT_EQ(got.ToString(), all.substr(1000, 200000));
 }
 
+TEST_F(SstV3Fs, AHugeAppendIsWrittenInBatchesAndReadsBack) {
+  // An append far larger than the 1 MiB batch (a blob, SstFileWriter) is cut into F-byte frames
+  // and written while it is sealed, at the right offsets.
+  const std::string path = tmp_.path() + "/000022.sst";
+  const std::string all = RandomBytes((3u << 20) + 1234, 11);
+  {
+    std::unique_ptr<rocksdb::FSWritableFile> f;
+    ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+    ASSERT_TRUE(f->Append(Slice(all), IOOptions(), nullptr).ok());
+    // Written during the append: all but the last partial batch.
+    EXPECT_GE(RawSize(path), 1024u + (2u << 20));
+    ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+    ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  }
+  const std::string raw = ReadRaw(path);
+  for (uint64_t start : FrameStarts(raw)) {
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + start, 4);
+    EXPECT_LE(n, 4096u);
+  }
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
+  std::string scratch(all.size(), '\0');
+  Slice got;
+  ASSERT_TRUE(f->Read(0, all.size(), IOOptions(), &got, &scratch[0], nullptr).ok());
+  EXPECT_EQ(got.ToString(), all);
+}
+
 TEST_F(SstV3Fs, TruncationAtEveryFrameBoundaryIsIntegrityError) {
   const std::string path = tmp_.path() + "/000003.sst";
   std::vector<Block> blocks;
