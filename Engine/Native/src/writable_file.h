@@ -37,8 +37,10 @@ struct UninitAllocator : std::allocator<T> {
 };
 
 // Sealed frames of a format v3 file are written to the base file once this many are waiting (and
-// on Flush, Sync and Close), as RocksDB's own WritableFileWriter would with its 1 MiB buffer.
-constexpr size_t kIndexedWriteBatch = size_t{1} << 20;
+// on Flush, Sync and Close). Not RocksDB's 1 MiB: measured in CPU seconds (batch fill with
+// background flushes and compactions, Engine.Bench/results/PROFILE.md, "Table writes"), 1 MiB
+// cost 3% more than 256 KiB, which stays in a core's L2 (1 MiB here) until the write copies it.
+constexpr size_t kIndexedWriteBatch = size_t{256} << 10;
 
 // Appends plaintext, buffering the partial tail frame in memory. Full frames are sealed and
 // written at once. Flush writes the partial tail frame, so an acknowledged write survives a
