@@ -368,6 +368,85 @@ TEST_F(SstV3Fs, EveryBlockReadOpensExactlyOneFrame) {
   EXPECT_EQ(got.ToString(), all);
 }
 
+TEST_F(SstV3Fs, FramesReachTheBaseFileInLargeWritesAndFlushWritesTheRest) {
+  // RocksDB's own write buffer is off for table files (one append per block), so the plugin
+  // batches the sealed frames and writes them in writes of at least 256 KiB
+  // (kIndexedWriteBatch); Flush (and Sync, Close) writes what is waiting. A crash before a Flush
+  // loses only what was appended since the last one: the file then ends in whole frames, none of
+  // which is ever rewritten, and without its frame index it is not a closed file (RocksDB keeps an
+  // SST only once it was synced and closed).
+  const std::string path = tmp_.path() + "/000020.sst";
+  const uint64_t batch = 256 << 10;
+  std::unique_ptr<rocksdb::FSWritableFile> f;
+  ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+  std::string all;
+  std::vector<Block> blocks;
+  uint64_t last_raw = RawSize(path), writes = 0;
+  EXPECT_EQ(last_raw, 1024u);  // the header only
+  auto append_blocks = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      const int b = static_cast<int>(blocks.size());
+      const size_t n = 1500 + (static_cast<size_t>(b) * 7919u) % 3000;
+      std::string block = RandomBytes(n, b + 1), trailer = RandomBytes(5, 1000 + b);
+      blocks.push_back({all.size(), n + 5});
+      ASSERT_TRUE(f->Append(Slice(block), IOOptions(), nullptr).ok());
+      ASSERT_TRUE(f->Append(Slice(trailer), IOOptions(), nullptr).ok());
+      all += block + trailer;
+      const uint64_t raw = RawSize(path);
+      if (raw != last_raw) {
+        ++writes;
+        EXPECT_GE(raw - last_raw, batch) << "a write of less than 256 KiB before any Flush";
+        last_raw = raw;
+      }
+    }
+  };
+  append_blocks(900);  // ~2.6 MiB of blocks
+  EXPECT_GE(writes, 1u);
+  EXPECT_LE(writes, (all.size() + 40 * blocks.size()) / batch);  // at most one frame per block
+  // The bytes appended since the last write are not on disk before Flush.
+  EXPECT_LT(RawSize(path), 1024 + all.size());
+  ASSERT_TRUE(f->Flush(IOOptions(), nullptr).ok());
+  const std::string flushed = ReadRaw(path);
+  last_raw = flushed.size();
+  // Whole frames holding every byte appended so far (the open frame was closed by Flush).
+  uint64_t pos = 1024, logical = 0;
+  while (pos + 40 <= flushed.size()) {
+    uint32_t n = 0;
+    std::memcpy(&n, flushed.data() + pos, 4);
+    pos += 40 + n;
+    logical += n;
+  }
+  EXPECT_EQ(pos, flushed.size());
+  EXPECT_EQ(logical, all.size());
+  // Appends after the Flush, less than a batch: nothing reaches the file, nothing is rewritten.
+  const size_t flushed_logical = all.size();
+  const uint64_t writes_before = writes;
+  append_blocks(50);  // ~150 KB, less than a batch
+  EXPECT_EQ(writes, writes_before);
+  EXPECT_EQ(ReadRaw(path), flushed);
+  // "Crash" here: what is on disk is the flushed prefix, which is not readable as a closed SST.
+  const std::string crashed = tmp_.path() + "/000021.sst";
+  WriteRaw(crashed, flushed);
+  ExpectOpenIntegrity(crashed, "crash after Flush, before Close");
+  ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+  ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  const std::string raw = ReadRaw(path);
+  EXPECT_EQ(raw.compare(0, flushed.size(), flushed), 0) << "flushed frames were rewritten";
+  // The closed file reads back, one frame per block read.
+  std::unique_ptr<rocksdb::FSRandomAccessFile> r;
+  ASSERT_TRUE(OpenRandom(fs_, path, &r).ok());
+  std::string scratch(64 << 10, '\0');
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    const Block& b = blocks[(k * 37) % blocks.size()];
+    const uint64_t before = FramesOpened();
+    Slice got;
+    ASSERT_TRUE(r->Read(b.offset, b.size, IOOptions(), &got, &scratch[0], nullptr).ok());
+    ASSERT_EQ(got.ToString(), all.substr(b.offset, b.size));
+    EXPECT_EQ(FramesOpened() - before, 1u) << "block at " << b.offset;
+  }
+  EXPECT_GT(all.size(), flushed_logical);
+}
+
 TEST_F(SstV3Fs, LargeAppendsAreCutIntoFrameSizedFrames) {
   // RocksDB's own write buffer (SstFileWriter, or when it is on) appends 64 KiB+ chunks.
   const std::string path = tmp_.path() + "/000002.sst";
@@ -394,6 +473,34 @@ TEST_F(SstV3Fs, LargeAppendsAreCutIntoFrameSizedFrames) {
   Slice got;
   ASSERT_TRUE(f->Read(1000, 200000, IOOptions(), &got, &scratch[0], nullptr).ok());
   EXPECT_EQ(got.ToString(), all.substr(1000, 200000));
+}
+
+TEST_F(SstV3Fs, AHugeAppendIsWrittenInBatchesAndReadsBack) {
+  // An append far larger than the write batch (a blob, SstFileWriter) is cut into F-byte frames
+  // and written while it is sealed, at the right offsets.
+  const std::string path = tmp_.path() + "/000022.sst";
+  const std::string all = RandomBytes((3u << 20) + 1234, 11);
+  {
+    std::unique_ptr<rocksdb::FSWritableFile> f;
+    ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+    ASSERT_TRUE(f->Append(Slice(all), IOOptions(), nullptr).ok());
+    // Written during the append: all but the last partial batch.
+    EXPECT_GE(RawSize(path), 1024u + (2u << 20));
+    ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
+    ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
+  }
+  const std::string raw = ReadRaw(path);
+  for (uint64_t start : FrameStarts(raw)) {
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + start, 4);
+    EXPECT_LE(n, 4096u);
+  }
+  std::unique_ptr<rocksdb::FSRandomAccessFile> f;
+  ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
+  std::string scratch(all.size(), '\0');
+  Slice got;
+  ASSERT_TRUE(f->Read(0, all.size(), IOOptions(), &got, &scratch[0], nullptr).ok());
+  EXPECT_EQ(got.ToString(), all);
 }
 
 TEST_F(SstV3Fs, TruncationAtEveryFrameBoundaryIsIntegrityError) {
