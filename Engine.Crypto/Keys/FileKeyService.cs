@@ -83,6 +83,11 @@ internal sealed partial class FileKeyService : IDisposable
         ThrowIfClosed();
         using IssuanceScope issuing = EnterIssuance();
         KeyScope scope = _scopeOfPath(path);
+        if (scope.Kind == KeyScopeKind.Namespace && scope.NamespaceId < _registry.NextNamespaceId && !_registry.TryGetNamespace(scope.NamespaceId, out _))
+        {
+            // Issued once, gone now: a deleted namespace (its column family dropped first).
+            throw new NamespaceKeyDestroyedException($"{path}: namespace {scope.NamespaceId} was deleted; its key is destroyed, so no new file is created in it");
+        }
         Kek kek = scope.Kind switch
         {
             KeyScopeKind.Ephemeral when scope.NamespaceId == 0 => _ephemeral,

@@ -92,6 +92,19 @@ public sealed class FileKeyServiceTests : IDisposable
     }
 
     [Fact]
+    public void A_new_file_in_a_deleted_namespace_is_namespace_deleted_not_key_unavailable()
+    {
+        // RocksDB finishing a job of the dropped column family: the plugin turns this into
+        // ColumnFamilyDropped (native test DbTest.ANewFileInADeletedNamespaceEndsTheJobWithoutStoppingTheDatabase).
+        _f.Registry.DeleteNamespace("two");
+
+        var e = Assert.Throws<NamespaceKeyDestroyedException>(() => NewKey("/db/ns2/a.sst", HeaderAad));
+        Assert.Contains("namespace 2 was deleted", e.Message, StringComparison.Ordinal);
+        Assert.Throws<KeyUnavailableException>(() => NewKey("/db/ns99/a.sst", HeaderAad)); // never issued: not a deletion
+        Assert.Equal(0, _service.DeksIssued);
+    }
+
+    [Fact]
     public void Deleted_namespace_files_become_key_unavailable()
     {
         (_, byte[] envelope) = NewKey("/db/ns2/a.sst", HeaderAad);

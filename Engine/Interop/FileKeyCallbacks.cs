@@ -79,6 +79,7 @@ internal static unsafe class FileKeyCallbacks
         NativeStatus status = ex switch
         {
             IntegrityException => NativeStatus.Integrity,
+            NamespaceKeyDestroyedException => NativeStatus.NamespaceDeleted,
             KeyUnavailableException or ObjectDisposedException => NativeStatus.KeyUnavailable,
             ArgumentException => NativeStatus.InvalidArgument,
             _ => NativeStatus.Internal,

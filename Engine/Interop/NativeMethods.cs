@@ -17,6 +17,8 @@ internal enum NativeStatus
     NotSupported = 8,
     /// <summary>The store is held by another opener (<c>ekv_store_lock_acquire</c>).</summary>
     InUse = 9,
+    /// <summary><c>new_file_key</c> only: the file's namespace was deleted (the plugin tells RocksDB its column family was dropped).</summary>
+    NamespaceDeleted = 10,
 }
 
 /// <summary>Mirrors <c>ekv_error_info</c> in <c>ekvfs.h</c>: the typed record of a plugin error.</summary>

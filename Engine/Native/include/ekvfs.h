@@ -37,7 +37,8 @@ typedef enum ekv_status {
   EKV_TORN_TAIL = 6,     /* the last frame is incomplete or unauthenticated (crash while writing) */
   EKV_INTERNAL = 7,      /* bug or unexpected condition inside the plugin */
   EKV_NOT_SUPPORTED = 8, /* ABI 2: the operation is refused by design (e.g. WAL recycling) */
-  EKV_IN_USE = 9         /* the store is held by another opener (ekv_store_lock) */
+  EKV_IN_USE = 9,        /* the store is held by another opener (ekv_store_lock) */
+  EKV_NAMESPACE_DELETED = 10 /* new_file_key only: the file's namespace was deleted */
 } ekv_status;
 
 enum {
@@ -150,7 +151,7 @@ EKV_API int32_t ekv_options_set_cf_path(void* rocksdb_options, const char* path,
  * then records every live WAL and its synced size, and opening fails when one is missing or
  * shorter. The 7.8.3 C API has no setter. */
 EKV_API int32_t ekv_options_set_track_wals(void* rocksdb_options, int32_t enabled, char* msg,
-                                          uint32_t msg_cap) EKV_NOEXCEPT;
+                                           uint32_t msg_cap) EKV_NOEXCEPT;
 
 EKV_API void ekv_env_get_stats(ekv_env* env, ekv_stats* out) EKV_NOEXCEPT;
 
@@ -236,7 +237,8 @@ EKV_API const char* ekv_rocksdb_header_version(void) EKV_NOEXCEPT;
  * through env's encrypted file system (re-encrypted under new DEKs, never plaintext on disk).
  */
 EKV_API int32_t ekv_db_checkpoint(void* rocksdb_db, ekv_env* env, const char* db_root,
-                                  const char* staging_dir, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+                                  const char* staging_dir, char* msg,
+                                  uint32_t msg_cap) EKV_NOEXCEPT;
 
 EKV_API int32_t ekv_file_rewrap(ekv_env* env, const char* path, uint64_t* new_generation, char* msg,
                                 uint32_t msg_cap) EKV_NOEXCEPT;
@@ -474,7 +476,8 @@ EKV_API void ekv_zeroing_allocator_stats(ekv_allocator_stats* out) EKV_NOEXCEPT;
  * Process-wide bytes the plugin holds in its own buffers, now and at most since the process
  * started: plaintext buffers (decrypted frames: each reader's cached frame and the per-thread
  * scratch, all wiped when freed) and frame indexes (the lists of frame starts of open files).
- * For benchmarks: neither should grow with the store. Additive (adds a function, changes no layout).
+ * For benchmarks: neither should grow with the store. Additive (adds a function, changes no
+ * layout).
  */
 typedef struct ekv_memory_stats {
   uint64_t plain_buffer_bytes;

@@ -25,6 +25,15 @@ rocksdb::IOStatus CallbackFailure(const std::string& path, const char* callback,
           path, std::string("header key envelope rejected by ") + callback + ": " + detail);
     case EKV_NOT_FOUND:
       return KeyUnavailable(path, std::string("key not found: ") + detail);
+    case EKV_NAMESPACE_DELETED:
+      // Only RocksDB finishing a flush or compaction of a deleted namespace's dropped column
+      // family asks for such a file. ColumnFamilyDropped makes it end that job quietly; any other
+      // error would stop the whole database with a background error.
+      if (std::strcmp(callback, "new_file_key") == 0) {
+        return rocksdb::status_to_io_status(
+            rocksdb::Status::ColumnFamilyDropped(path + ": namespace deleted: " + detail));
+      }
+      return KeyUnavailable(path, detail);
     default:
       return rocksdb::IOStatus::IOError(path + ": " + callback + " callback failed (status " +
                                         std::to_string(rc) + "): " + detail);

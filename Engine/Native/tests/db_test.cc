@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "env_handle.h"
 #include "rocksdb/c.h"
@@ -282,3 +284,45 @@ TEST(MemEnvDb, RoundTripInMemory) {
 }
 
 }  // namespace
+
+// DeleteNamespace drops the column family, then destroys its key. A flush or compaction of the
+// dropped family still running then asks for a new file's key and gets EKV_NAMESPACE_DELETED; the
+// plugin reports ColumnFamilyDropped, which ends that job quietly. Any other error (as before:
+// key unavailable) stops the whole database with a background error.
+namespace {
+// A background flush of ns_1 is held at its new file's key request while ns_1 is dropped; then
+// the request is answered as `deleted` says. Returns whether the database still takes writes.
+bool FlushOfADroppedFamilyLeavesTheDatabaseWritable(ekv_env* env, TestKeys* keys,
+                                                    const std::string& dir, bool deleted) {
+  Db d;
+  EXPECT_TRUE(OpenDb(env, dir, &d).ok());
+  EXPECT_TRUE(d.db->Put(rocksdb::WriteOptions(), d.cfs[1], "k", "v").ok());
+  keys->held_namespace_new = 0;
+  keys->hold_namespace_new = true;
+  rocksdb::FlushOptions background;
+  background.wait = false;
+  EXPECT_TRUE(d.db->Flush(background, d.cfs[1]).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (keys->held_namespace_new == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(keys->held_namespace_new.load(), 1) << "the flush never asked for its file's key";
+  EXPECT_TRUE(d.db->DropColumnFamily(d.cfs[1]).ok());
+  (deleted ? keys->namespace_deleted : keys->unavailable) = true;
+  keys->hold_namespace_new = false;
+  // The flush job ends (its family is dropped); wait for it through the default family.
+  EXPECT_TRUE(d.db->Put(rocksdb::WriteOptions(), d.cfs[0], "probe", "x").ok() || !deleted);
+  d.db->Flush(rocksdb::FlushOptions(), d.cfs[0]).PermitUncheckedError();
+  keys->namespace_deleted = false;
+  keys->unavailable = false;
+  return d.db->Put(rocksdb::WriteOptions(), d.cfs[0], "after", "ok").ok();
+}
+}  // namespace
+
+TEST_F(DbTest, ANewFileInADeletedNamespaceEndsTheJobWithoutStoppingTheDatabase) {
+  EXPECT_TRUE(
+      FlushOfADroppedFamilyLeavesTheDatabaseWritable(env_, &keys_, tmp_.path() + "/a", true));
+  // The control: answered "key unavailable", the same job stops the database's writes.
+  EXPECT_FALSE(
+      FlushOfADroppedFamilyLeavesTheDatabaseWritable(env_, &keys_, tmp_.path() + "/b", false));
+}

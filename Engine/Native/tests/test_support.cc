@@ -4,10 +4,12 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace fs = std::filesystem;
 
@@ -33,7 +35,7 @@ void SetMsg(char* msg, uint32_t cap, const char* text) {
   std::snprintf(msg, cap, "%s", text);
 }
 
-int32_t NewFileKey(void* ctx, const char* /*path*/, const uint8_t* aad, uint32_t aad_len,
+int32_t NewFileKey(void* ctx, const char* path, const uint8_t* aad, uint32_t aad_len,
                    uint8_t* dek_out, uint8_t* envelope_out, uint32_t envelope_cap,
                    uint32_t* envelope_len, char* msg, uint32_t msg_cap) {
   auto* keys = static_cast<TestKeys*>(ctx);
@@ -41,6 +43,15 @@ int32_t NewFileKey(void* ctx, const char* /*path*/, const uint8_t* aad, uint32_t
   if (keys->unavailable) {
     SetMsg(msg, msg_cap, "test store is locked");
     return EKV_KEY_UNAVAILABLE;
+  }
+  const bool in_namespace = std::strstr(path, "/ns_1/") != nullptr;
+  if (in_namespace && keys->hold_namespace_new) {
+    keys->held_namespace_new++;
+    while (keys->hold_namespace_new) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (in_namespace && keys->namespace_deleted) {
+    SetMsg(msg, msg_cap, "test namespace was deleted");
+    return EKV_NAMESPACE_DELETED;
   }
   if (aad_len != 40 || envelope_cap < kEnvelopeLen) return EKV_INVALID_ARGUMENT;
   if (RAND_bytes(dek_out, 32) != 1) return EKV_INTERNAL;

@@ -14,7 +14,10 @@ namespace ekvtest {
 // (aad || DEK) so a changed header is rejected with EKV_INTEGRITY, as the real key service
 // rejects it. Never use anything like this outside tests.
 struct TestKeys {
-  std::atomic<bool> unavailable{false};  // simulate a locked store
+  std::atomic<bool> unavailable{false};         // simulate a locked store
+  std::atomic<bool> namespace_deleted{false};   // new files under /ns_1/: EKV_NAMESPACE_DELETED
+  std::atomic<bool> hold_namespace_new{false};  // new files under /ns_1/ wait while this is set
+  std::atomic<int> held_namespace_new{0};       // ... and count here that they started waiting
   std::atomic<int> new_calls{0};
   std::atomic<int> open_calls{0};
   std::atomic<int> rewrap_calls{0};
