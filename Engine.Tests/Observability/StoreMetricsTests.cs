@@ -14,6 +14,7 @@ namespace Engine.Tests.Observability;
 /// ActivityListener). Two stores run side by side and are told apart by their <c>engine.store.id</c> tag;
 /// other tests publishing to the same meter at the same time are filtered out the same way.
 /// </summary>
+[Collection(ProcessWideListenersGroup.Name)]
 public sealed class StoreMetricsTests : IDisposable
 {
     /// <summary>For <see cref="MetricRecorder.Sum"/>: measurements without a namespace tag (null matches any).</summary>
