@@ -183,6 +183,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "ekv_db_file_deletions")]
     internal static partial int DbFileDeletions(nint rocksdbDb, int enable, byte* msg, uint msgCap);
 
+    [LibraryImport(Library, EntryPoint = "ekv_cf_ingested_files")]
+    internal static partial int CfIngestedFiles(nint rocksdbDb, nint rocksdbCf, out uint count, byte* msg, uint msgCap);
+
     [LibraryImport(Library, EntryPoint = "ekv_cf_live_files")]
     internal static partial int CfLiveFiles(nint rocksdbDb, nint rocksdbCf, byte* output, uint capacity, out uint length, byte* msg, uint msgCap);
 

@@ -113,6 +113,14 @@ internal static unsafe class MoveNative
         NativeCall.Check(null, (msg, cap) => NativeMethods.DbFileDeletions(db, enabled ? 1 : 0, msg, cap));
 
     /// <summary>The column family's live SST files in the byte form of <c>ekv_cf_live_files</c>.</summary>
+    /// <summary>Live SSTs of the column family ingested with a sequence number only the MANIFEST holds (<c>ekv_cf_ingested_files</c>).</summary>
+    public static uint IngestedFiles(nint db, nint cf)
+    {
+        uint count = 0;
+        NativeCall.Check(null, (msg, cap) => NativeMethods.CfIngestedFiles(db, cf, out count, msg, cap));
+        return count;
+    }
+
     public static byte[] LiveFiles(nint db, nint cf)
     {
         uint needed = 0;

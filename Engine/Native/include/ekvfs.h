@@ -498,6 +498,9 @@ EKV_API void ekv_memory_stats_get(ekv_memory_stats* out) EKV_NOEXCEPT;
  *   ("Namespace export"); *len is the needed size; nothing is copied when it exceeds cap.
  * ekv_cf_import: DB::CreateColumnFamilyWithImport (move_files) from that byte string; *cf_out is a
  *   rocksdb_column_family_handle_t* to release with rocksdb_column_family_handle_destroy.
+ * ekv_cf_ingested_files: how many live SSTs of the column family were ingested with a global
+ *   sequence number that only the MANIFEST holds (the plugin refuses the in-place write of it).
+ *   RocksDB 7.8.3's import reads such a file's keys at sequence 0, so an export must not carry one.
  */
 EKV_API int32_t ekv_file_rewrap_with(ekv_env* env, const char* path, const ekv_callbacks* keys,
                                      uint64_t* new_generation, char* msg,
@@ -506,6 +509,8 @@ EKV_API int32_t ekv_db_file_deletions(void* rocksdb_db, int32_t enable, char* ms
                                       uint32_t msg_cap) EKV_NOEXCEPT;
 EKV_API int32_t ekv_cf_live_files(void* rocksdb_db, void* rocksdb_cf, uint8_t* out, uint32_t cap,
                                   uint32_t* len, char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
+EKV_API int32_t ekv_cf_ingested_files(void* rocksdb_db, void* rocksdb_cf, uint32_t* count,
+                                      char* msg, uint32_t msg_cap) EKV_NOEXCEPT;
 EKV_API int32_t ekv_cf_import(void* rocksdb_db, void* rocksdb_options, const char* cf_name,
                               const uint8_t* meta, uint32_t meta_len, void** cf_out, char* msg,
                               uint32_t msg_cap) EKV_NOEXCEPT;

@@ -27,6 +27,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/metadata.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table_properties.h"
 
 using ekv::capi::CatchAll;
 using ekv::capi::Fail;
@@ -135,6 +136,49 @@ EKV_API int32_t ekv_db_file_deletions(void* rocksdb_db, int32_t enable, char* ms
     rocksdb::Status s = enable != 0 ? db->EnableFileDeletions(false) : db->DisableFileDeletions();
     return FromDbStatus(s, enable != 0 ? "enable file deletions" : "disable file deletions", msg,
                         msg_cap);
+  });
+}
+
+EKV_API int32_t ekv_cf_ingested_files(void* rocksdb_db, void* rocksdb_cf, uint32_t* count,
+                                      char* msg, uint32_t msg_cap) noexcept {
+  return CatchAll("ekv_cf_ingested_files", msg, msg_cap, [&]() -> int32_t {
+    if (count != nullptr) *count = 0;
+    if (rocksdb_db == nullptr || rocksdb_cf == nullptr || count == nullptr) {
+      return Fail(EKV_INVALID_ARGUMENT, "db, column family and count are required", msg, msg_cap);
+    }
+    rocksdb::DB* db = static_cast<CDbLayout*>(rocksdb_db)->rep;
+    rocksdb::ColumnFamilyHandle* cf = static_cast<CColumnFamilyHandleLayout*>(rocksdb_cf)->rep;
+    rocksdb::TablePropertiesCollection props;
+    rocksdb::Status s = db->GetPropertiesOfAllTables(cf, &props);
+    if (!s.ok()) return FromDbStatus(s, "read table properties", msg, msg_cap);
+    rocksdb::ColumnFamilyMetaData meta;
+    db->GetColumnFamilyMetaData(cf, &meta);
+    auto base = [](const std::string& path) {
+      const size_t slash = path.rfind('/');
+      return slash == std::string::npos ? path : path.substr(slash + 1);
+    };
+    uint32_t n = 0;
+    for (const auto& level : meta.levels) {
+      for (const auto& f : level.files) {
+        if (f.largest_seqno == 0) continue;  // ingested at sequence 0: nothing to lose
+        for (const auto& [path, p] : props) {
+          if (p == nullptr || base(path) != base(f.name)) continue;
+          const auto& user = p->user_collected_properties;
+          auto version = user.find("rocksdb.external_sst_file.version");
+          if (version == user.end()) break;  // a flush or compaction output
+          auto seqno = user.find("rocksdb.external_sst_file.global_seqno");
+          uint64_t in_file = 0;
+          if (seqno != user.end() && seqno->second.size() == 8) {
+            std::memcpy(&in_file, seqno->second.data(), 8);  // little-endian fixed64
+          }
+          if (in_file != f.largest_seqno) ++n;  // the sequence number lives in the MANIFEST only
+          break;
+        }
+      }
+    }
+    *count = n;
+    ekv::CopyMessage("", msg, msg_cap);
+    return EKV_OK;
   });
 }
 
