@@ -287,6 +287,15 @@ std::vector<uint64_t> FrameStarts(const std::string& raw) {
   return out;
 }
 
+// Every frame of a raw v3 file holds at most `cap` plaintext bytes.
+void ExpectEveryFrameAtMost(const std::string& raw, uint32_t cap) {
+  for (uint64_t start : FrameStarts(raw)) {
+    uint32_t n = 0;
+    std::memcpy(&n, raw.data() + start, 4);
+    EXPECT_LE(n, cap) << "frame at " << start;
+  }
+}
+
 class SstV3Fs : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -461,12 +470,7 @@ TEST_F(SstV3Fs, LargeAppendsAreCutIntoFrameSizedFrames) {
     }
     ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
   }
-  const std::string raw = ReadRaw(path);
-  for (uint64_t start : FrameStarts(raw)) {
-    uint32_t n = 0;
-    std::memcpy(&n, raw.data() + start, 4);
-    EXPECT_LE(n, 4096u);
-  }
+  ExpectEveryFrameAtMost(ReadRaw(path), 4096u);
   std::unique_ptr<rocksdb::FSRandomAccessFile> f;
   ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
   std::string scratch(all.size(), '\0');
@@ -489,12 +493,7 @@ TEST_F(SstV3Fs, AHugeAppendIsWrittenInBatchesAndReadsBack) {
     ASSERT_TRUE(f->Sync(IOOptions(), nullptr).ok());
     ASSERT_TRUE(f->Close(IOOptions(), nullptr).ok());
   }
-  const std::string raw = ReadRaw(path);
-  for (uint64_t start : FrameStarts(raw)) {
-    uint32_t n = 0;
-    std::memcpy(&n, raw.data() + start, 4);
-    EXPECT_LE(n, 4096u);
-  }
+  ExpectEveryFrameAtMost(ReadRaw(path), 4096u);
   std::unique_ptr<rocksdb::FSRandomAccessFile> f;
   ASSERT_TRUE(OpenRandom(fs_, path, &f).ok());
   std::string scratch(all.size(), '\0');
