@@ -78,6 +78,34 @@ public sealed class OnlineRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_scrub_interrupted_after_the_rewrap_is_finished_before_the_old_version_retires()
+    {
+        // A CI run saw a WAL keep the retired version in its other slot: a lock fell between the
+        // re-wrap and the scrub write, and the final inventory reads only the slot in force.
+        using EncryptedStore store = _dir.Open();
+        store.Keys.Worker.SettleDelay = TimeSpan.FromMilliseconds(50);
+        store.Keys.Worker.RetryDelay = TimeSpan.FromMilliseconds(100);
+        var model = new ExpectedStoreContents();
+        model.Write(store, "a", 300);
+        store.Flush();
+        int interrupted = 0;
+        store.Keys.Worker.BeforeScrub = _ =>
+        {
+            if (Interlocked.Increment(ref interrupted) <= 2)
+            {
+                throw new StoreLockedException("simulated lock between the re-wrap and the scrub", DateTimeOffset.UtcNow);
+            }
+        };
+
+        KekRotation rotation = store.Keys.RotateSystemKey();
+        await rotation.Completion.WaitAsync(Patience);
+
+        Assert.True(interrupted >= 2);
+        KeyAssert.AllCurrent(store); // both slots of every file
+        model.Check(store);
+    }
+
+    [Fact]
     public async Task A_lock_pauses_the_rewrap_and_the_unlock_resumes_it()
     {
         using EncryptedStore store = _dir.Open();

@@ -27,6 +27,10 @@ internal sealed class KeyRotationWorker : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _sync = new();
     private readonly List<(KeyScope? Scope, TaskCompletionSource Done)> _waiters = [];
+    // Files whose new wrap is in force but whose other slot may still hold the old one: the scrub
+    // write after the re-wrap failed (a lock between the two writes). The final inventory reads only
+    // the slot in force, so these are kept here and scrubbed before the scope may retire.
+    private readonly HashSet<string> _scrubPending = new(StringComparer.Ordinal);
     private Task? _loop;
     private long _filesRewrapped;
     private string? _lastProblem;
@@ -45,6 +49,9 @@ internal sealed class KeyRotationWorker : IDisposable
 
     /// <summary>How long to wait before retrying a scope that had unreadable files or errors.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Test hook: called with the file's path between its re-wrap and the scrub of its other slot.</summary>
+    internal Action<string>? BeforeScrub { get; set; }
 
     /// <summary>Write the other slot too, so that no slot keeps the wrap under a retired version.</summary>
     public bool ScrubOldSlot { get; set; } = true;
@@ -204,7 +211,16 @@ internal sealed class KeyRotationWorker : IDisposable
         var throttle = Stopwatch.StartNew();
         long done = 0;
         int problems = 0;
-        foreach (string file in ScopeFiles(scope))
+        _scrubPending.RemoveWhere(path => !WithFiles(f => f.Exists(path)));
+        List<string> scopeFiles = [.. ScopeFiles(scope)];
+        foreach (string file in scopeFiles.Where(_scrubPending.Contains).ToList())
+        {
+            ct.ThrowIfCancellationRequested();
+            WithFiles(f => f.Rewrap(file)); // StoreLockedException: still pending, retried after the unlock
+            _scrubPending.Remove(file);
+        }
+
+        foreach (string file in scopeFiles)
         {
             ct.ThrowIfCancellationRequested();
             if (!NeedsRewrap(file, chain, ref problems))
@@ -229,7 +245,10 @@ internal sealed class KeyRotationWorker : IDisposable
                     Interlocked.Increment(ref _filesRewrapped);
                     if (ScrubOldSlot)
                     {
+                        _scrubPending.Add(file);
+                        BeforeScrub?.Invoke(file);
                         WithFiles(f => f.Rewrap(file));
+                        _scrubPending.Remove(file);
                     }
                 }
             }
@@ -256,6 +275,7 @@ internal sealed class KeyRotationWorker : IDisposable
             }
         }
 
+        remaining += ScopeFiles(scope).Count(_scrubPending.Contains);
         if (problems > 0 || remaining > 0)
         {
             return problems == 0; // files to re-wrap: go round again at once; problems: retry later
