@@ -275,7 +275,7 @@ internal sealed class KeyRotationWorker : IDisposable
             }
         }
 
-        remaining += ScopeFiles(scope).Count(_scrubPending.Contains);
+        remaining += scopeFiles.Count(_scrubPending.Contains);
         if (problems > 0 || remaining > 0)
         {
             return problems == 0; // files to re-wrap: go round again at once; problems: retry later

@@ -19,6 +19,7 @@
 
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "c_api_util.h"
@@ -157,23 +158,24 @@ EKV_API int32_t ekv_cf_ingested_files(void* rocksdb_db, void* rocksdb_cf, uint32
       const size_t slash = path.rfind('/');
       return slash == std::string::npos ? path : path.substr(slash + 1);
     };
+    std::unordered_map<std::string, const rocksdb::TableProperties*> by_name;
+    for (const auto& [path, p] : props) {
+      if (p != nullptr) by_name[base(path)] = p.get();
+    }
     uint32_t n = 0;
     for (const auto& level : meta.levels) {
       for (const auto& f : level.files) {
         if (f.largest_seqno == 0) continue;  // ingested at sequence 0: nothing to lose
-        for (const auto& [path, p] : props) {
-          if (p == nullptr || base(path) != base(f.name)) continue;
-          const auto& user = p->user_collected_properties;
-          auto version = user.find("rocksdb.external_sst_file.version");
-          if (version == user.end()) break;  // a flush or compaction output
-          auto seqno = user.find("rocksdb.external_sst_file.global_seqno");
-          uint64_t in_file = 0;
-          if (seqno != user.end() && seqno->second.size() == 8) {
-            std::memcpy(&in_file, seqno->second.data(), 8);  // little-endian fixed64
-          }
-          if (in_file != f.largest_seqno) ++n;  // the sequence number lives in the MANIFEST only
-          break;
+        auto found = by_name.find(base(f.name));
+        if (found == by_name.end()) continue;
+        const auto& user = found->second->user_collected_properties;
+        if (user.find("rocksdb.external_sst_file.version") == user.end()) continue;  // not ingested
+        auto seqno = user.find("rocksdb.external_sst_file.global_seqno");
+        uint64_t in_file = 0;
+        if (seqno != user.end() && seqno->second.size() == 8) {
+          std::memcpy(&in_file, seqno->second.data(), 8);  // little-endian fixed64
         }
+        if (in_file != f.largest_seqno) ++n;  // the sequence number lives in the MANIFEST only
       }
     }
     *count = n;

@@ -25,14 +25,7 @@ rocksdb::IOStatus CallbackFailure(const std::string& path, const char* callback,
           path, std::string("header key envelope rejected by ") + callback + ": " + detail);
     case EKV_NOT_FOUND:
       return KeyUnavailable(path, std::string("key not found: ") + detail);
-    case EKV_NAMESPACE_DELETED:
-      // Only RocksDB finishing a flush or compaction of a deleted namespace's dropped column
-      // family asks for such a file. ColumnFamilyDropped makes it end that job quietly; any other
-      // error would stop the whole database with a background error.
-      if (std::strcmp(callback, "new_file_key") == 0) {
-        return rocksdb::status_to_io_status(
-            rocksdb::Status::ColumnFamilyDropped(path + ": namespace deleted: " + detail));
-      }
+    case EKV_NAMESPACE_DELETED:  // from a callback other than new_file_key (see NewFileKey)
       return KeyUnavailable(path, detail);
     default:
       return rocksdb::IOStatus::IOError(path + ": " + callback + " callback failed (status " +
@@ -59,6 +52,13 @@ rocksdb::IOStatus KeyService::NewFileKey(const std::string& path, uint32_t frame
   int32_t rc = cb_.new_file_key(cb_.ctx, path.c_str(), aad, kSlotAadSize, dek->data(), s.envelope,
                                 kEnvelopeMax, &env_len, msg, kMessageCap);
   msg[kMessageCap - 1] = '\0';
+  if (rc == EKV_NAMESPACE_DELETED) {
+    // Only RocksDB finishing a flush or compaction of a deleted namespace's dropped column family
+    // asks for such a file. ColumnFamilyDropped makes it end that job quietly; any other error
+    // would stop the whole database with a background error.
+    return rocksdb::status_to_io_status(rocksdb::Status::ColumnFamilyDropped(
+        path + ": namespace deleted: " + (msg[0] != '\0' ? msg : "(no message)")));
+  }
   if (rc != EKV_OK) return CallbackFailure(path, "new_file_key", rc, msg);
   if (env_len == 0 || env_len > kEnvelopeMax) {
     return InternalError(path, "new_file_key returned an envelope of " + std::to_string(env_len) +
