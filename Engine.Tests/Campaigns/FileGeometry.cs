@@ -5,7 +5,8 @@ namespace Engine.Tests.Campaigns;
 
 /// <summary>
 /// Where the header slots and frames of an encrypted file lie, computed from its bytes as docs/format.md
-/// (format version 2; immutable files of format version 3 are walked by their frame lengths) describes: a header region of two 512-byte slots, then frames
+/// (format version 2; immutable files of format version 3 are walked by their frame lengths, those of format version 4
+/// located through their frame index, which v4 keeps in clear) describes: a header region of two 512-byte slots, then frames
 /// <c>n (u32) | sync distance (u32) | check (u32) | nonce (12) | ciphertext (n) | tag (16)</c>. Immutable
 /// files (<c>*.sst</c>, <c>*.blob</c>) have a fixed stride of F+40; log-like files are walked through their
 /// frame headers (the check is an unkeyed hash of file id, index, n and sync distance). The campaigns use
@@ -23,7 +24,10 @@ internal sealed class FileGeometry
     /// <summary>Immutable files in format 3 (docs/format.md, "Format v3"): frames of any length, a frame index, a 16-byte trailer.</summary>
     public const int IndexedFormatVersion = 3;
 
-    /// <summary>The trailer after the frame index of a format 3 file.</summary>
+    /// <summary>Immutable files in format 4 (docs/format.md, "Format v4"): data frames of ciphertext and tag only (16 bytes of overhead), the frame index in clear.</summary>
+    public const int CompactFormatVersion = 4;
+
+    /// <summary>The trailer after the frame index of a format 3 or 4 file.</summary>
     public const int IndexTrailerSize = 16;
 
     private FileGeometry(long length, int frameSize, bool immutable, IReadOnlyList<(long Offset, int Length)> frames, long tailBytes)
@@ -72,7 +76,11 @@ internal sealed class FileGeometry
         long pos = HeaderRegion;
         if (content.Length > HeaderRegion)
         {
-            if (immutable && BinaryPrimitives.ReadUInt16LittleEndian(content.AsSpan(8)) == IndexedFormatVersion)
+            if (immutable && BinaryPrimitives.ReadUInt16LittleEndian(content.AsSpan(8)) == CompactFormatVersion)
+            {
+                pos = CompactFrames(content, f, frames);
+            }
+            else if (immutable && BinaryPrimitives.ReadUInt16LittleEndian(content.AsSpan(8)) == IndexedFormatVersion)
             {
                 // Data frames then index frames, walked by their length fields (at most 8F each); the
                 // 16-byte trailer is left as the tail.
@@ -121,6 +129,69 @@ internal sealed class FileGeometry
         }
         return new FileGeometry(content.Length, f, immutable, frames, Math.Max(0, content.Length - Math.Max(pos, HeaderRegion)));
     }
+
+    /// <summary>
+    /// Format 4: the trailer (logical size, k, "EKI4") locates the index frames (40-byte framing, their stream in
+    /// clear: an 8-byte nonce prefix, then each data frame's length); data frames are then laid out from byte 1024,
+    /// each its length plus 16. Adds data frames, then index frames; returns where the trailer starts (the 16-byte
+    /// trailer is left as the tail), or 1024 when the file is not a well-formed v4 file (all of it is the tail).
+    /// </summary>
+    private static long CompactFrames(byte[] content, int f, List<(long, int)> frames)
+    {
+        long trailerAt = content.Length - IndexTrailerSize;
+        if (trailerAt < HeaderRegion || !content.AsSpan((int)trailerAt + 12, 4).SequenceEqual("EKI4"u8))
+        {
+            return HeaderRegion;
+        }
+        long k = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)trailerAt + 8));
+        long stream = 8 + 4 * k;
+        long perFrame = 8L * f;
+        long m = Math.Max(1, (stream + perFrame - 1) / perFrame);
+        long indexAt = trailerAt - (stream + m * FrameOverhead);
+        if (indexAt < HeaderRegion)
+        {
+            return HeaderRegion;
+        }
+        var index = new List<(long, int)>();
+        var entries = new List<byte>();
+        for (long pos = indexAt; pos < trailerAt;)
+        {
+            uint n = BinaryPrimitives.ReadUInt32LittleEndian(content.AsSpan((int)pos));
+            if (n > perFrame || pos + FrameOverhead + n > trailerAt)
+            {
+                return HeaderRegion;
+            }
+            index.Add((pos, (int)(FrameOverhead + n)));
+            entries.AddRange(content.AsSpan((int)pos + 24, (int)n).ToArray());
+            pos += FrameOverhead + n;
+        }
+        if (entries.Count != stream)
+        {
+            return HeaderRegion;
+        }
+        long at = HeaderRegion;
+        byte[] e = entries.ToArray();
+        for (int i = 0; i < k; i++)
+        {
+            uint n = BinaryPrimitives.ReadUInt32LittleEndian(e.AsSpan(8 + 4 * i));
+            if (at + n + CompactDataFrameOverhead > indexAt)
+            {
+                return HeaderRegion;
+            }
+            frames.Add((at, (int)(n + CompactDataFrameOverhead)));
+            at += n + CompactDataFrameOverhead;
+        }
+        if (at != indexAt)
+        {
+            frames.Clear();
+            return HeaderRegion;
+        }
+        frames.AddRange(index);
+        return trailerAt;
+    }
+
+    /// <summary>Stored bytes of a format 4 data frame besides its plaintext: the GCM tag.</summary>
+    public const int CompactDataFrameOverhead = 16;
 
     /// <summary>Index of the frame holding physical offset <paramref name="offset"/>, or -1 (header, tail remainder).</summary>
     public int FrameAt(long offset)

@@ -18,6 +18,7 @@ internal static class HeaderSlots
     private const int ChecksumOffset = 504;
     private const ushort FormatVersion = 2;
     private const ushort IndexedFormatVersion = 3; // SST and blob files (docs/format.md, "Format v3")
+    private const ushort CompactFormatVersion = 4; // SST and blob files written now (docs/format.md, "Format v4")
 
     private static ReadOnlySpan<byte> Magic => "EKVFILE1"u8;
 
@@ -52,7 +53,7 @@ internal static class HeaderSlots
 
         ushort length = BinaryPrimitives.ReadUInt16LittleEndian(slot[44..]);
         bool valid = slot[..8].SequenceEqual(Magic)
-            && BinaryPrimitives.ReadUInt16LittleEndian(slot[8..]) is FormatVersion or IndexedFormatVersion
+            && BinaryPrimitives.ReadUInt16LittleEndian(slot[8..]) is FormatVersion or IndexedFormatVersion or CompactFormatVersion
             && length is >= 1 and <= FileKeyService.MaxEnvelopeSize
             && KeyEnvelope.TryReadFields(slot.Slice(EnvelopeOffset, length), out _, out _, out _);
         if (!valid)

@@ -131,10 +131,12 @@ rocksdb::IOStatus EncryptedFileSystem::ReopenFile(
   s = OpenReader(fname, opts, &reader);
   if (!s.ok()) return s;
   if (!reader->has_key()) return CreateFile(fname, opts, result);
-  if (reader->header().format_version == kFormatVersionIndexed) {
-    // A closed v3 file ends with its frame index; RocksDB never reopens an SST or blob file.
-    return rocksdb::IOStatus::NotSupported(fname +
-                                           ": reopening a format v3 SST/blob file for writing");
+  if (IsIndexedVersion(reader->header().format_version)) {
+    // A closed v3/v4 file ends with its frame index; RocksDB never reopens an SST or blob file
+    // (and a v4 writer's nonces are only unique for the writer that created the file).
+    return rocksdb::IOStatus::NotSupported(
+        fname + ": reopening a format v" + std::to_string(reader->header().format_version) +
+        " SST/blob file for writing");
   }
   EncryptedWritableFile::State st;
   st.path = fname;
@@ -244,7 +246,7 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
   // Not authenticated: a torn or forged last frame is only discovered when the file is
   // opened. RocksDB uses this size for accounting and to size reads of closed files, whose
   // last frame the reader authenticates at open anyway.
-  if (IsImmutableFile(fname) && slot.format_version == kFormatVersionIndexed) {
+  if (IsImmutableFile(fname) && IsIndexedVersion(slot.format_version)) {
     uint8_t trailer[kIndexTrailerSize] = {};
     if (physical >= kHeaderRegionSize + kIndexTrailerSize) {
       s = file->Read(physical - kIndexTrailerSize, sizeof(trailer), rocksdb::IOOptions(), &got,
@@ -255,7 +257,7 @@ rocksdb::IOStatus EncryptedFileSystem::LogicalSize(const std::string& fname, uin
         std::memcpy(trailer, got.data(), got.size());
       }
     }
-    *logical = IndexedLogicalSize(physical, trailer);
+    *logical = IndexedLogicalSize(slot.format_version, physical, trailer);
     return rocksdb::IOStatus::OK();
   }
   if (IsImmutableFile(fname)) {

@@ -30,11 +30,24 @@ constexpr size_t kFrameAadSize = 4 + kFileIdSize + 8 + 1 + 4 + 4;
 
 // Version 2: every file has fixed-stride frames (immutable) or walked frames (log-like).
 // Version 3 (immutable files only): a frame per RocksDB append, located through an authenticated
-// frame index at the end of the file (frame_index.h; docs/format.md, "Format v3"). Log-like files
-// are still written as version 2; both versions are read.
+// frame index at the end of the file (frame_index.h; docs/format.md, "Format v3").
+// Version 4 (immutable files only, written since issue 13): the v3 layout with 16-byte data frames
+// (ciphertext || tag: the length and ordinal are in the index, the nonce is derived from the
+// ordinal) and the frame index in clear, authenticated (docs/format.md, "Format v4"). Log-like
+// files are still written as version 2; every version is read.
 constexpr uint16_t kFormatVersionFixed = 2;
 constexpr uint16_t kFormatVersionIndexed = 3;
+constexpr uint16_t kFormatVersionCompact = 4;
 constexpr uint16_t kFormatVersion = kFormatVersionFixed;  // log-like files
+// Versions 3 and 4: frames located through a frame index.
+inline bool IsIndexedVersion(uint16_t v) {
+  return v == kFormatVersionIndexed || v == kFormatVersionCompact;
+}
+// Stored bytes per data frame besides its plaintext.
+constexpr size_t kCompactFrameOverhead = kTagSize;  // 16
+inline size_t DataFrameOverhead(uint16_t v) {
+  return v == kFormatVersionCompact ? kCompactFrameOverhead : kFrameOverhead;
+}
 constexpr uint16_t kSuiteAes256Gcm = 1;
 constexpr uint32_t kDefaultFrameSize = 4096;
 constexpr uint32_t kMinFrameSize = 512;
@@ -106,22 +119,25 @@ void EncodeFrameAad(const uint8_t file_id[kFileIdSize], uint64_t index, bool fin
 // frame for good, frames may be short, and readers walk the frame headers.
 bool IsImmutableFile(const std::string& path);
 
-// White-box tests only (never set by the plugin): while true, new immutable files are written in
-// format v2 (fixed stride), so the tests of the v2 layout keep covering the v2 reader and writer
-// that existing files still use. Defined in frame_index.cc.
-extern std::atomic<bool> g_test_write_fixed_format;
+// White-box tests only (never set by the plugin): when not 0, new immutable files are written in
+// this older format version (2 or 3), so the tests of those layouts keep covering the readers
+// (and writers) that existing files still use. Defined in frame_index.cc.
+extern std::atomic<uint16_t> g_test_write_format_version;
 
-// The format version of a new file at `path`: 3 for immutable files, 2 for the rest.
+// The format version of a new file at `path`: 4 for immutable files, 2 for the rest.
 inline uint16_t FormatVersionForNewFile(const std::string& path) {
-  return IsImmutableFile(path) && !g_test_write_fixed_format.load(std::memory_order_relaxed)
-             ? kFormatVersionIndexed
-             : kFormatVersionFixed;
+  if (!IsImmutableFile(path)) return kFormatVersionFixed;
+  const uint16_t v = g_test_write_format_version.load(std::memory_order_relaxed);
+  return v != 0 ? v : kFormatVersionCompact;
 }
 
-// Sets g_test_write_fixed_format for one scope (tests).
-struct ScopedFixedFormatForTests {
-  ScopedFixedFormatForTests() { g_test_write_fixed_format = true; }
-  ~ScopedFixedFormatForTests() { g_test_write_fixed_format = false; }
+// Sets g_test_write_format_version for one scope (tests).
+struct ScopedFormatVersionForTests {
+  explicit ScopedFormatVersionForTests(uint16_t v) { g_test_write_format_version = v; }
+  ~ScopedFormatVersionForTests() { g_test_write_format_version = 0; }
+};
+struct ScopedFixedFormatForTests : ScopedFormatVersionForTests {
+  ScopedFixedFormatForTests() : ScopedFormatVersionForTests(kFormatVersionFixed) {}
 };
 
 // The file kind of ekvfs.h (ekv_file_kind_of): RocksDB's LOCK is passed through unencrypted,

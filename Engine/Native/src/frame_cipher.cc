@@ -125,11 +125,21 @@ void FrameCipher::Release(EVP_CIPHER_CTX* ctx, bool encrypt) {
   }
 }
 
+bool FrameCipher::RandomNonceBytes(uint8_t* out, size_t n) {
+  if (n > kNonceSize) return false;
+  uint8_t nonce[kNonceSize];
+  if (!NextNonce(nonce)) return false;
+  std::memcpy(out, nonce, n);
+  OPENSSL_cleanse(nonce, sizeof(nonce));
+  return true;
+}
+
 bool FrameCipher::Seal(uint64_t index, bool final_frame, uint32_t sync_distance,
-                       const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error) {
+                       const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error,
+                       Payload payload) {
   EVP_CIPHER_CTX* c = Acquire(true, error);
   if (c == nullptr) return false;
-  if (!SealWith(c, index, final_frame, sync_distance, plaintext, n, out, error)) {
+  if (!SealWith(c, index, final_frame, sync_distance, plaintext, n, out, error, payload)) {
     EVP_CIPHER_CTX_free(c);  // state unknown: do not return it to the pool
     return false;
   }
@@ -144,7 +154,8 @@ bool FrameCipher::SealSerialized(uint64_t index, bool final_frame, uint32_t sync
     writer_ctx_ = Acquire(true, error);
     if (writer_ctx_ == nullptr) return false;
   }
-  if (!SealWith(writer_ctx_, index, final_frame, sync_distance, plaintext, n, out, error)) {
+  if (!SealWith(writer_ctx_, index, final_frame, sync_distance, plaintext, n, out, error,
+                Payload::kEncrypted)) {
     EVP_CIPHER_CTX_free(writer_ctx_);  // state unknown: key a fresh one next time
     writer_ctx_ = nullptr;
     return false;
@@ -152,9 +163,35 @@ bool FrameCipher::SealSerialized(uint64_t index, bool final_frame, uint32_t sync
   return true;
 }
 
+bool FrameCipher::GcmSeal(EVP_CIPHER_CTX* c, const uint8_t* nonce, const uint8_t* aad,
+                          size_t aad_len, const uint8_t* plaintext, size_t n, uint8_t* out,
+                          uint8_t* tag_out, Payload payload, std::string* error) {
+  int len = 0;
+  // The tag is read as a provider parameter: EVP_CIPHER_CTX_ctrl(EVP_CTRL_GCM_GET_TAG) converts
+  // the ctrl into the same parameter request first (OpenSSL 3), ~100 instructions per frame.
+  OSSL_PARAM tag[2] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag_out, kTagSize),
+      OSSL_PARAM_construct_end()};
+  const bool clear = payload == Payload::kClear;
+  bool ok = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 1) == 1 &&
+            EVP_EncryptUpdate(c, nullptr, &len, aad, static_cast<int>(aad_len)) == 1 &&
+            (n == 0 ||
+             EVP_EncryptUpdate(c, clear ? nullptr : out, &len, plaintext, static_cast<int>(n)) ==
+                 1) &&
+            EVP_EncryptFinal_ex(c, out + (clear ? 0 : n), &len) == 1 &&
+            EVP_CIPHER_CTX_get_params(c, tag) == 1;
+  if (!ok) {
+    *error = OpenSslError("AES-256-GCM seal");
+    return false;
+  }
+  if (clear && n > 0 && out != plaintext) std::memmove(out, plaintext, n);
+  stats_->frames_sealed.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 bool FrameCipher::SealWith(EVP_CIPHER_CTX* c, uint64_t index, bool final_frame,
                            uint32_t sync_distance, const uint8_t* plaintext, size_t n, uint8_t* out,
-                           std::string* error) {
+                           std::string* error, Payload payload) {
   if (n > kMaxFrameSize) {
     *error = "frame too large";
     return false;
@@ -171,27 +208,75 @@ bool FrameCipher::SealWith(EVP_CIPHER_CTX* c, uint64_t index, bool final_frame,
   }
   uint8_t aad[kFrameAadSize];
   EncodeFrameAad(file_id_, index, final_frame, h, aad);
-  int len = 0;
-  // The tag is read as a provider parameter: EVP_CIPHER_CTX_ctrl(EVP_CTRL_GCM_GET_TAG) converts
-  // the ctrl into the same parameter request first (OpenSSL 3), ~100 instructions per frame.
-  OSSL_PARAM tag[2] = {
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + n, kTagSize),
-      OSSL_PARAM_construct_end()};
-  bool ok = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 1) == 1 &&
-            EVP_EncryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
-            (n == 0 || EVP_EncryptUpdate(c, ct, &len, plaintext, static_cast<int>(n)) == 1) &&
-            EVP_EncryptFinal_ex(c, ct + n, &len) == 1 && EVP_CIPHER_CTX_get_params(c, tag) == 1;
-  if (!ok) {
-    *error = OpenSslError("AES-256-GCM seal");
+  return GcmSeal(c, nonce, aad, sizeof(aad), plaintext, n, ct, ct + n, payload, error);
+}
+
+bool FrameCipher::SealCompact(const uint8_t nonce[kNonceSize], uint64_t position, uint32_t ordinal,
+                              const uint8_t* plaintext, size_t n, uint8_t* out,
+                              std::string* error) {
+  if (n > kMaxFrameSize) {
+    *error = "frame too large";
     return false;
   }
-  stats_->frames_sealed.fetch_add(1, std::memory_order_relaxed);
+  if (writer_ctx_ == nullptr) {
+    writer_ctx_ = Acquire(true, error);
+    if (writer_ctx_ == nullptr) return false;
+  }
+  FrameHeader h;
+  h.length = static_cast<uint32_t>(n);
+  h.sync_distance = ordinal;
+  uint8_t aad[kFrameAadSize];
+  EncodeFrameAad(file_id_, position, false, h, aad);
+  if (!GcmSeal(writer_ctx_, nonce, aad, sizeof(aad), plaintext, n, out, out + n,
+               Payload::kEncrypted, error)) {
+    EVP_CIPHER_CTX_free(writer_ctx_);  // state unknown: key a fresh one next time
+    writer_ctx_ = nullptr;
+    return false;
+  }
   return true;
+}
+
+FrameCipher::OpenResult FrameCipher::GcmOpen(const uint8_t* nonce, const uint8_t* aad,
+                                             size_t aad_len, const uint8_t* in, size_t n,
+                                             const uint8_t* tag_in, uint8_t* plaintext,
+                                             Payload payload, std::string* error) {
+  EVP_CIPHER_CTX* c = Acquire(false, error);
+  if (c == nullptr) return OpenResult::kError;
+  uint8_t tag[kTagSize];
+  std::memcpy(tag, tag_in, kTagSize);
+  const bool clear = payload == Payload::kClear;
+  int len = 0;
+  OSSL_PARAM tag_param[2] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagSize),
+      OSSL_PARAM_construct_end()};
+  bool setup =
+      EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 0) == 1 &&
+      EVP_DecryptUpdate(c, nullptr, &len, aad, static_cast<int>(aad_len)) == 1 &&
+      (n == 0 ||
+       EVP_DecryptUpdate(c, clear ? nullptr : plaintext, &len, in, static_cast<int>(n)) == 1) &&
+      EVP_CIPHER_CTX_set_params(c, tag_param) == 1;
+  if (!setup) {
+    *error = OpenSslError("AES-256-GCM open");
+    EVP_CIPHER_CTX_free(c);
+    return OpenResult::kError;
+  }
+  // EVP_DecryptFinal_ex is where GCM compares the tag; failure here means tampering or a
+  // torn write, never an internal error.
+  if (EVP_DecryptFinal_ex(c, plaintext + (clear ? 0 : n), &len) != 1) {
+    ERR_clear_error();
+    Release(c, false);
+    if (n > 0 && !clear) OPENSSL_cleanse(plaintext, n);
+    return OpenResult::kAuthFailed;
+  }
+  Release(c, false);
+  if (clear && n > 0 && plaintext != in) std::memmove(plaintext, in, n);
+  stats_->frames_opened.fetch_add(1, std::memory_order_relaxed);
+  return OpenResult::kOk;
 }
 
 FrameCipher::OpenResult FrameCipher::Open(uint64_t index, bool final_frame, const uint8_t* in,
                                           size_t in_len, uint8_t* plaintext, std::string* error,
-                                          uint32_t* sync_distance) {
+                                          uint32_t* sync_distance, Payload payload) {
   if (in_len < kFrameOverhead || in_len - kFrameOverhead > INT_MAX) {
     *error = "frame length out of range";
     return OpenResult::kError;
@@ -203,37 +288,28 @@ FrameCipher::OpenResult FrameCipher::Open(uint64_t index, bool final_frame, cons
   }
   const uint8_t* nonce = in + kFrameHeaderSize;
   const uint8_t* ct = nonce + kNonceSize;
-  EVP_CIPHER_CTX* c = Acquire(false, error);
-  if (c == nullptr) return OpenResult::kError;
   uint8_t aad[kFrameAadSize];
   EncodeFrameAad(file_id_, index, final_frame, h, aad);
-  uint8_t tag[kTagSize];
-  std::memcpy(tag, ct + n, kTagSize);
-  int len = 0;
-  OSSL_PARAM tag_param[2] = {
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagSize),
-      OSSL_PARAM_construct_end()};
-  bool setup = EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 0) == 1 &&
-               EVP_DecryptUpdate(c, nullptr, &len, aad, sizeof(aad)) == 1 &&
-               (n == 0 || EVP_DecryptUpdate(c, plaintext, &len, ct, static_cast<int>(n)) == 1) &&
-               EVP_CIPHER_CTX_set_params(c, tag_param) == 1;
-  if (!setup) {
-    *error = OpenSslError("AES-256-GCM open");
-    EVP_CIPHER_CTX_free(c);
+  OpenResult r = GcmOpen(nonce, aad, sizeof(aad), ct, n, ct + n, plaintext, payload, error);
+  if (r == OpenResult::kOk && sync_distance != nullptr) *sync_distance = h.sync_distance;
+  return r;
+}
+
+FrameCipher::OpenResult FrameCipher::OpenCompact(const uint8_t nonce[kNonceSize],
+                                                 uint64_t position, uint32_t ordinal,
+                                                 const uint8_t* in, size_t in_len,
+                                                 uint8_t* plaintext, std::string* error) {
+  if (in_len < kCompactFrameOverhead || in_len - kCompactFrameOverhead > frame_size_) {
+    *error = "frame length out of range";
     return OpenResult::kError;
   }
-  // EVP_DecryptFinal_ex is where GCM compares the tag; failure here means tampering or a
-  // torn write, never an internal error.
-  if (EVP_DecryptFinal_ex(c, plaintext + n, &len) != 1) {
-    ERR_clear_error();
-    Release(c, false);
-    if (n > 0) OPENSSL_cleanse(plaintext, n);
-    return OpenResult::kAuthFailed;
-  }
-  Release(c, false);
-  if (sync_distance != nullptr) *sync_distance = h.sync_distance;
-  stats_->frames_opened.fetch_add(1, std::memory_order_relaxed);
-  return OpenResult::kOk;
+  const size_t n = in_len - kCompactFrameOverhead;
+  FrameHeader h;
+  h.length = static_cast<uint32_t>(n);
+  h.sync_distance = ordinal;
+  uint8_t aad[kFrameAadSize];
+  EncodeFrameAad(file_id_, position, false, h, aad);
+  return GcmOpen(nonce, aad, sizeof(aad), in, n, in + n, plaintext, Payload::kEncrypted, error);
 }
 
 }  // namespace ekv

@@ -59,11 +59,29 @@ class FrameCipher {
 
   const uint8_t* file_id() const { return file_id_; }
 
+  // What a frame's payload is: ciphertext, or (the v4 frame index) the plaintext itself,
+  // authenticated as associated data after the frame AAD (GMAC) and stored in clear.
+  enum class Payload { kEncrypted, kClear };
+
   // Seals n plaintext bytes as frame `index` into out[n + 40] (header || nonce || ciphertext ||
   // tag) with a fresh random nonce; `sync_distance` goes into the header (docs/format.md). On
   // failure returns false and sets *error.
   bool Seal(uint64_t index, bool final_frame, uint32_t sync_distance, const uint8_t* plaintext,
-            size_t n, uint8_t* out, std::string* error);
+            size_t n, uint8_t* out, std::string* error, Payload payload = Payload::kEncrypted);
+
+  // Format v4 data frames (frame_index.h): seals n plaintext bytes into out[n + 16] (ciphertext
+  // || tag) under `nonce`, which the caller derives and guarantees never to repeat for this key,
+  // with the frame AAD of (position, final = 0, n, b = ordinal). Serialized like SealSerialized
+  // (the file's single writer). On failure returns false and sets *error.
+  bool SealCompact(const uint8_t nonce[kNonceSize], uint64_t position, uint32_t ordinal,
+                   const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error);
+  // Opens a v4 data frame in[in_len] (in_len >= 16) sealed as above into in_len - 16 bytes of
+  // `plaintext`. On kAuthFailed the output is cleansed.
+  OpenResult OpenCompact(const uint8_t nonce[kNonceSize], uint64_t position, uint32_t ordinal,
+                         const uint8_t* in, size_t in_len, uint8_t* plaintext, std::string* error);
+
+  // Fills out[n] (n <= 12) from the CSPRNG batch the frame nonces come from (v4 nonce prefixes).
+  static bool RandomNonceBytes(uint8_t* out, size_t n);
 
   // Seal for a caller that serializes every call to it (a file's single writer, under its own
   // lock): seals with a context of its own, kept for the cipher's lifetime, instead of one taken
@@ -76,14 +94,25 @@ class FrameCipher {
   // kAuthFailed, like a bad tag. On kAuthFailed the output is cleansed. On kOk the header's
   // sync distance goes to *sync_distance (if not null).
   OpenResult Open(uint64_t index, bool final_frame, const uint8_t* in, size_t in_len,
-                  uint8_t* plaintext, std::string* error, uint32_t* sync_distance = nullptr);
+                  uint8_t* plaintext, std::string* error, uint32_t* sync_distance = nullptr,
+                  Payload payload = Payload::kEncrypted);
 
   // Frame size used to validate frame headers (set by file objects; the bench uses the max).
   void set_frame_size(uint32_t f) { frame_size_ = f; }
 
  private:
   bool SealWith(EVP_CIPHER_CTX* c, uint64_t index, bool final_frame, uint32_t sync_distance,
-                const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error);
+                const uint8_t* plaintext, size_t n, uint8_t* out, std::string* error,
+                Payload payload);
+  // The AEAD calls shared by every seal: GCM under `nonce` over aad, then the payload (encrypted
+  // into out, or authenticated and copied in clear), tag to tag_out.
+  bool GcmSeal(EVP_CIPHER_CTX* c, const uint8_t* nonce, const uint8_t* aad, size_t aad_len,
+               const uint8_t* plaintext, size_t n, uint8_t* out, uint8_t* tag_out,
+               Payload payload, std::string* error);
+  // The AEAD calls shared by every open; false with *error empty means the tag did not match.
+  OpenResult GcmOpen(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, const uint8_t* in,
+                     size_t n, const uint8_t* tag_in, uint8_t* plaintext, Payload payload,
+                     std::string* error);
   EVP_CIPHER_CTX* Acquire(bool encrypt, std::string* error);
   void Release(EVP_CIPHER_CTX* ctx, bool encrypt);
 

@@ -1,5 +1,6 @@
 // Where the frames of one file lie (docs/format.md, "Frames"). Frame i covers logical bytes
-// [Start(i), Start(i) + Bytes(i)) and is stored at physical offset 1024 + i*40 + Start(i).
+// [Start(i), Start(i) + Bytes(i)) and is stored at physical offset 1024 + i*D + Start(i), D being
+// the stored bytes per frame besides its plaintext (40; 16 for format v4 data frames).
 // Leading full frames are kept as a count (fixed stride: an immutable file is only that plus its
 // last frame); frames after the first short frame are kept as a list of logical starts.
 #pragma once
@@ -16,16 +17,18 @@ namespace ekv {
 
 class FrameMap {
  public:
-  explicit FrameMap(uint32_t frame_size = kDefaultFrameSize) : f_(frame_size) {}
+  explicit FrameMap(uint32_t frame_size = kDefaultFrameSize, uint32_t overhead = kFrameOverhead)
+      : f_(frame_size), d_(overhead) {}
 
   uint32_t frame_size() const { return f_; }
+  uint32_t overhead() const { return d_; }
   uint64_t count() const { return full_ + starts_.size(); }
   uint64_t logical_size() const { return end_; }
   uint64_t Start(uint64_t i) const { return i < full_ ? i * f_ : starts_[i - full_]; }
   uint64_t Bytes(uint64_t i) const { return (i + 1 < count() ? Start(i + 1) : end_) - Start(i); }
-  uint64_t Physical(uint64_t i) const { return kHeaderRegionSize + i * kFrameOverhead + Start(i); }
+  uint64_t Physical(uint64_t i) const { return kHeaderRegionSize + i * d_ + Start(i); }
   // First physical byte after the last frame.
-  uint64_t PhysicalEnd() const { return kHeaderRegionSize + count() * kFrameOverhead + end_; }
+  uint64_t PhysicalEnd() const { return kHeaderRegionSize + count() * d_ + end_; }
   // Index of the frame holding logical byte `offset` (< logical_size()).
   uint64_t Find(uint64_t offset) const;
 
@@ -47,6 +50,7 @@ class FrameMap {
 
  private:
   uint32_t f_;
+  uint32_t d_;
   uint64_t full_ = 0;             // frames [0, full_) are full, at fixed stride
   // Logical starts of frames full_, full_ + 1, ...: the frame index (counted in its gauge).
   std::vector<uint64_t, GaugedAllocator<uint64_t, GaugeKind::kFrameIndex>> starts_;

@@ -89,10 +89,11 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
     return s;
   }
-  if (slot_.format_version == kFormatVersionIndexed && !immutable_) {
-    // Only SST and blob files are written in v3: a v3 file under another name was renamed.
+  if (IsIndexedVersion(slot_.format_version) && !immutable_) {
+    // Only SST and blob files are written in v3/v4: such a file under another name was renamed.
     ctx_->stats->integrity_failures.fetch_add(1, std::memory_order_relaxed);
-    return IntegrityError(path_, "format v3 header on a file that is not an SST or blob file");
+    return IntegrityError(path_, "format v" + std::to_string(slot_.format_version) +
+                                     " header on a file that is not an SST or blob file");
   }
   SecretKey dek;
   s = ctx_->keys.OpenFileKey(path_, slot_, &dek);
@@ -101,9 +102,12 @@ rocksdb::IOStatus FrameReader::LoadHeader(uint64_t physical_size) {
     return s;
   }
   cipher_.reset(new FrameCipher(dek, slot_.file_id, ctx_->stats));
-  indexed_ = immutable_ && slot_.format_version == kFormatVersionIndexed;
+  indexed_ = immutable_ && IsIndexedVersion(slot_.format_version);
+  compact_ = indexed_ && slot_.format_version == kFormatVersionCompact;
   cipher_->set_frame_size(indexed_ ? IndexedMaxFrame(slot_.frame_size) : slot_.frame_size);
-  map_ = FrameMap(slot_.frame_size);
+  map_ = FrameMap(slot_.frame_size,
+                  static_cast<uint32_t>(DataFrameOverhead(indexed_ ? slot_.format_version
+                                                                   : kFormatVersionFixed)));
   ctx_->stats->files_opened.fetch_add(1, std::memory_order_relaxed);
   return rocksdb::IOStatus::OK();
 }
@@ -195,8 +199,9 @@ rocksdb::IOStatus FrameReader::IndexFailure(const std::string& what, uint64_t of
 
 rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
   // The trailer is unauthenticated; L and k are checked by the index frames' AAD, the frame
-  // lengths by the index frames' tags, and the layout by the sums below.
+  // lengths (and v4's nonce prefix) by the index frames' tags, and the layout by the sums below.
   map_.Clear();
+  const uint16_t version = slot_.format_version;
   if (physical_size < kHeaderRegionSize + kIndexTrailerSize) {
     return IndexFailure("file has no frame index (truncated)", kHeaderRegionSize);
   }
@@ -210,14 +215,15 @@ rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
   if (got.data() != reinterpret_cast<char*>(trailer)) std::memcpy(trailer, got.data(), got.size());
   uint64_t logical = 0;
   uint32_t k = 0;
-  if (!DecodeIndexTrailer(trailer, &logical, &k)) {
+  if (!DecodeIndexTrailer(version, trailer, &logical, &k)) {
     return IndexFailure("no frame index trailer at the end of the file (truncated or damaged)",
                         trailer_at);
   }
   const uint32_t f = slot_.frame_size;
-  const uint64_t region = IndexRegionSize(k, f);
+  const uint64_t stream = IndexStreamBytes(version, k);
+  const uint64_t region = IndexRegionSize(stream, f);
   if (region > trailer_at - kHeaderRegionSize ||
-      logical + uint64_t{k} * kFrameOverhead != trailer_at - region - kHeaderRegionSize) {
+      logical + uint64_t{k} * map_.overhead() != trailer_at - region - kHeaderRegionSize) {
     return IndexFailure("frame index trailer does not match the file size (truncated or damaged)",
                         trailer_at);
   }
@@ -230,15 +236,18 @@ rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
   if (got.data() != reinterpret_cast<char*>(stored.data())) {
     std::memcpy(stored.data(), got.data(), got.size());
   }
-  const uint64_t m = IndexFrameCount(k, f);
-  std::vector<uint8_t> entries(static_cast<size_t>(4 * uint64_t{k}));
+  const uint64_t m = IndexFrameCount(stream, f);
+  const FrameCipher::Payload payload =
+      compact_ ? FrameCipher::Payload::kClear : FrameCipher::Payload::kEncrypted;
+  std::vector<uint8_t> entries(static_cast<size_t>(stream));
   size_t in = 0, out = 0;
   std::string err;
   for (uint64_t j = 0; j < m; ++j) {
-    const size_t n = static_cast<size_t>(IndexFrameBytes(k, f, j));
+    const size_t n = static_cast<size_t>(IndexFrameBytes(stream, f, j));
     uint32_t b = 0;
-    FrameCipher::OpenResult r = cipher_->Open(logical, j + 1 == m, stored.data() + in,
-                                              n + kFrameOverhead, entries.data() + out, &err, &b);
+    FrameCipher::OpenResult r =
+        cipher_->Open(logical, j + 1 == m, stored.data() + in, n + kFrameOverhead,
+                      entries.data() + out, &err, &b, payload);
     if (r == FrameCipher::OpenResult::kError) return InternalError(path_, err);
     if (r != FrameCipher::OpenResult::kOk || b != k + j) {
       return IndexFailure("frame index frame " + std::to_string(j) +
@@ -248,9 +257,14 @@ rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
     in += n + kFrameOverhead;
     out += n;
   }
+  const uint8_t* e = entries.data();
+  if (compact_) {
+    std::memcpy(nonce_prefix_, e, kNoncePrefixSize);
+    e += kNoncePrefixSize;
+  }
   const uint32_t max_frame = IndexedMaxFrame(f);
   for (uint64_t i = 0; i < k; ++i) {
-    const uint32_t n = GetIndexEntry(entries.data() + 4 * i);
+    const uint32_t n = GetIndexEntry(e + 4 * i);
     // Authentic, so these only fail for a writer bug; still never trust a length blindly.
     if (n == 0 || n > max_frame) {
       map_.Clear();
@@ -270,6 +284,13 @@ rocksdb::IOStatus FrameReader::ResolveIndexed(uint64_t physical_size) {
 FrameCipher::OpenResult FrameReader::OpenFrame(uint64_t i, const uint8_t* frame, size_t frame_len,
                                                uint8_t* plain, std::string* err) const {
   if (!indexed_) return cipher_->Open(i, FrameIsFinal(i), frame, frame_len, plain, err);
+  if (compact_) {
+    // v4: the ordinal is in the nonce and the AAD; nothing else to compare.
+    uint8_t nonce[kNonceSize];
+    CompactFrameNonce(nonce_prefix_, static_cast<uint32_t>(i), nonce);
+    return cipher_->OpenCompact(nonce, map_.Start(i), static_cast<uint32_t>(i), frame, frame_len,
+                                plain, err);
+  }
   uint32_t b = 0;
   FrameCipher::OpenResult r = cipher_->Open(map_.Start(i), false, frame, frame_len, plain, err, &b);
   if (r == FrameCipher::OpenResult::kOk && b != i) {
@@ -374,7 +395,7 @@ rocksdb::IOStatus FrameReader::ReadFrames(uint64_t first, uint64_t last,
                                           std::vector<uint8_t>* buf) const {
   const uint64_t start = map_.Physical(first);
   const size_t len =
-      static_cast<size_t>(map_.Physical(last) + map_.Bytes(last) + kFrameOverhead - start);
+      static_cast<size_t>(map_.Physical(last) + map_.Bytes(last) + map_.overhead() - start);
   buf->resize(len);
   rocksdb::Slice got;
   rocksdb::IOStatus s = target_->Read(start, len, rocksdb::IOOptions(), &got,
@@ -422,7 +443,7 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
     const size_t from = static_cast<size_t>(std::max(offset, frame_start) - frame_start);
     const size_t to = static_cast<size_t>(std::min(offset + n, frame_start + bytes) - frame_start);
     const uint8_t* frame = stored.data() + (map_.Physical(i) - base);
-    const size_t frame_len = bytes + kFrameOverhead;
+    const size_t frame_len = bytes + map_.overhead();
     if (from == 0 && to == bytes) {
       FrameCipher::OpenResult r =
           OpenFrame(i, frame, frame_len, reinterpret_cast<uint8_t*>(out + written), &err);

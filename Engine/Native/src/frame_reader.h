@@ -9,6 +9,7 @@
 
 #include "format.h"
 #include "frame_cipher.h"
+#include "frame_index.h"
 #include "frame_map.h"
 #include "fs_context.h"
 #include "wiping_allocator.h"
@@ -95,7 +96,9 @@ class FrameReader {
   std::shared_ptr<const FsContext> ctx_;
   std::string path_;
   bool immutable_;
-  bool indexed_ = false;  // format v3 immutable file
+  bool indexed_ = false;  // format v3/v4 immutable file
+  bool compact_ = false;  // format v4: 16-byte data frames, nonce = prefix || ordinal
+  uint8_t nonce_prefix_[kNoncePrefixSize] = {};  // v4: from the authenticated frame index
   std::unique_ptr<rocksdb::FSRandomAccessFile> target_;
   HeaderSlot slot_;
   std::unique_ptr<FrameCipher> cipher_;  // null for an empty (0-byte) file

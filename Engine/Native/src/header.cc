@@ -77,7 +77,7 @@ SlotState ParseSlot(const uint8_t* p, HeaderSlot* out) {
   // frame tag (file id, frame size via frame positions).
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) return SlotState::kBadMagic;
   const uint16_t version = GetU16(p + 8);
-  if ((version != kFormatVersionFixed && version != kFormatVersionIndexed) ||
+  if ((version != kFormatVersionFixed && !IsIndexedVersion(version)) ||
       GetU16(p + 10) != kSuiteAes256Gcm) {
     return SlotState::kUnsupported;
   }

@@ -45,7 +45,14 @@ EncryptedWritableFile::EncryptedWritableFile(const rocksdb::FileOptions& options
       immutable_(IsImmutableFile(st_.path)),
       logical_size_(st_.tail_start + st_.tail.size()),
       shared_size_(std::make_shared<OpenFileState>()),
-      indexed_(immutable_ && st_.format_version == kFormatVersionIndexed) {
+      indexed_(immutable_ && IsIndexedVersion(st_.format_version)),
+      compact_(indexed_ && st_.format_version == kFormatVersionCompact),
+      data_overhead_(compact_ ? kCompactFrameOverhead : kFrameOverhead) {
+  // A v4 writer's fixed nonce field, fresh from the CSPRNG: the nonces of this file's data frames
+  // are unique as long as this writer never seals the same ordinal twice (SealIndexedFrame).
+  if (compact_ && !FrameCipher::RandomNonceBytes(nonce_prefix_, sizeof(nonce_prefix_))) {
+    seal_failed_ = true;
+  }
   const uint32_t max_frame = indexed_ ? IndexedMaxFrame(st_.frame_size) : st_.frame_size;
   st_.tail.reserve(max_frame);
   frame_buf_.reserve(st_.frame_size);  // assembled frames never reallocate (and leave plaintext)
@@ -79,6 +86,9 @@ EncryptedWritableFile::~EncryptedWritableFile() {
 
 rocksdb::IOStatus EncryptedWritableFile::CheckOpen() const {
   if (closed_) return rocksdb::IOStatus::IOError(st_.path + ": file already closed");
+  if (seal_failed_) {
+    return rocksdb::IOStatus::IOError(st_.path + ": an earlier frame seal failed; file abandoned");
+  }
   return rocksdb::IOStatus::OK();
 }
 
@@ -436,11 +446,12 @@ rocksdb::IOStatus EncryptedWritableFile::TruncateLocked(uint64_t size) {
 // ---- Format v3 immutable files (docs/format.md, "Format v3") ----
 
 rocksdb::IOStatus EncryptedWritableFile::SealIndexedFrame(const uint8_t* plain, size_t n) {
+  if (seal_failed_) return CheckOpen();  // never seal an ordinal whose seal may have failed
   if (st_.tail_index >= UINT32_MAX / 2) {
-    return InternalError(st_.path, "too many frames for a format v3 file");
+    return InternalError(st_.path, "too many frames for a format v3/v4 file");
   }
   const size_t at = pending_io_.size();
-  const size_t need = at + n + kFrameOverhead;
+  const size_t need = at + n + data_overhead_;
   if (need > pending_io_.capacity()) {
     // Doubling would overshoot: the batch is written once it reaches kIndexedWriteBatch, so it
     // never holds more than that plus one frame (the frame index aside).
@@ -449,9 +460,22 @@ rocksdb::IOStatus EncryptedWritableFile::SealIndexedFrame(const uint8_t* plain, 
   }
   pending_io_.resize(need);
   std::string err;
+  bool sealed;
   // Position field = logical start, b = ordinal (frame_index.h).
-  if (!st_.cipher->Seal(st_.tail_start, false, static_cast<uint32_t>(st_.tail_index), plain, n,
-                        pending_io_.data() + at, &err)) {
+  const uint32_t ordinal = static_cast<uint32_t>(st_.tail_index);
+  if (compact_) {
+    // The nonce is prefix || ordinal; ordinals only grow (tail_index advances after every seal,
+    // and a failed seal abandons the writer), so no nonce repeats under this file's DEK.
+    uint8_t nonce[kNonceSize];
+    CompactFrameNonce(nonce_prefix_, ordinal, nonce);
+    sealed = st_.cipher->SealCompact(nonce, st_.tail_start, ordinal, plain, n,
+                                     pending_io_.data() + at, &err);
+    if (!sealed) seal_failed_ = true;
+  } else {
+    sealed = st_.cipher->Seal(st_.tail_start, false, ordinal, plain, n, pending_io_.data() + at,
+                              &err);
+  }
+  if (!sealed) {
     pending_io_.resize(at);
     return InternalError(st_.path, "sealing frame " + std::to_string(st_.tail_index) + ": " + err);
   }
@@ -509,8 +533,9 @@ rocksdb::IOStatus EncryptedWritableFile::AppendIndexedLocked(const rocksdb::Slic
         if (!s.ok()) return s;
       }
     }
-  } else if (!st_.tail.empty() && ((st_.tail.size() >= IndexedMinFrame(f) && left > kTinyAppend) ||
-                                   st_.tail.size() + left > max_frame)) {
+  } else if (!st_.tail.empty() &&
+             ((st_.tail.size() >= IndexedMinFrame(st_.format_version, f) && left > kTinyAppend) ||
+              st_.tail.size() + left > max_frame)) {
     s = CloseIndexedFrame();
     if (!s.ok()) return s;
   }
@@ -534,29 +559,39 @@ rocksdb::IOStatus EncryptedWritableFile::WriteFrameIndex() {
   if (!s.ok()) return s;
   const uint32_t f = st_.frame_size;
   const uint64_t k = frame_lengths_.size();
-  const uint64_t m = IndexFrameCount(k, f);
-  std::vector<uint8_t> entries(4 * k);
-  for (uint64_t i = 0; i < k; ++i) PutIndexEntry(entries.data() + 4 * i, frame_lengths_[i]);
+  const uint64_t stream = IndexStreamBytes(st_.format_version, k);
+  const uint64_t m = IndexFrameCount(stream, f);
+  // v3: n(0..k-1), encrypted; v4: the nonce prefix, then n(0..k-1), in clear and authenticated.
+  std::vector<uint8_t> entries(stream);
+  uint8_t* e = entries.data();
+  if (compact_) {
+    std::memcpy(e, nonce_prefix_, kNoncePrefixSize);
+    e += kNoncePrefixSize;
+  }
+  for (uint64_t i = 0; i < k; ++i) PutIndexEntry(e + 4 * i, frame_lengths_[i]);
+  const FrameCipher::Payload payload =
+      compact_ ? FrameCipher::Payload::kClear : FrameCipher::Payload::kEncrypted;
+  const uint64_t region = IndexRegionSize(stream, f);
   const size_t at = pending_io_.size();
-  pending_io_.resize(at + IndexRegionSize(k, f) + kIndexTrailerSize);
+  pending_io_.resize(at + region + kIndexTrailerSize);
   uint8_t* out = pending_io_.data() + at;
   const uint8_t* in = entries.data();
   std::string err;
   for (uint64_t j = 0; j < m; ++j) {
-    const size_t n = static_cast<size_t>(IndexFrameBytes(k, f, j));
+    const size_t n = static_cast<size_t>(IndexFrameBytes(stream, f, j));
     if (!st_.cipher->Seal(st_.tail_start, j + 1 == m, static_cast<uint32_t>(k + j), in, n, out,
-                          &err)) {
+                          &err, payload)) {
       pending_io_.resize(at);
       return InternalError(st_.path, "sealing the frame index: " + err);
     }
     in += n;
     out += n + kFrameOverhead;
   }
-  EncodeIndexTrailer(st_.tail_start, static_cast<uint32_t>(k), out);
+  EncodeIndexTrailer(st_.format_version, st_.tail_start, static_cast<uint32_t>(k), out);
   // The index and trailer sit after the last data frame; TailOffset() stays there (Close).
   const uint64_t data_end = TailOffset();
   s = st_.target->Write(
-      data_end - (pending_io_.size() - (IndexRegionSize(k, f) + kIndexTrailerSize)),
+      data_end - (pending_io_.size() - (region + kIndexTrailerSize)),
       rocksdb::Slice(reinterpret_cast<const char*>(pending_io_.data()), pending_io_.size()),
       rocksdb::IOOptions(), nullptr);
   if (!s.ok()) return Annotate(s, st_.path, "write frame index");

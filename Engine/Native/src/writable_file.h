@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frame_cipher.h"
+#include "frame_index.h"
 #include "frame_map.h"
 #include "fs_context.h"
 #include "memory_gauge.h"
@@ -114,7 +115,7 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   rocksdb::IOStatus Seal(uint64_t index, bool final_frame, const uint8_t* plain, size_t n,
                          uint8_t* out);
   uint64_t TailOffset() const {
-    return kHeaderRegionSize + st_.tail_index * kFrameOverhead + st_.tail_start;
+    return kHeaderRegionSize + st_.tail_index * data_overhead_ + st_.tail_start;
   }
   void SetLogicalSize(uint64_t v) {
     logical_size_ = v;
@@ -124,6 +125,9 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   void PublishStableEnd() {
     shared_size_->stable_end.store(TailOffset(), std::memory_order_release);
   }
+  // Not closed, and (v4) no seal has failed: a failed seal may have used its nonce, so the
+  // writer never seals with that ordinal again (the file is abandoned, as RocksDB does with a
+  // table whose write failed).
   rocksdb::IOStatus CheckOpen() const;
   // Call before anything shortens st_.tail in place (the bytes past the new size keep their
   // plaintext): WipeTail then covers them.
@@ -158,8 +162,12 @@ class EncryptedWritableFile : public rocksdb::FSWritableFile {
   size_t tail_high_water_ = 0;      // largest st_.tail.size() before a shrink since the last wipe
   std::vector<uint8_t> seal_buf_;   // sealed frames waiting to be written
   std::string frame_buf_;           // plaintext of a frame assembled from tail + new data
-  // Format v3 (after st_ and immutable_, which initialize it).
+  // Format v3/v4 (after st_ and immutable_, which initialize them).
   const bool indexed_;
+  const bool compact_;          // v4: 16-byte data frames, nonce = prefix || ordinal
+  const size_t data_overhead_;  // stored bytes per data frame besides its plaintext
+  uint8_t nonce_prefix_[kNoncePrefixSize] = {};  // v4: this writer's fixed nonce field
+  bool seal_failed_ = false;                     // v4: see CheckOpen
   // Lengths of the sealed v3 frames: the frame index written at Close.
   std::vector<uint32_t, GaugedAllocator<uint32_t, GaugeKind::kFrameIndex>> frame_lengths_;
   // Sealed v3 frames not yet written, ending at TailOffset(): ciphertext only, no wipe needed.

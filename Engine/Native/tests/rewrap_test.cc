@@ -53,7 +53,7 @@ TEST_F(RewrapTest, AlternatesSlotsAndKeepsFrames) {
   ekv_header_info info = Info();
   EXPECT_EQ(info.generation, 1u);
   EXPECT_EQ(info.active_slot, 0u);
-  EXPECT_EQ(info.format_version, 3u);  // an SST: format v3 (docs/format.md)
+  EXPECT_EQ(info.format_version, 4u);  // an SST: format v4 (docs/format.md)
   EXPECT_EQ(info.frame_size, 512u);
   EXPECT_EQ(info.logical_size, data_.size());
   EXPECT_EQ(info.envelope_len, 40u);
