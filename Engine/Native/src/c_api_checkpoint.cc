@@ -1,5 +1,4 @@
 // extern "C": ekv_db_checkpoint (ekvfs.h), the consistent copy behind the engine's backups.
-#include <openssl/crypto.h>
 
 #include <string>
 #include <vector>
@@ -8,6 +7,7 @@
 #include "env_handle.h"
 #include "rocksdb/db.h"
 #include "rocksdb/metadata.h"
+#include "secure_wipe.h"
 
 using ekv::capi::CatchAll;
 using ekv::capi::Fail;
@@ -66,7 +66,7 @@ rocksdb::IOStatus CopyPrefix(rocksdb::FileSystem& fs, const std::string& from, c
     s = out->Append(got, rocksdb::IOOptions(), nullptr);
     copied += got.size();
   }
-  OPENSSL_cleanse(buffer.data(), buffer.size());
+  ekv::SecureWipe(buffer.data(), buffer.size());
   if (s.ok()) s = out->Sync(rocksdb::IOOptions(), nullptr);
   rocksdb::IOStatus c = out->Close(rocksdb::IOOptions(), nullptr);
   if (s.ok()) s = c;

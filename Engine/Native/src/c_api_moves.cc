@@ -15,7 +15,6 @@
 //   u32 level, u64 size, u64 smallest seqno, u64 largest seqno,
 //   u32+bytes db_path, u32+bytes name (no leading '/'), u32+bytes smallest key, u32+bytes largest
 //   key.
-#include <openssl/crypto.h>
 
 #include <cstring>
 #include <string>
@@ -29,6 +28,7 @@
 #include "rocksdb/metadata.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table_properties.h"
+#include "secure_wipe.h"
 
 using ekv::capi::CatchAll;
 using ekv::capi::Fail;
@@ -221,7 +221,7 @@ EKV_API int32_t ekv_cf_live_files(void* rocksdb_db, void* rocksdb_cf, uint8_t* o
     }
     std::memcpy(out, buf.data(), buf.size());
     // The buffer holds user keys (smallest/largest); wipe the temporary copy.
-    OPENSSL_cleanse(buf.data(), buf.size());
+    ekv::SecureWipe(buf.data(), buf.size());
     ekv::CopyMessage("", msg, msg_cap);
     return EKV_OK;
   });
@@ -269,8 +269,8 @@ EKV_API int32_t ekv_cf_import(void* rocksdb_db, void* rocksdb_options, const cha
     rocksdb::Status s =
         db->CreateColumnFamilyWithImport(options, cf_name, import_options, files, &handle);
     for (auto& f : files.files) {
-      OPENSSL_cleanse(f.smallestkey.data(), f.smallestkey.size());
-      OPENSSL_cleanse(f.largestkey.data(), f.largestkey.size());
+      ekv::SecureWipe(f.smallestkey.data(), f.smallestkey.size());
+      ekv::SecureWipe(f.largestkey.data(), f.largestkey.size());
     }
     if (!s.ok()) {
       if (handle != nullptr) db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();

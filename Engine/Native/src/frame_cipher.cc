@@ -1,4 +1,5 @@
 #include "frame_cipher.h"
+#include "secure_wipe.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -60,7 +61,7 @@ bool NextNonce(uint8_t out[kNonceSize]) {
     b.generation = gen;
   }
   std::memcpy(out, b.bytes + b.next * kNonceSize, kNonceSize);
-  OPENSSL_cleanse(b.bytes + b.next * kNonceSize, kNonceSize);  // never handed out twice
+  SecureWipe(b.bytes + b.next * kNonceSize, kNonceSize);  // never handed out twice
   ++b.next;
   return true;
 }
@@ -77,7 +78,7 @@ std::string OpenSslError(const char* what) {
 }  // namespace
 
 SecretKey::SecretKey() { std::memset(bytes_, 0, sizeof(bytes_)); }
-SecretKey::~SecretKey() { OPENSSL_cleanse(bytes_, sizeof(bytes_)); }
+SecretKey::~SecretKey() { SecureWipe(bytes_, sizeof(bytes_)); }
 
 FrameCipher::FrameCipher(const SecretKey& key, const uint8_t file_id[kFileIdSize],
                          std::shared_ptr<Stats> stats)
@@ -91,7 +92,7 @@ FrameCipher::~FrameCipher() {
   if (writer_ctx_ != nullptr) EVP_CIPHER_CTX_free(writer_ctx_);
   for (EVP_CIPHER_CTX* c : free_enc_) EVP_CIPHER_CTX_free(c);
   for (EVP_CIPHER_CTX* c : free_dec_) EVP_CIPHER_CTX_free(c);
-  OPENSSL_cleanse(key_, sizeof(key_));
+  SecureWipe(key_, sizeof(key_));
   stats_->live_deks.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -130,7 +131,7 @@ bool FrameCipher::RandomNonceBytes(uint8_t* out, size_t n) {
   uint8_t nonce[kNonceSize];
   if (!NextNonce(nonce)) return false;
   std::memcpy(out, nonce, n);
-  OPENSSL_cleanse(nonce, sizeof(nonce));
+  SecureWipe(nonce, sizeof(nonce));
   return true;
 }
 
@@ -265,7 +266,7 @@ FrameCipher::OpenResult FrameCipher::GcmOpen(const uint8_t* nonce, const uint8_t
   if (EVP_DecryptFinal_ex(c, plaintext + (clear ? 0 : n), &len) != 1) {
     ERR_clear_error();
     Release(c, false);
-    if (n > 0 && !clear) OPENSSL_cleanse(plaintext, n);
+    if (n > 0 && !clear) SecureWipe(plaintext, n);
     return OpenResult::kAuthFailed;
   }
   Release(c, false);

@@ -7,7 +7,13 @@ namespace ekv {
 
 uint64_t FrameMap::Find(uint64_t offset) const {
   if (offset < full_ * f_) return offset / f_;
-  auto it = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  // Two levels: every 16th start (top_: 1/16 of the index, stays cached), then the 16 starts
+  // after it. One binary search over all starts cost a cache miss per probe on a big table (a
+  // 64 MB v4 table has ~28k frames): 2.3% of a cold-read run's CPU (PROFILE.md, "Format v4").
+  auto t = std::upper_bound(top_.begin(), top_.end(), offset);
+  const size_t lo = t == top_.begin() ? 0 : static_cast<size_t>(t - top_.begin() - 1) * kTopStride;
+  const size_t hi = std::min(starts_.size(), lo + kTopStride);
+  auto it = std::upper_bound(starts_.begin() + lo, starts_.begin() + hi, offset);
   return full_ + static_cast<uint64_t>(it - starts_.begin()) - 1;
 }
 
@@ -15,6 +21,7 @@ void FrameMap::Push(uint64_t n) {
   if (starts_.empty() && end_ == full_ * f_ && n == f_) {
     ++full_;
   } else {
+    if (starts_.size() % kTopStride == 0) top_.push_back(end_);
     starts_.push_back(end_);
   }
   end_ += n;
@@ -25,10 +32,12 @@ void FrameMap::Resize(uint64_t n) {
   if (n <= full_) {
     full_ = n;
     starts_.clear();
+    top_.clear();
     end_ = n * f_;
   } else {
     end_ = starts_[n - full_];
     starts_.resize(n - full_);
+    top_.resize((starts_.size() + kTopStride - 1) / kTopStride);
   }
 }
 

@@ -1,12 +1,12 @@
 #include "frame_reader.h"
 
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "errors.h"
 #include "frame_index.h"
+#include "secure_wipe.h"
 
 namespace ekv {
 
@@ -27,7 +27,7 @@ PlainBytes& PlainScratch() {
 struct WipeAfterRead {
   PlainBytes& buf;
   ~WipeAfterRead() {
-    if (!buf.empty()) OPENSSL_cleanse(buf.data(), buf.size());
+    if (!buf.empty()) SecureWipe(buf.data(), buf.size());
   }
 };
 
@@ -37,7 +37,7 @@ FrameReader::FrameReader(std::shared_ptr<const FsContext> ctx, std::string path)
     : ctx_(std::move(ctx)), path_(std::move(path)), immutable_(IsImmutableFile(path_)) {}
 
 FrameReader::~FrameReader() {
-  if (!cached_plain_.empty()) OPENSSL_cleanse(cached_plain_.data(), cached_plain_.size());
+  if (!cached_plain_.empty()) SecureWipe(cached_plain_.data(), cached_plain_.size());
 }
 
 rocksdb::IOStatus FrameReader::Open(std::shared_ptr<const FsContext> ctx, const std::string& path,
@@ -125,7 +125,7 @@ rocksdb::IOStatus FrameReader::AuthFailure(uint64_t index) const {
 
 void FrameReader::SetCache(uint64_t index, PlainBytes* plain) {
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (!cached_plain_.empty()) OPENSSL_cleanse(cached_plain_.data(), cached_plain_.size());
+  if (!cached_plain_.empty()) SecureWipe(cached_plain_.data(), cached_plain_.size());
   cached_plain_.swap(*plain);
   cached_index_ = index;
 }
@@ -294,7 +294,7 @@ FrameCipher::OpenResult FrameReader::OpenFrame(uint64_t i, const uint8_t* frame,
   uint32_t b = 0;
   FrameCipher::OpenResult r = cipher_->Open(map_.Start(i), false, frame, frame_len, plain, err, &b);
   if (r == FrameCipher::OpenResult::kOk && b != i) {
-    OPENSSL_cleanse(plain, frame_len - kFrameOverhead);
+    SecureWipe(plain, frame_len - kFrameOverhead);
     return FrameCipher::OpenResult::kAuthFailed;
   }
   return r;
@@ -417,7 +417,10 @@ rocksdb::IOStatus FrameReader::ReadAt(uint64_t offset, size_t n, char* out, size
   if (offset >= size || n == 0) return rocksdb::IOStatus::OK();
   n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
   const uint64_t first = map_.Find(offset);
-  const uint64_t last = map_.Find(offset + n - 1);
+  // A block read usually ends in the frame it starts in (v3/v4: a frame per block).
+  const uint64_t last = offset + n <= map_.Start(first) + map_.Bytes(first)
+                            ? first
+                            : map_.Find(offset + n - 1);
 
   // Fast path: the whole request lies in the cached frame (sequential small reads).
   if (first == last) {

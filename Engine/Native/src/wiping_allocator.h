@@ -3,13 +3,13 @@
 // What they hold is counted in the plain-buffer gauge (memory_gauge.h).
 #pragma once
 
-#include <openssl/crypto.h>
 
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include "memory_gauge.h"
+#include "secure_wipe.h"
 
 namespace ekv {
 
@@ -26,7 +26,7 @@ struct WipingAllocator {
   }
   void deallocate(T* p, std::size_t n) noexcept {
     if (p == nullptr) return;
-    OPENSSL_cleanse(p, n * sizeof(T));  // not memset: it may be elided
+    SecureWipe(p, n * sizeof(T));  // not memset: it may be elided
     GaugeOf(GaugeKind::kPlainBuffers).Sub(n * sizeof(T));
     std::allocator<T>().deallocate(p, n);
   }

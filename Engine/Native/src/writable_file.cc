@@ -1,6 +1,5 @@
 #include "writable_file.h"
 
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cstring>
@@ -8,6 +7,7 @@
 #include "errors.h"
 #include "frame_index.h"
 #include "frame_map.h"
+#include "secure_wipe.h"
 
 namespace ekv {
 
@@ -16,7 +16,7 @@ namespace {
 // earlier content (growing to capacity() does not reallocate).
 void Cleanse(std::string* s) {
   s->resize(s->capacity());
-  if (!s->empty()) OPENSSL_cleanse(&(*s)[0], s->size());
+  if (!s->empty()) SecureWipe(&(*s)[0], s->size());
   s->clear();
 }
 }  // namespace
@@ -33,7 +33,7 @@ void EncryptedWritableFile::WipeTail() {
   const size_t n = std::max(st_.tail.size(), tail_high_water_);
   if (n > 0) {
     st_.tail.resize(n);  // within capacity: no reallocation, the bytes are the old ones
-    OPENSSL_cleanse(&st_.tail[0], n);
+    SecureWipe(&st_.tail[0], n);
   }
   st_.tail.clear();
   tail_high_water_ = 0;

@@ -1,9 +1,10 @@
 #include "zeroing_allocator.h"
 
 #include <malloc.h>
-#include <openssl/crypto.h>
 
 #include <cstdlib>
+
+#include "secure_wipe.h"
 
 namespace ekv {
 
@@ -22,7 +23,7 @@ void* ZeroingAllocator::Allocate(size_t size) {
 void ZeroingAllocator::Deallocate(void* p) {
   if (p == nullptr) return;
   const size_t n = malloc_usable_size(p);
-  OPENSSL_cleanse(p, n);  // not memset: the compiler may drop a store before free
+  SecureWipe(p, n);  // not memset: the compiler may drop a store before free
   ZeroingAllocatorCounters& c = ZeroingCounters();
   c.wiped_blocks.fetch_add(1, std::memory_order_relaxed);
   c.wiped_bytes.fetch_add(n, std::memory_order_relaxed);

@@ -787,3 +787,43 @@ TEST(SstV3, FormatV2BaselineStraddlesFrames) {
     EXPECT_GT(m.frames_per_block_read, c == rocksdb::kNoCompression ? 1.5 : 1.1);
   }
 }
+
+// FrameMap::Find searches every 16th start first, then the 16 after it: every offset of a map of
+// full frames followed by thousands of frames of varying sizes maps to the frame holding it, also
+// after Resize cuts the map inside and at the edges of a group.
+TEST(FrameMapFind, EveryOffsetMapsToItsFrameAcrossGroupsAndResizes) {
+  ekv::FrameMap map(4096, 16);
+  map.Push(4096);
+  map.Push(4096);  // two full frames, kept as a count
+  std::vector<uint64_t> starts = {0, 4096};
+  uint32_t x = 7;
+  for (int i = 0; i < 5000; ++i) {
+    x = x * 1103515245u + 12345u;
+    starts.push_back(map.logical_size());
+    map.Push(1 + (x >> 8) % 9000);
+  }
+  auto check = [&](size_t count) {
+    ASSERT_EQ(map.count(), count);
+    for (size_t i = 0; i < count; ++i) {
+      const uint64_t s = starts[i], e = map.Start(i) + map.Bytes(i);
+      ASSERT_EQ(map.Start(i), s) << i;
+      ASSERT_EQ(map.Find(s), i) << i;
+      ASSERT_EQ(map.Find(e - 1), i) << i;
+      ASSERT_EQ(map.Find(s + (e - s) / 2), i) << i;
+      ASSERT_EQ(map.Physical(i), 1024 + 16 * i + s) << i;
+    }
+  };
+  check(starts.size());
+  for (size_t n : {size_t{4000}, size_t{2 + 64 * 10 + 1}, size_t{2 + 64 * 10}, size_t{2 + 64 * 10 - 1},
+                   size_t{3}, size_t{2}}) {
+    map.Resize(n);
+    check(n);
+  }
+  // Growing again after a cut rebuilds the groups consistently.
+  starts.resize(2);
+  for (int i = 0; i < 300; ++i) {
+    starts.push_back(map.logical_size());
+    map.Push(100 + i);
+  }
+  check(starts.size());
+}
