@@ -1,6 +1,5 @@
 #include "frame_reader.h"
 
-
 #include <algorithm>
 #include <cstring>
 

@@ -3,7 +3,6 @@
 // What they hold is counted in the plain-buffer gauge (memory_gauge.h).
 #pragma once
 
-
 #include <cstddef>
 #include <memory>
 #include <vector>

@@ -1,6 +1,5 @@
 #include "writable_file.h"
 
-
 #include <algorithm>
 #include <cstring>
 
