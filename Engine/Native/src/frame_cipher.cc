@@ -212,9 +212,16 @@ bool FrameCipher::SealWith(EVP_CIPHER_CTX* c, uint64_t index, bool final_frame,
   return GcmSeal(c, nonce, aad, sizeof(aad), plaintext, n, ct, ct + n, payload, error);
 }
 
+std::atomic<int> g_test_fail_compact_seals{0};
+
 bool FrameCipher::SealCompact(const uint8_t nonce[kNonceSize], uint64_t position, uint32_t ordinal,
                               const uint8_t* plaintext, size_t n, uint8_t* out,
                               std::string* error) {
+  if (g_test_fail_compact_seals.load(std::memory_order_relaxed) > 0) {
+    g_test_fail_compact_seals.fetch_sub(1, std::memory_order_relaxed);
+    *error = "AES-256-GCM seal failed (injected by a test)";
+    return false;
+  }
   if (n > kMaxFrameSize) {
     *error = "frame too large";
     return false;

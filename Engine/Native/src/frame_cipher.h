@@ -26,6 +26,11 @@ struct Stats {
   std::atomic<uint64_t> torn_tails{0};
 };
 
+// White-box tests only (never set by the plugin): while positive, each SealCompact call fails
+// (as an OpenSSL error would) and decrements it; for the "a failed seal abandons the writer" test
+// of format v4's nonce argument. Defined in frame_cipher.cc.
+extern std::atomic<int> g_test_fail_compact_seals;
+
 // A 32-byte key buffer that is cleansed when it goes out of scope. Used for DEKs in transit
 // from the key callbacks to a FrameCipher.
 class SecretKey {

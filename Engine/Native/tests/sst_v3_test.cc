@@ -788,6 +788,43 @@ TEST(SstV3, FormatV2BaselineStraddlesFrames) {
   }
 }
 
+// A v4 writer whose seal fails is abandoned (docs/format.md, "Format v4": the failed seal may have
+// used the nonce of its ordinal, so that ordinal is never sealed again): the append fails, every
+// later call fails without sealing anything (also the destructor), and the file never becomes a
+// closed SST.
+TEST(SstV4, AFailedSealAbandonsTheWriter) {
+  TestKeys keys;
+  TempDir tmp;
+  ekv_env* env = CreateEnv(&keys);
+  const std::string path = tmp.path() + "/000040.sst";
+  std::unique_ptr<rocksdb::FSWritableFile> f;
+  ASSERT_TRUE(env->fs->NewWritableFile(path, rocksdb::FileOptions(), &f, nullptr).ok());
+  const rocksdb::IOOptions io;
+  ASSERT_TRUE(f->Append(rocksdb::Slice(std::string(3000, 'a')), io, nullptr).ok());  // frame 0 open
+  ekv_stats before;
+  ekv_env_get_stats(env, &before);
+  ekv::g_test_fail_compact_seals = 1;
+  // The next block closes frame 0 (it holds more than F/2): that seal fails.
+  rocksdb::IOStatus s = f->Append(rocksdb::Slice(std::string(3000, 'b')), io, nullptr);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("injected"), std::string::npos) << s.ToString();
+  EXPECT_EQ(ekv::g_test_fail_compact_seals.load(), 0);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(f->Append(rocksdb::Slice(std::string(3000, 'c')), io, nullptr).ok());
+    EXPECT_FALSE(f->Flush(io, nullptr).ok());
+    EXPECT_FALSE(f->Sync(io, nullptr).ok());
+  }
+  EXPECT_FALSE(f->Close(io, nullptr).ok());
+  f.reset();
+  ekv_stats after;
+  ekv_env_get_stats(env, &after);
+  EXPECT_EQ(after.frames_sealed, before.frames_sealed) << "a seal after the failed one";
+  std::unique_ptr<rocksdb::FSRandomAccessFile> r;
+  s = env->fs->NewRandomAccessFile(path, rocksdb::FileOptions(), &r, nullptr);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  ekv_env_destroy(env);
+}
+
 // FrameMap::Find searches every 16th start first, then the 16 after it: every offset of a map of
 // full frames followed by thousands of frames of varying sizes maps to the frame holding it, also
 // after Resize cuts the map inside and at the edges of a group.
