@@ -148,20 +148,27 @@ bool FrameCipher::Seal(uint64_t index, bool final_frame, uint32_t sync_distance,
   return true;
 }
 
-bool FrameCipher::SealSerialized(uint64_t index, bool final_frame, uint32_t sync_distance,
-                                 const uint8_t* plaintext, size_t n, uint8_t* out,
-                                 std::string* error) {
+template <class SealFn>
+bool FrameCipher::WithWriterContext(std::string* error, SealFn seal) {
   if (writer_ctx_ == nullptr) {
     writer_ctx_ = Acquire(true, error);
     if (writer_ctx_ == nullptr) return false;
   }
-  if (!SealWith(writer_ctx_, index, final_frame, sync_distance, plaintext, n, out, error,
-                Payload::kEncrypted)) {
+  if (!seal(writer_ctx_)) {
     EVP_CIPHER_CTX_free(writer_ctx_);  // state unknown: key a fresh one next time
     writer_ctx_ = nullptr;
     return false;
   }
   return true;
+}
+
+bool FrameCipher::SealSerialized(uint64_t index, bool final_frame, uint32_t sync_distance,
+                                 const uint8_t* plaintext, size_t n, uint8_t* out,
+                                 std::string* error) {
+  return WithWriterContext(error, [&](EVP_CIPHER_CTX* c) {
+    return SealWith(c, index, final_frame, sync_distance, plaintext, n, out, error,
+                    Payload::kEncrypted);
+  });
 }
 
 bool FrameCipher::GcmSeal(EVP_CIPHER_CTX* c, const uint8_t* nonce, const uint8_t* aad,
@@ -226,22 +233,15 @@ bool FrameCipher::SealCompact(const uint8_t nonce[kNonceSize], uint64_t position
     *error = "frame too large";
     return false;
   }
-  if (writer_ctx_ == nullptr) {
-    writer_ctx_ = Acquire(true, error);
-    if (writer_ctx_ == nullptr) return false;
-  }
   FrameHeader h;
   h.length = static_cast<uint32_t>(n);
   h.sync_distance = ordinal;
   uint8_t aad[kFrameAadSize];
   EncodeFrameAad(file_id_, position, false, h, aad);
-  if (!GcmSeal(writer_ctx_, nonce, aad, sizeof(aad), plaintext, n, out, out + n,
-               Payload::kEncrypted, error)) {
-    EVP_CIPHER_CTX_free(writer_ctx_);  // state unknown: key a fresh one next time
-    writer_ctx_ = nullptr;
-    return false;
-  }
-  return true;
+  return WithWriterContext(error, [&](EVP_CIPHER_CTX* c) {
+    return GcmSeal(c, nonce, aad, sizeof(aad), plaintext, n, out, out + n, Payload::kEncrypted,
+                   error);
+  });
 }
 
 FrameCipher::OpenResult FrameCipher::GcmOpen(const uint8_t* nonce, const uint8_t* aad,

@@ -118,6 +118,10 @@ class FrameCipher {
   OpenResult GcmOpen(const uint8_t* nonce, const uint8_t* aad, size_t aad_len, const uint8_t* in,
                      size_t n, const uint8_t* tag_in, uint8_t* plaintext, Payload payload,
                      std::string* error);
+  // Runs seal(ctx) with the single writer's own context (keyed on first use); a failed seal frees
+  // it, so the next call keys a fresh one. For SealSerialized and SealCompact.
+  template <class SealFn>
+  bool WithWriterContext(std::string* error, SealFn seal);
   EVP_CIPHER_CTX* Acquire(bool encrypt, std::string* error);
   void Release(EVP_CIPHER_CTX* ctx, bool encrypt);
 

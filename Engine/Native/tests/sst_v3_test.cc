@@ -216,24 +216,30 @@ ColdReadNumbers MeasureColdReads(ekv_env* env, const std::string& dir, int keys,
   return out;
 }
 
+// MeasureColdReads on a fresh store (50k keys, 4,000 Gets), printed as "[label] compression: ..."
+// for Engine.Bench/results/sst-v3.
+ColdReadNumbers MeasureAndPrintColdReads(const std::string& label, rocksdb::CompressionType c) {
+  TestKeys keys;
+  TempDir tmp;
+  ekv_env* env = CreateEnv(&keys);
+  ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
+  ekv_env_destroy(env);
+  std::printf(
+      "[%s] %s: cold point reads: %llu block reads, %.3f frames opened per block read; table "
+      "bytes over plain %+.3f%%\n",
+      label.c_str(), c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
+      static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
+      100 * m.table_bytes_over_plain);
+  return m;
+}
+
 }  // namespace
 
 TEST(SstV3, ColdPointReadsOpenOneFramePerBlockRead) {
   for (uint16_t version : {ekv::kFormatVersionIndexed, ekv::kFormatVersionCompact}) {
     ekv::ScopedFormatVersionForTests format(version);
     for (rocksdb::CompressionType c : {rocksdb::kNoCompression, rocksdb::kSnappyCompression}) {
-      TestKeys keys;
-      TempDir tmp;
-      ekv_env* env = CreateEnv(&keys);
-      ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
-      ekv_env_destroy(env);
-      std::printf(
-          "[sst-v%u] %s: cold point reads: %llu block reads, %.3f frames opened per block "
-          "read; table bytes over plain %+.3f%%\n",
-          static_cast<unsigned>(version),
-          c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
-          static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
-          100 * m.table_bytes_over_plain);
+      ColdReadNumbers m = MeasureAndPrintColdReads("sst-v" + std::to_string(version), c);
       EXPECT_GE(m.block_reads, 4000u);
       EXPECT_LE(m.frames_per_block_read, 1.0);
       EXPECT_GE(m.frames_per_block_read, 0.9);
@@ -772,17 +778,7 @@ TEST_P(SstV3Fs, V3FileRenamedToALogLikeNameIsIntegrityError) {
 TEST(SstV3, FormatV2BaselineStraddlesFrames) {
   ekv::ScopedFixedFormatForTests v2;
   for (rocksdb::CompressionType c : {rocksdb::kNoCompression, rocksdb::kSnappyCompression}) {
-    TestKeys keys;
-    TempDir tmp;
-    ekv_env* env = CreateEnv(&keys);
-    ColdReadNumbers m = MeasureColdReads(env, tmp.path() + "/db", 50000, 4000, c);
-    ekv_env_destroy(env);
-    std::printf(
-        "[sst-v3] v2 baseline, %s: cold point reads: %llu block reads, %.3f frames opened "
-        "per block read; table bytes over plain %+.3f%%\n",
-        c == rocksdb::kNoCompression ? "uncompressed" : "snappy",
-        static_cast<unsigned long long>(m.block_reads), m.frames_per_block_read,
-        100 * m.table_bytes_over_plain);
+    ColdReadNumbers m = MeasureAndPrintColdReads("sst-v2 baseline", c);
     // Smaller (compressed) blocks straddle less often.
     EXPECT_GT(m.frames_per_block_read, c == rocksdb::kNoCompression ? 1.5 : 1.1);
   }
